@@ -1,0 +1,2 @@
+// Package broadcast posts a payload to stored connections. (Being built.)
+package broadcast

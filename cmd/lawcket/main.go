@@ -1,0 +1,20 @@
+// Command lawcket validates a lawcket.yaml, dry-runs the row a connect event
+// writes, prints the table definition, broadcasts to stored connections and
+// runs a local API Gateway WebSocket gateway. See the README.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/lawcket/lawcket/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,66 @@
+// Package cli is the lawcket command: Main(ctx, args, stdin, stdout, stderr)
+// returns the exit code (0 ok, 1 findings or refusal, 2 usage) and never calls
+// os.Exit, so every subcommand is tested with buffers.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// Exit codes.
+const (
+	ExitOK       = 0
+	ExitFindings = 1
+	ExitUsage    = 2
+)
+
+// command is one subcommand. run gets the arguments after the subcommand name.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+}
+
+// commands is the table Main dispatches on; each subcommand lives in its own file.
+func commands() map[string]command {
+	return map[string]command{
+		"validate":  {"check a lawcket.yaml and compile its expressions", runValidate},
+		"eval":      {"print the row a connect event would write", runEval},
+		"table":     {"print the DynamoDB table definition and IAM statements", runTable},
+		"broadcast": {"post a payload to stored connections", runBroadcast},
+		"dev":       {"run a handler binary behind a local API Gateway WebSocket gateway", runDev},
+		"version":   {"print the version", runVersion},
+	}
+}
+
+// Main runs the lawcket command with args (without the program name).
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(stdout)
+		return ExitOK
+	}
+	cmd, ok := commands()[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "lawcket: unknown command %q\n", args[0])
+		usage(stderr)
+		return ExitUsage
+	}
+	return cmd.run(ctx, args[1:], stdin, stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: lawcket <command> [flags]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "commands:")
+	for _, name := range []string{"validate", "eval", "table", "broadcast", "dev", "version"} {
+		fmt.Fprintf(w, "  %-10s %s\n", name, commands()[name].summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'lawcket <command> -h' for a command's flags.")
+}

@@ -1,0 +1,10 @@
+package cli
+
+import (
+	"context"
+	"io"
+)
+
+func runValidate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return ExitUsage
+}
