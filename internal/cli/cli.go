@@ -1,6 +1,3 @@
-// Package cli is the lawcket command: Main(ctx, args, stdin, stdout, stderr)
-// returns the exit code (0 ok, 1 findings or refusal, 2 usage) and never calls
-// os.Exit, so every subcommand is tested with buffers.
 package cli
 
 import (
@@ -11,9 +8,9 @@ import (
 
 // Exit codes.
 const (
-	ExitOK       = 0
-	ExitFindings = 1
-	ExitUsage    = 2
+	ExitOK       = 0 // success
+	ExitFindings = 1 // the input was read and found wanting (invalid spec, refusal, bad event)
+	ExitUsage    = 2 // the command line itself is wrong
 )
 
 // command is one subcommand. run gets the arguments after the subcommand name.
@@ -34,7 +31,11 @@ func commands() map[string]command {
 	}
 }
 
-// Main runs the lawcket command with args (without the program name).
+// commandOrder is the order usage lists the commands in.
+var commandOrder = []string{"validate", "eval", "table", "broadcast", "dev", "version"}
+
+// Main runs the lawcket command with args (without the program name) and
+// returns the exit code: ExitOK, ExitFindings or ExitUsage.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
@@ -42,6 +43,15 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
+		if len(args) > 1 {
+			// "lawcket help eval" is "lawcket eval -h".
+			if cmd, ok := commands()[args[1]]; ok {
+				return cmd.run(ctx, []string{"-h"}, stdin, stdout, stderr)
+			}
+			fmt.Fprintf(stderr, "lawcket: unknown command %q\n", args[1])
+			usage(stderr)
+			return ExitUsage
+		}
 		usage(stdout)
 		return ExitOK
 	}
@@ -58,9 +68,11 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: lawcket <command> [flags]")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
-	for _, name := range []string{"validate", "eval", "table", "broadcast", "dev", "version"} {
-		fmt.Fprintf(w, "  %-10s %s\n", name, commands()[name].summary)
+	cmds := commands()
+	for _, name := range commandOrder {
+		fmt.Fprintf(w, "  %-10s %s\n", name, cmds[name].summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'lawcket <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "Exit status: 0 ok, 1 findings or refusal, 2 usage.")
 }
