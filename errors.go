@@ -1,24 +1,105 @@
 package lawcket
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
 
-// Errors of the Management API, classified once (test with errors.Is).
+// Errors of the Management API, classified once by Poster.Post (test with
+// errors.Is; the SDK's error stays in the chain for errors.As).
 var (
-	ErrGone            = errors.New("lawcket: connection gone (410)")
-	ErrForbidden       = errors.New("lawcket: forbidden (403)")
+	// ErrGone: the connection no longer exists (HTTP 410, GoneException).
+	// Broadcast deletes the row of a connection that answers this.
+	ErrGone = errors.New("lawcket: connection gone (410)")
+	// ErrForbidden: the credentials may not post to this API (HTTP 403),
+	// often a wrong endpoint or a missing execute-api:ManageConnections grant.
+	ErrForbidden = errors.New("lawcket: forbidden (403)")
+	// ErrPayloadTooLarge: the message exceeds the frame/message limit
+	// (HTTP 413, PayloadTooLargeException).
 	ErrPayloadTooLarge = errors.New("lawcket: payload too large (413)")
-	ErrLimitExceeded   = errors.New("lawcket: limit exceeded (429)")
-	ErrNotEstablished  = errors.New("lawcket: cannot post to a connection during its $connect")
+	// ErrLimitExceeded: throttled, or the client's buffer is full
+	// (HTTP 429, LimitExceededException).
+	ErrLimitExceeded = errors.New("lawcket: limit exceeded (429)")
+	// ErrNotEstablished is returned by Event.Reply during $connect, without
+	// a request: API Gateway answers 410 until $connect has returned.
+	ErrNotEstablished = errors.New("lawcket: cannot post to a connection during its $connect")
 )
 
 // Rejection refuses an event with an HTTP status (on $connect, API Gateway
-// then refuses the client).
+// then refuses the client). The response carries Status and a text body
+// with Reason. A Rejection is an expected outcome, not a fault: the Lambda
+// invocation returns no Go error for it (see the package documentation).
+//
+// Status must be a 4xx or 5xx code; any other value is treated as a fault
+// (500, logged, returned to Lambda).
 type Rejection struct {
 	Status int
 	Reason string
+	// Err is the cause, if any (for example the *json.SyntaxError behind a
+	// DecodeJSON refusal); it is reachable with errors.Is / errors.As.
+	Err error
 }
 
-func (r *Rejection) Error() string { return "" }
+// Error returns "lawcket: rejected with STATUS: REASON".
+func (r *Rejection) Error() string {
+	if r.Reason == "" {
+		return fmt.Sprintf("lawcket: rejected with %d (%s)", r.Status, http.StatusText(r.Status))
+	}
+	return fmt.Sprintf("lawcket: rejected with %d: %s", r.Status, r.Reason)
+}
 
-// Reject returns a *Rejection.
+// Unwrap returns the cause.
+func (r *Rejection) Unwrap() error { return r.Err }
+
+// Reject returns a *Rejection: returned from a handler, middleware or
+// plugin, the response gets status and a body with reason.
 func Reject(status int, reason string) error { return &Rejection{Status: status, Reason: reason} }
+
+// validStatus reports whether a Rejection's status can be answered as-is.
+func validStatus(status int) bool { return status >= 400 && status <= 599 }
+
+// classify decides how an error from the pipeline is answered. It is a
+// refusal only when every branch of its tree (through Unwrap() error and
+// Unwrap() []error) ends in a *Rejection with a valid status; the first such
+// Rejection gives the status. Anything else is a fault (500).
+func classify(err error) (rej *Rejection, fault bool) {
+	var first *Rejection
+	var walk func(error) bool // false when a fault is found
+	walk = func(e error) bool {
+		if r, ok := e.(*Rejection); ok {
+			if !validStatus(r.Status) {
+				return false
+			}
+			if first == nil {
+				first = r
+			}
+			return true
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			errs := u.Unwrap()
+			if len(errs) == 0 {
+				return false
+			}
+			for _, c := range errs {
+				if c != nil && !walk(c) {
+					return false
+				}
+			}
+			return true
+		case interface{ Unwrap() error }:
+			if c := u.Unwrap(); c != nil {
+				return walk(c)
+			}
+		}
+		return false
+	}
+	if err == nil {
+		return nil, false
+	}
+	if !walk(err) || first == nil {
+		return nil, true
+	}
+	return first, false
+}

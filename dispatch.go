@@ -1,0 +1,212 @@
+package lawcket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// rollbackTimeout bounds the OnClose calls that undo a refused $connect.
+const rollbackTimeout = 5 * time.Second
+
+// serve is the Lambda handler: one invocation, one event.
+func (a *App) serve(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	rc := req.RequestContext
+	log := a.logger.With("connectionId", rc.ConnectionID, "requestId", rc.RequestID, "routeKey", rc.RouteKey)
+	if err := a.Err(); err != nil {
+		return respond(log, 0, nil, err)
+	}
+	ev, err := newEvent(req)
+	if err != nil {
+		// Not an API Gateway WebSocket event: a wiring mistake, answered 400
+		// without a Go error (retrying it cannot help).
+		log.Warn("lawcket: malformed event", "error", err)
+		var rej *Rejection
+		errors.As(err, &rej)
+		return textResponse(rej.Status, rej.Reason), nil
+	}
+	inv := &invocation{app: a, logger: log}
+	ev.inv = inv
+	typ := ev.Type
+	if typ == Connect && len(a.subprotocols) > 0 {
+		offered := ev.Subprotocols()
+		for _, p := range a.subprotocols {
+			if slices.Contains(offered, p) {
+				inv.subprotocol = p
+				break
+			}
+		}
+	}
+	err = protect(log, "middleware", func() error { return a.chain.ServeEvent(ctx, ev) })
+	if err != nil && typ == Connect {
+		a.rollback(ctx, ev, inv)
+	}
+	return respond(log, typ, inv, err)
+}
+
+// core is the innermost Handler: plugins and the user's handlers.
+func (a *App) core(ctx context.Context, ev *Event) error {
+	if ev == nil {
+		return errors.New("lawcket: middleware passed a nil Event to next")
+	}
+	if ev.inv == nil {
+		return errors.New("lawcket: middleware passed an Event not built by the App to next (copy the one it was given)")
+	}
+	switch ev.Type {
+	case Connect:
+		if len(a.subprotocols) > 0 && ev.Subprotocol() == "" {
+			if offered := ev.Subprotocols(); len(offered) > 0 {
+				return Reject(http.StatusBadRequest, fmt.Sprintf("lawcket: no supported subprotocol among %q (supported: %q)", offered, a.subprotocols))
+			}
+		}
+		succeeded, err := runHooks(ctx, ev, a.connectHooks, ConnectPlugin.OnConnect)
+		for _, p := range succeeded {
+			if c, ok := p.(ClosePlugin); ok {
+				ev.inv.connected = append(ev.inv.connected, c)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		return callHandler(ctx, ev, a.handler(Connect))
+	case Message:
+		if _, err := runHooks(ctx, ev, a.messageHooks, MessagePlugin.OnMessage); err != nil {
+			return err
+		}
+		h := a.route(ev.RouteKey)
+		if h == nil {
+			return Reject(http.StatusNotFound, fmt.Sprintf("lawcket: no handler for route %q (register one with Route or On(Message))", ev.RouteKey))
+		}
+		return callHandler(ctx, ev, h)
+	case Close:
+		herr := callHandler(ctx, ev, a.handler(Close))
+		_, perr := runHooks(ctx, ev, a.closeHooks, ClosePlugin.OnClose)
+		return errors.Join(herr, perr)
+	}
+	return Reject(http.StatusBadRequest, fmt.Sprintf("lawcket: invalid event type %v", ev.Type))
+}
+
+func (a *App) handler(t EventType) HandlerFunc {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.handlers[t]
+}
+
+// route is the handler for a message route key: its Route handler, else the
+// Message handler, else nil.
+func (a *App) route(key string) HandlerFunc {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if h, ok := a.routes[key]; ok {
+		return h
+	}
+	return a.handlers[Message]
+}
+
+// callHandler runs a user handler (nil is a no-op), turning a panic into an error.
+func callHandler(ctx context.Context, ev *Event, h HandlerFunc) error {
+	if h == nil {
+		return nil
+	}
+	err := protect(ev.Logger(), ev.Type.String()+" handler", func() error { return h(ctx, ev) })
+	if err != nil {
+		return fmt.Errorf("lawcket: %v handler: %w", ev.Type, err)
+	}
+	return nil
+}
+
+// runHooks runs hook for every plugin concurrently and waits for all of
+// them. It returns the plugins that succeeded and their errors joined in
+// plugin order.
+func runHooks[P Plugin](ctx context.Context, ev *Event, plugins []P, hook func(P, context.Context, *Event) error) ([]P, error) {
+	if len(plugins) == 0 {
+		return nil, nil
+	}
+	errs := make([]error, len(plugins))
+	run := func(i int) {
+		p := plugins[i]
+		err := protect(ev.Logger(), "plugin "+p.Name(), func() error { return hook(p, ctx, ev) })
+		if err != nil {
+			errs[i] = fmt.Errorf("lawcket: plugin %q on %v: %w", p.Name(), ev.Type, err)
+		}
+	}
+	if len(plugins) == 1 {
+		run(0)
+	} else {
+		var wg sync.WaitGroup
+		for i := range plugins {
+			wg.Go(func() { run(i) })
+		}
+		wg.Wait()
+	}
+	var ok []P
+	for i, p := range plugins {
+		if errs[i] == nil {
+			ok = append(ok, p)
+		}
+	}
+	return ok, errors.Join(errs...)
+}
+
+// rollback calls OnClose for the plugins whose OnConnect succeeded on a
+// connect that is being refused. Failures are logged.
+func (a *App) rollback(ctx context.Context, ev *Event, inv *invocation) {
+	if len(inv.connected) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	if _, err := runHooks(ctx, ev, inv.connected, ClosePlugin.OnClose); err != nil {
+		inv.logger.Error("lawcket: undoing a refused connect failed", "error", err)
+	}
+}
+
+// protect calls fn, turning a panic into an error (logged with its stack).
+func protect(log *slog.Logger, what string, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("lawcket: panic in %s: %v", what, r)
+			log.Error("lawcket: recovered panic", "in", what, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	return fn()
+}
+
+// respond maps the pipeline's outcome to the response, in one place:
+//   - nil: 200 (on $connect with the chosen subprotocol echoed);
+//   - a refusal (see classify): its status and reason, and no Go error;
+//   - anything else: 500 and the error returned to Lambda.
+func respond(log *slog.Logger, t EventType, inv *invocation, err error) (events.APIGatewayProxyResponse, error) {
+	if err == nil {
+		resp := events.APIGatewayProxyResponse{StatusCode: http.StatusOK}
+		if t == Connect && inv != nil && inv.subprotocol != "" {
+			resp.Headers = map[string]string{"Sec-WebSocket-Protocol": inv.subprotocol}
+		}
+		return resp, nil
+	}
+	if rej, fault := classify(err); !fault {
+		log.Info("lawcket: event refused", "status", rej.Status, "error", err)
+		return textResponse(rej.Status, rej.Reason), nil
+	}
+	log.Error("lawcket: event failed", "error", err)
+	return textResponse(http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError)), err
+}
+
+func textResponse(status int, body string) events.APIGatewayProxyResponse {
+	if body == "" {
+		body = http.StatusText(status)
+	}
+	return events.APIGatewayProxyResponse{
+		StatusCode: status,
+		Headers:    map[string]string{"Content-Type": "text/plain; charset=utf-8"},
+		Body:       body,
+	}
+}
