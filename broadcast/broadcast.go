@@ -8,10 +8,13 @@ import (
 	"iter"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/dynamo"
 )
@@ -393,4 +396,32 @@ func merge(parts []Report, maxFailures int) Report {
 		return cmp.Or(cmp.Compare(a.ConnectionID, b.ConnectionID), cmp.Compare(a.Op, b.Op))
 	})
 	return rep
+}
+
+// PosterOptions are the lawcket.Poster options a broadcast of the given
+// concurrency wants; pass them to lawcket.NewPoster (with any others, such as
+// lawcket.WithPosterEndpoint):
+//
+//   - lawcket.WithPosterThrottleRetry(false): the SDK's retryer leaves 429s
+//     to Send, whose retries are bounded (WithRetry). Otherwise the SDK retries
+//     each throttled post up to 3 times inside each of Send's attempts, and
+//     the Report's Retries misses them.
+//   - the SDK's HTTP client keeps up to concurrency idle connections per
+//     endpoint (it keeps 10 by default), so that concurrency posts in flight
+//     reuse their TLS connections instead of opening new ones.
+//
+// A Poster built with the SDK's defaults works too, with those two costs.
+func PosterOptions(concurrency int) []lawcket.PosterOption {
+	idle := max(concurrency, awshttp.DefaultHTTPTransportMaxIdleConnsPerHost)
+	return []lawcket.PosterOption{
+		lawcket.WithPosterThrottleRetry(false),
+		lawcket.WithPosterClientOptions(func(o *apigatewaymanagementapi.Options) {
+			if c, ok := o.HTTPClient.(*awshttp.BuildableClient); ok {
+				o.HTTPClient = c.WithTransportOptions(func(tr *http.Transport) {
+					tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, idle)
+					tr.MaxIdleConns = max(tr.MaxIdleConns, idle)
+				})
+			}
+		}),
+	}
 }

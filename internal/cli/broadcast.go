@@ -2,9 +2,183 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/broadcast"
+	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/syncspec"
 )
 
+const broadcastAbout = `
+Post a payload to the stored connections of lawcket.yaml's table: those whose
+"index: true" field FIELD equals VALUE (--where, a Query on the field's index)
+or all of them (--all, a Scan). Connections that answer 410 Gone have their
+row deleted; throttled posts (429) are retried with backoff; the report is
+printed on stdout as one JSON object:
+
+  {"sent":N,"gone":N,"deleted":N,"failed":N,"retries":N,"failures":[{"connectionId":"…","op":"post","error":"…"}]}
+
+The exit status is 1 when any post or delete failed, or the broadcast stopped
+early (the report then covers what was done).
+
+The table is reached with the default AWS configuration (AWS_REGION, the
+credentials chain, AWS_ENDPOINT_URL_DYNAMODB for a local DynamoDB). Posts go to
+https://{domainName}/{stage} of each row unless --endpoint or
+LAWCKET_MANAGEMENT_ENDPOINT gives another endpoint; both may use the
+{domainName}, {stage} and {apiId} placeholders, as in
+https://abc123.execute-api.eu-west-1.amazonaws.com/{stage} behind a custom
+domain, or http://127.0.0.1:8080/local for the local gateway.`
+
 func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return ExitUsage
+	f := newFlags("broadcast", "lawcket broadcast [-c lawcket.yaml] (--where FIELD=VALUE | --all) --data JSON|@file [--endpoint URL] [--concurrency N] [--exclude ID]", broadcastAbout, stderr)
+	config := configFlag(f.FlagSet)
+	where := f.String("where", "", "post to the connections whose index field `FIELD=VALUE`")
+	all := f.Bool("all", false, "post to every stored connection")
+	var data dataFlag
+	f.Var(&data, "data", "the payload: the text itself, @file to read it from a file, or @- from stdin")
+	endpoint := f.String("endpoint", "", "the Management API endpoint `URL` (placeholders {domainName}, {stage}, {apiId}); default $LAWCKET_MANAGEMENT_ENDPOINT, else https://{domainName}/{stage}")
+	concurrency := f.Int("concurrency", broadcast.DefaultConcurrency, "how many posts are in flight at once")
+	exclude := f.String("exclude", "", "a connection `ID` not to post to (the sender)")
+	if code, ok := f.parse(args, stdout, stderr); !ok {
+		return code
+	}
+
+	var sel dynamo.Selector
+	switch {
+	case *where == "" && !*all:
+		return f.usageError(stderr, "say which connections: --where FIELD=VALUE or --all")
+	case *where != "" && *all:
+		return f.usageError(stderr, "--where and --all exclude each other")
+	case *where != "":
+		field, value, ok := strings.Cut(*where, "=")
+		field = strings.TrimSpace(field)
+		if !ok || field == "" {
+			return f.usageError(stderr, "--where %q: want FIELD=VALUE, e.g. --where room=lobby", *where)
+		}
+		if value == "" {
+			return f.usageError(stderr, "--where %q: the value is empty (an index key cannot be empty)", *where)
+		}
+		sel = dynamo.Selector{Field: field, Value: value}
+	}
+	if !data.set {
+		return f.usageError(stderr, "--data is required")
+	}
+	payload, err := data.read(stdin)
+	if err != nil {
+		return f.usageError(stderr, "--data: %v", err)
+	}
+	if len(payload) == 0 {
+		return f.usageError(stderr, "--data: the payload is empty")
+	}
+	if *concurrency < 1 {
+		return f.usageError(stderr, "--concurrency %d: must be at least 1", *concurrency)
+	}
+	posterOpts := broadcast.PosterOptions(*concurrency)
+	if *endpoint != "" {
+		posterOpts = append(posterOpts, lawcket.WithPosterEndpoint(*endpoint))
+		// Options are validated before any I/O; with a given config there is none.
+		if _, err := lawcket.NewPoster(ctx, lawcket.WithPosterEndpoint(*endpoint), lawcket.WithPosterAWSConfig(aws.Config{})); err != nil {
+			return f.usageError(stderr, "--endpoint: %v", err)
+		}
+	}
+
+	spec, ok := loadSpec(*config, stderr)
+	if !ok {
+		return ExitFindings
+	}
+	if sel.Field != "" {
+		if msg := checkIndexField(spec, sel.Field); msg != "" {
+			return f.usageError(stderr, "--where %s: %s", sel.Field, msg)
+		}
+	}
+
+	table, err := dynamo.NewTable(ctx, spec)
+	if err != nil {
+		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
+		return ExitFindings
+	}
+	poster, err := lawcket.NewPoster(ctx, posterOpts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
+		return ExitFindings
+	}
+	sender, err := broadcast.New(table, poster, broadcast.WithConcurrency(*concurrency), broadcast.Exclude(*exclude))
+	if err != nil {
+		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
+		return ExitUsage
+	}
+	rep, sendErr := sender.Send(ctx, sel, payload)
+
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(rep); err != nil {
+		fmt.Fprintf(stderr, "lawcket broadcast: write report: %v\n", err)
+		return ExitFindings
+	}
+	if sendErr != nil {
+		if errors.Is(sendErr, context.Canceled) || errors.Is(sendErr, context.DeadlineExceeded) {
+			fmt.Fprintf(stderr, "lawcket broadcast: stopped early (%v); the report covers what was done\n", sendErr)
+		} else {
+			fmt.Fprintf(stderr, "lawcket broadcast: %v\n", sendErr)
+		}
+		return ExitFindings
+	}
+	if rep.Failed > 0 {
+		return ExitFindings
+	}
+	return ExitOK
+}
+
+// checkIndexField says why field cannot select connections ("" when it can).
+func checkIndexField(spec *syncspec.Spec, field string) string {
+	var names []string
+	for _, fld := range spec.IndexFields() {
+		if fld.Name == field {
+			return ""
+		}
+		names = append(names, fld.Name)
+	}
+	if len(names) == 0 {
+		return fmt.Sprintf("%s has no field with index: true; use --all, or add index: true to a field (and its GSI to the table)", spec.File)
+	}
+	slices.Sort(names)
+	return fmt.Sprintf("not an index: true field of %s (index fields: %s)", spec.File, strings.Join(names, ", "))
+}
+
+// dataFlag is --data: the payload itself, or @file, or @- for stdin.
+type dataFlag struct {
+	value string
+	set   bool
+}
+
+var _ flag.Value = (*dataFlag)(nil)
+
+func (d *dataFlag) String() string { return d.value }
+
+func (d *dataFlag) Set(s string) error {
+	d.value, d.set = s, true
+	return nil
+}
+
+// read returns the payload, reading the file or stdin it names.
+func (d *dataFlag) read(stdin io.Reader) ([]byte, error) {
+	name, isFile := strings.CutPrefix(d.value, "@")
+	switch {
+	case !isFile:
+		return []byte(d.value), nil
+	case name == "-":
+		return io.ReadAll(stdin)
+	case name == "":
+		return nil, errors.New("@ needs a file name (@file, or @- for stdin)")
+	}
+	return os.ReadFile(name)
 }

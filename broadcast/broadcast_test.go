@@ -1,0 +1,347 @@
+package broadcast_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/broadcast"
+	"github.com/lawcket/lawcket/dynamo"
+)
+
+// posterOptions are the options of the Poster the tests broadcast through:
+// the ones PosterOptions recommends, and endpoint.
+func posterOptions(endpoint string) []lawcket.PosterOption {
+	return append(broadcast.PosterOptions(broadcast.DefaultConcurrency), lawcket.WithPosterEndpoint(endpoint))
+}
+
+// fastRetry keeps the tests quick: 3 attempts, millisecond backoff.
+var fastRetry = []broadcast.Option{broadcast.WithRetry(3, 10*time.Second), broadcast.WithBackoff(time.Millisecond, 4*time.Millisecond)}
+
+func TestSendOutcomes(t *testing.T) {
+	api := newMgmtAPI(t, 0)
+	poster := newPoster(t, api)
+	ids := []string{
+		"live-1", "live-2", "live-3", "sender",
+		"gone-1", "gone-2", "gone-baddel-1",
+		"thr2-1", "thr-1", "big-1", "err-1",
+		"needs/escaping=+", // ids are base64-like; the path must be escaped
+	}
+	store := &memStore{rows: rowsOf(api.host(), "r1", ids...)}
+	sender, err := broadcast.New(store, poster, fastRetry...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := []byte(`{"msg":"hello"}`)
+	rep, err := sender.Send(context.Background(), dynamo.Selector{Field: "room", Value: "r1"}, payload, broadcast.Exclude("sender"))
+	if err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+
+	// Exactly what the Management API saw: one post per live connection,
+	// three for each throttled one (Send's retries; the SDK's must not add
+	// any), one for every other, none for the sender. A 500 is the SDK's to
+	// retry (3 attempts by its standard retryer).
+	wantPosts := map[string]int{
+		"live-1": 1, "live-2": 1, "live-3": 1, "needs/escaping=+": 1, "sender": 0,
+		"gone-1": 1, "gone-2": 1, "gone-baddel-1": 1,
+		"thr2-1": 3, "thr-1": 3, "big-1": 1, "err-1": 3,
+	}
+	for id, want := range wantPosts {
+		if got := api.postsTo(id); got != want {
+			t.Errorf("posts to %s = %d, want %d", id, got, want)
+		}
+	}
+	for _, p := range api.all() {
+		if p.Body != string(payload) || p.Stage != "prod" {
+			t.Errorf("post to %s: stage %q body %q, want prod %s", p.ID, p.Stage, p.Body, payload)
+		}
+	}
+	// Exactly the gone rows are deleted (gone-baddel-1's delete failed).
+	if got, want := sorted(store.deletedIDs()), []string{"gone-1", "gone-2"}; !slices.Equal(got, want) {
+		t.Errorf("deleted %v, want %v", got, want)
+	}
+
+	want := broadcast.Report{Sent: 5, Gone: 3, Deleted: 2, Failed: 4, Retries: 4}
+	if rep.Sent != want.Sent || rep.Gone != want.Gone || rep.Deleted != want.Deleted || rep.Failed != want.Failed || rep.Retries != want.Retries {
+		t.Errorf("report counts = %+v, want %+v", rep, want)
+	}
+	wantFailures := []struct {
+		id       string
+		op       broadcast.Op
+		attempts int
+		is       error
+	}{
+		{"big-1", broadcast.OpPost, 1, lawcket.ErrPayloadTooLarge},
+		{"err-1", broadcast.OpPost, 1, nil},
+		{"gone-baddel-1", broadcast.OpDelete, 1, nil},
+		{"thr-1", broadcast.OpPost, 3, lawcket.ErrLimitExceeded},
+	}
+	if len(rep.Failures) != len(wantFailures) {
+		t.Fatalf("failures = %+v, want %d", rep.Failures, len(wantFailures))
+	}
+	for i, w := range wantFailures {
+		f := rep.Failures[i]
+		if f.ConnectionID != w.id || f.Op != w.op || f.Attempts != w.attempts || f.Error == "" || f.Err == nil {
+			t.Errorf("failure %d = %+v, want %s %s after %d attempts", i, f, w.id, w.op, w.attempts)
+		}
+		if w.is != nil && !errors.Is(f.Err, w.is) {
+			t.Errorf("failure %s: %v is not %v", f.ConnectionID, f.Err, w.is)
+		}
+	}
+	for _, f := range rep.Failures {
+		for _, sentinel := range []error{lawcket.ErrGone, lawcket.ErrLimitExceeded} {
+			if f.ConnectionID == "err-1" && errors.Is(f.Err, sentinel) {
+				t.Errorf("500 classified as %v", sentinel)
+			}
+		}
+	}
+
+	// The report is JSON-friendly.
+	raw, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]float64{"sent": 5, "gone": 3, "deleted": 2, "failed": 4, "retries": 4} {
+		if back[key] != want {
+			t.Errorf("JSON %s = %v, want %v (%s)", key, back[key], want, raw)
+		}
+	}
+	if fs, _ := back["failures"].([]any); len(fs) != 4 {
+		t.Errorf("JSON failures = %v", back["failures"])
+	} else if f0 := fs[0].(map[string]any); f0["connectionId"] != "big-1" || f0["op"] != "post" || f0["error"] == "" {
+		t.Errorf("JSON failure 0 = %v", f0)
+	}
+}
+
+func TestSendSelectsAndExcludes(t *testing.T) {
+	api := newMgmtAPI(t, 0)
+	poster := newPoster(t, api)
+	rows := append(rowsOf(api.host(), "r1", "a-1", "a-2", "gone-a"), rowsOf(api.host(), "r2", "b-1", "gone-b")...)
+	store := &memStore{rows: rows}
+	sender, err := broadcast.New(store, poster)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	rep, err := sender.Send(context.Background(), dynamo.Selector{Field: "room", Value: "r2"}, []byte("x"), broadcast.Exclude("a-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Sent != 1 || rep.Gone != 1 || rep.Deleted != 1 || rep.Failed != 0 || len(rep.Failures) != 0 {
+		t.Errorf("room r2: %+v", rep)
+	}
+	if got := store.deletedIDs(); !slices.Equal(got, []string{"gone-b"}) {
+		t.Errorf("deleted %v, want [gone-b]", got)
+	}
+
+	// The zero Selector is everyone; Exclude given to New applies to every
+	// Send, and one given to Send overrides it.
+	excluding, err := broadcast.New(store, poster, broadcast.Exclude("a-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err = excluding.Send(context.Background(), dynamo.Selector{}, []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Sent != 2 || rep.Gone != 2 { // a-1, b-1 sent; gone-a, gone-b (again) gone
+		t.Errorf("all but a-2: %+v", rep)
+	}
+	if rep, err = excluding.Send(context.Background(), dynamo.Selector{}, []byte("z"), broadcast.Exclude("")); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Sent != 3 {
+		t.Errorf("all: %+v", rep)
+	}
+	want := map[string]int{"a-1": 2, "a-2": 1, "b-1": 3, "gone-a": 2, "gone-b": 3}
+	for id, n := range want {
+		if got := api.postsTo(id); got != n {
+			t.Errorf("posts to %s = %d, want %d", id, got, n)
+		}
+	}
+}
+
+func TestSendCancel(t *testing.T) {
+	api := newMgmtAPI(t, 0)
+	poster := newPoster(t, api)
+	const workers = 4
+	var ids []string
+	for i := range workers {
+		ids = append(ids, fmt.Sprintf("hang-%d", i))
+	}
+	for i := range 100 {
+		ids = append(ids, fmt.Sprintf("never-%d", i))
+	}
+	store := &memStore{rows: rowsOf(api.host(), "r1", ids...)}
+	sender, err := broadcast.New(store, poster, broadcast.WithConcurrency(workers))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// Cancel once every worker is stuck in a post.
+		for range workers {
+			<-api.started
+		}
+		cancel()
+	}()
+	rep, err := sender.Send(ctx, dynamo.Selector{}, []byte("x"))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Send error = %v, want context.Canceled", err)
+	}
+	// The report is exact: the 4 posts in flight failed with the context's
+	// error; nothing else was reached.
+	if rep.Sent != 0 || rep.Gone != 0 || rep.Failed != workers || len(rep.Failures) != workers {
+		t.Fatalf("partial report = %+v", rep)
+	}
+	for _, f := range rep.Failures {
+		if !errors.Is(f.Err, context.Canceled) || f.Op != broadcast.OpPost {
+			t.Errorf("failure %+v: want a canceled post", f)
+		}
+	}
+	if !store.stopped {
+		t.Error("Send did not stop reading rows")
+	}
+	// Every worker has returned: nothing is posted after Send returns.
+	before := len(api.all())
+	time.Sleep(50 * time.Millisecond)
+	if after := len(api.all()); after != before || before != workers {
+		t.Errorf("posts: %d at return, %d later, want %d", before, after, workers)
+	}
+}
+
+func TestSendCancelDuringBackoff(t *testing.T) {
+	api := newMgmtAPI(t, 0)
+	poster := newPoster(t, api)
+	store := &memStore{rows: rowsOf(api.host(), "r1", "thr-1")}
+	sender, err := broadcast.New(store, poster, broadcast.WithRetry(100, time.Hour), broadcast.WithBackoff(time.Hour, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	rep, err := sender.Send(ctx, dynamo.Selector{}, []byte("x"))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Send error = %v, want DeadlineExceeded", err)
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Errorf("Send waited out its backoff after the deadline")
+	}
+	if rep.Failed != 1 || !errors.Is(rep.Failures[0].Err, lawcket.ErrLimitExceeded) || !errors.Is(rep.Failures[0].Err, context.DeadlineExceeded) {
+		t.Errorf("report = %+v", rep)
+	}
+}
+
+func TestSendRetryBudget(t *testing.T) {
+	api := newMgmtAPI(t, 0)
+	poster := newPoster(t, api)
+	store := &memStore{rows: rowsOf(api.host(), "r1", "thr-1", "thr2-1", "live-1")}
+	// Backoff of 1h can never fit a 1s budget: no retry at all.
+	sender, err := broadcast.New(store, poster, broadcast.WithRetry(10, time.Second), broadcast.WithBackoff(time.Hour, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// With a 1h cap the jittered delay is below 1s only with probability
+	// 1/3600 per retry; a budget-spent failure is the expected outcome.
+	rep, err := sender.Send(context.Background(), dynamo.Selector{}, []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Sent+rep.Failed != 3 || rep.Sent < 1 {
+		t.Fatalf("report = %+v", rep)
+	}
+	for _, f := range rep.Failures {
+		if !errors.Is(f.Err, lawcket.ErrLimitExceeded) {
+			t.Errorf("failure %+v: want LimitExceeded", f)
+		}
+	}
+}
+
+func TestSendStoreError(t *testing.T) {
+	api := newMgmtAPI(t, 0)
+	poster := newPoster(t, api)
+	store := &memStore{rows: rowsOf(api.host(), "r1", "a", "b", "c", "d"), failAfter: 2}
+	sender, err := broadcast.New(store, poster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sender.Send(context.Background(), dynamo.Selector{}, []byte("x"))
+	if !errors.Is(err, errStore) {
+		t.Fatalf("Send error = %v, want the store's", err)
+	}
+	if rep.Sent != 2 || api.postsTo("c") != 0 {
+		t.Errorf("report %+v; posts to c: %d", rep, api.postsTo("c"))
+	}
+}
+
+func TestMaxFailures(t *testing.T) {
+	api := newMgmtAPI(t, 0)
+	poster := newPoster(t, api)
+	store := &memStore{rows: rowsOf(api.host(), "r1", "big-1", "big-2", "big-3", "big-4", "big-5", "live")}
+	sender, err := broadcast.New(store, poster, broadcast.WithMaxFailures(2), broadcast.WithConcurrency(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sender.Send(context.Background(), dynamo.Selector{}, []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Sent != 1 || rep.Failed != 5 || len(rep.Failures) != 2 || rep.FailuresOmitted != 3 {
+		t.Errorf("report = %+v", rep)
+	}
+}
+
+func TestInvalidOptions(t *testing.T) {
+	api := newMgmtAPI(t, 0)
+	poster := newPoster(t, api)
+	store := &memStore{rows: rowsOf(api.host(), "r1", "a")}
+	bad := map[string]broadcast.Option{
+		"concurrency 0":     broadcast.WithConcurrency(0),
+		"attempts 0":        broadcast.WithRetry(0, time.Second),
+		"negative budget":   broadcast.WithRetry(1, -time.Second),
+		"zero base":         broadcast.WithBackoff(0, time.Second),
+		"max below base":    broadcast.WithBackoff(time.Second, time.Millisecond),
+		"negative failures": broadcast.WithMaxFailures(-1),
+		"nil logger":        broadcast.WithLogger(nil),
+		"nil option":        nil,
+	}
+	for name, opt := range bad {
+		t.Run(name, func(t *testing.T) {
+			if _, err := broadcast.New(store, poster, opt); err == nil {
+				t.Error("New accepted it")
+			}
+			sender, err := broadcast.New(store, poster)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sender.Send(context.Background(), dynamo.Selector{}, []byte("x"), opt); err == nil {
+				t.Error("Send accepted it")
+			}
+		})
+	}
+	if n := len(api.all()); n != 0 {
+		t.Errorf("%d posts with invalid options", n)
+	}
+	if _, err := broadcast.New(nil, poster); err == nil {
+		t.Error("New accepted a nil store")
+	}
+	if _, err := broadcast.New(store, nil); err == nil {
+		t.Error("New accepted a nil poster")
+	}
+}
+
+func sorted(s []string) []string {
+	slices.Sort(s)
+	return s
+}
