@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/lawcket/lawcket"
+)
+
+// MaxTextBytes bounds the text of one chat message (UTF-8 bytes). API Gateway
+// accepts frames up to 128 KB; a chat line needs far less.
+const MaxTextBytes = 4096
+
+// sendRequest is the body of a "send" message.
+type sendRequest struct {
+	Action string `json:"action"`
+	Text   string `json:"text"`
+}
+
+// chatMessage is what every connection of a room receives.
+type chatMessage struct {
+	User string `json:"user"`
+	Room string `json:"room"`
+	Text string `json:"text"`
+}
+
+// errorFrame is posted to the sender only, when its message is refused.
+type errorFrame struct {
+	Error string `json:"error"`
+}
+
+// sender is the part of a connection's row the chat reads back.
+type sender struct {
+	User      string `dynamodbav:"user"`
+	Room      string `dynamodbav:"room"`
+	ExpiresAt int64  `dynamodbav:"expiresAt"` // epoch seconds; 0 without ttl
+}
+
+// itemGetter is the part of the DynamoDB client the chat calls to read the
+// sender's row.
+type itemGetter interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+}
+
+// roomPoster posts data to every stored connection whose room is room.
+type roomPoster func(ctx context.Context, room string, data []byte) error
+
+// replier posts v to the event's own connection (ev.Reply; replaced in tests).
+type replier func(ctx context.Context, ev *lawcket.Event, v any) error
+
+// errNoRow means the sender's row is gone (expired, or deleted after a 410).
+var errNoRow = errors.New("chat: no row for this connection")
+
+// chat holds what the handlers share; it is built once in main and safe for
+// concurrent use.
+type chat struct {
+	db     itemGetter
+	table  string
+	toRoom roomPoster
+	reply  replier
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// send handles the "send" route: validate, find the sender's user and room in
+// its row, and post the message to the room. A bad message is answered with an
+// error frame to the sender and is not an error of the function.
+func (c *chat) send(ctx context.Context, ev *lawcket.Event) error {
+	text, problem := parseSend(ev.Body)
+	if problem != "" {
+		return c.refuse(ctx, ev, problem)
+	}
+	s, err := c.lookup(ctx, ev.Connection.ID)
+	if errors.Is(err, errNoRow) {
+		return c.refuse(ctx, ev, "this connection is not registered any more: reconnect with ?user=U&room=R")
+	}
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(chatMessage{User: s.User, Room: s.Room, Text: text})
+	if err != nil {
+		return fmt.Errorf("chat: encode message: %w", err)
+	}
+	return c.toRoom(ctx, s.Room, data)
+}
+
+// unknown handles $default: every message that is not {"action":"send",…}.
+func (c *chat) unknown(ctx context.Context, ev *lawcket.Event) error {
+	var probe struct {
+		Action *string `json:"action"`
+	}
+	var msg string
+	switch {
+	case json.Unmarshal(ev.Body, &probe) != nil:
+		msg = `messages are JSON: send {"action":"send","text":"hello"}`
+	case probe.Action == nil:
+		msg = `missing "action": send {"action":"send","text":"hello"}`
+	default:
+		msg = fmt.Sprintf(`unknown action %q: the only action is "send", as {"action":"send","text":"hello"}`, truncate(*probe.Action, 64))
+	}
+	return c.refuse(ctx, ev, msg)
+}
+
+// refuse posts an error frame to the sender.
+func (c *chat) refuse(ctx context.Context, ev *lawcket.Event, msg string) error {
+	c.log.InfoContext(ctx, "chat: message refused", "connectionId", ev.Connection.ID, "reason", msg)
+	if err := c.reply(ctx, ev, errorFrame{Error: msg}); err != nil {
+		return fmt.Errorf("chat: reply error frame: %w", err)
+	}
+	return nil
+}
+
+// parseSend decodes a "send" body and returns its text, or a problem to tell
+// the sender.
+func parseSend(body []byte) (text, problem string) {
+	var req sendRequest // json.Unmarshal turns invalid UTF-8 into U+FFFD
+	if err := json.Unmarshal(body, &req); err != nil {
+		return "", `messages are JSON: send {"action":"send","text":"hello"}`
+	}
+	if strings.TrimSpace(req.Text) == "" {
+		return "", `"text" is empty: send {"action":"send","text":"hello"}`
+	}
+	if len(req.Text) > MaxTextBytes {
+		return "", fmt.Sprintf(`"text" is %d bytes; the limit is %d`, len(req.Text), MaxTextBytes)
+	}
+	return req.Text, ""
+}
+
+// lookup reads the sender's row with a consistent read: its $connect stored it
+// before the connection could send anything.
+func (c *chat) lookup(ctx context.Context, connectionID string) (sender, error) {
+	out, err := c.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:            aws.String(c.table),
+		Key:                  map[string]types.AttributeValue{"connectionId": &types.AttributeValueMemberS{Value: connectionID}},
+		ProjectionExpression: aws.String("#u, #r, expiresAt"),
+		ExpressionAttributeNames: map[string]string{
+			"#u": "user",
+			"#r": "room",
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return sender{}, fmt.Errorf("chat: read row of %s: %w", connectionID, err)
+	}
+	if len(out.Item) == 0 {
+		return sender{}, errNoRow
+	}
+	var s sender
+	if err := attributevalue.UnmarshalMap(out.Item, &s); err != nil {
+		return sender{}, fmt.Errorf("chat: decode row of %s: %w", connectionID, err)
+	}
+	if s.ExpiresAt != 0 && s.ExpiresAt < c.now().Unix() {
+		return sender{}, errNoRow // expired: DynamoDB deletes it lazily
+	}
+	if s.Room == "" {
+		return sender{}, fmt.Errorf("chat: row of %s has no room", connectionID)
+	}
+	return s, nil
+}
+
+// truncate shortens s to at most n bytes on a rune boundary, for echoing
+// client input back in an error.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

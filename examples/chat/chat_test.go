@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strconv"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/internal/dynalitetest"
+)
+
+func TestParseSend(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		text    string
+		problem string // substring of the problem; "" when accepted
+	}{
+		{"ok", `{"action":"send","text":"hello"}`, "hello", ""},
+		{"unicode", `{"action":"send","text":"héllo 👋"}`, "héllo 👋", ""},
+		{"exactly the limit", `{"action":"send","text":"` + strings.Repeat("a", MaxTextBytes) + `"}`, strings.Repeat("a", MaxTextBytes), ""},
+		{"empty", `{"action":"send","text":""}`, "", "empty"},
+		{"blank", `{"action":"send","text":" \n\t "}`, "", "empty"},
+		{"missing text", `{"action":"send"}`, "", "empty"},
+		{"oversized", `{"action":"send","text":"` + strings.Repeat("a", MaxTextBytes+1) + `"}`, "", "limit is 4096"},
+		{"text not a string", `{"action":"send","text":42}`, "", "JSON"},
+		{"not JSON", `send hello`, "", "JSON"},
+		{"invalid UTF-8 escape", `{"action":"send","text":"\ud800"}`, "\ufffd", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text, problem := parseSend([]byte(tt.body))
+			if tt.problem == "" {
+				if problem != "" || text != tt.text {
+					t.Fatalf("parseSend = %q, %q; want %q accepted", text, problem, tt.text)
+				}
+				return
+			}
+			if !strings.Contains(problem, tt.problem) {
+				t.Fatalf("parseSend problem = %q; want it to mention %q", problem, tt.problem)
+			}
+		})
+	}
+}
+
+// recorder captures what the handlers post.
+type recorder struct {
+	mu      sync.Mutex
+	replies []any
+	rooms   []string
+	posts   [][]byte
+}
+
+func (r *recorder) reply(_ context.Context, _ *lawcket.Event, v any) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.replies = append(r.replies, v)
+	return nil
+}
+
+func (r *recorder) toRoom(_ context.Context, room string, data []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rooms = append(r.rooms, room)
+	r.posts = append(r.posts, data)
+	return nil
+}
+
+// newTestChat starts dynalite with a chat table holding rows.
+func newTestChat(t *testing.T, now time.Time, rows ...map[string]types.AttributeValue) (*chat, *recorder) {
+	t.Helper()
+	db := dynalitetest.Client(dynalitetest.Start(t))
+	dynalitetest.CreateTable(t, db, &dynamodb.CreateTableInput{
+		TableName:            aws.String("chat-test"),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("connectionId"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("connectionId"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	for _, item := range rows {
+		if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("chat-test"), Item: item}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &recorder{}
+	return &chat{
+		db:     db,
+		table:  "chat-test",
+		toRoom: rec.toRoom,
+		reply:  rec.reply,
+		now:    func() time.Time { return now },
+		log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}, rec
+}
+
+func row(id, user, room string, expiresAt int64) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{
+		"connectionId": &types.AttributeValueMemberS{Value: id},
+		"user":         &types.AttributeValueMemberS{Value: user},
+		"room":         &types.AttributeValueMemberS{Value: room},
+	}
+	if expiresAt != 0 {
+		item["expiresAt"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(expiresAt, 10)}
+	}
+	return item
+}
+
+func messageEvent(id, routeKey, body string) *lawcket.Event {
+	return &lawcket.Event{
+		Type:       lawcket.Message,
+		RouteKey:   routeKey,
+		Connection: lawcket.Connection{ID: id},
+		Body:       []byte(body),
+	}
+}
+
+func TestSend(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c, rec := newTestChat(t, now,
+		row("alice=", "alice", "r1", now.Add(time.Hour).Unix()),
+		row("old=", "old", "r1", now.Add(-time.Second).Unix()),
+	)
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		id    string
+		body  string
+		room  string // the room posted to; "" when nothing is posted
+		post  string
+		error string // substring of the error frame replied to the sender
+	}{
+		{"to the sender's room", "alice=", `{"action":"send","text":"hi <b>all</b>"}`, "r1", `{"user":"alice","room":"r1","text":"hi \u003cb\u003eall\u003c/b\u003e"}`, ""},
+		{"the room in the body is ignored", "alice=", `{"action":"send","text":"x","room":"r2","user":"mallory"}`, "r1", `{"user":"alice","room":"r1","text":"x"}`, ""},
+		{"empty text", "alice=", `{"action":"send","text":""}`, "", "", "empty"},
+		{"oversized text", "alice=", `{"action":"send","text":"` + strings.Repeat("z", MaxTextBytes+1) + `"}`, "", "", "limit"},
+		{"no row", "ghost=", `{"action":"send","text":"hi"}`, "", "", "not registered"},
+		{"expired row", "old=", `{"action":"send","text":"hi"}`, "", "", "not registered"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			*rec = recorder{}
+			if err := c.send(ctx, messageEvent(tt.id, "send", tt.body)); err != nil {
+				t.Fatalf("send: %v", err)
+			}
+			if tt.room != "" {
+				if len(rec.rooms) != 1 || rec.rooms[0] != tt.room || string(rec.posts[0]) != tt.post || len(rec.replies) != 0 {
+					t.Fatalf("posted %q %q, replied %v; want %q to room %q and no reply", rec.rooms, rec.posts, rec.replies, tt.post, tt.room)
+				}
+				return
+			}
+			if len(rec.rooms) != 0 {
+				t.Fatalf("posted to %q; want nothing posted", rec.rooms)
+			}
+			if len(rec.replies) != 1 {
+				t.Fatalf("replies = %v; want one error frame", rec.replies)
+			}
+			f, ok := rec.replies[0].(errorFrame)
+			if !ok || !strings.Contains(f.Error, tt.error) {
+				t.Fatalf("reply = %#v; want an errorFrame mentioning %q", rec.replies[0], tt.error)
+			}
+		})
+	}
+}
+
+func TestSendReadFailureIsAnError(t *testing.T) {
+	c, rec := newTestChat(t, time.Now())
+	c.table = "no-such-table"
+	err := c.send(context.Background(), messageEvent("a=", "send", `{"action":"send","text":"hi"}`))
+	if err == nil || !strings.Contains(err.Error(), "read row") {
+		t.Fatalf("send = %v; want the read error (a fault, not the client's)", err)
+	}
+	if len(rec.rooms)+len(rec.replies) != 0 {
+		t.Fatalf("posted %v, replied %v; want nothing", rec.rooms, rec.replies)
+	}
+}
+
+func TestUnknown(t *testing.T) {
+	c := &chat{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	tests := []struct {
+		name, body, want string
+	}{
+		{"not JSON", "hello", "messages are JSON"},
+		{"no action", `{"text":"hi"}`, `missing "action"`},
+		{"unknown action", `{"action":"shout","text":"hi"}`, `unknown action "shout"`},
+		{"long action is cut", `{"action":"` + strings.Repeat("é", 100) + `"}`, "…"},
+		{"action not a string", `{"action":7}`, "messages are JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{}
+			c.reply = rec.reply
+			if err := c.unknown(context.Background(), messageEvent("a=", "$default", tt.body)); err != nil {
+				t.Fatalf("unknown: %v", err)
+			}
+			if len(rec.replies) != 1 {
+				t.Fatalf("replies = %v; want one", rec.replies)
+			}
+			f := rec.replies[0].(errorFrame)
+			if !strings.Contains(f.Error, tt.want) || !utf8.ValidString(f.Error) {
+				t.Fatalf("error frame %q; want it to mention %q (valid UTF-8)", f.Error, tt.want)
+			}
+		})
+	}
+}

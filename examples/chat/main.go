@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"log"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/syncspec"
+)
+
+func main() {
+	ctx := context.Background()
+	app, err := newApp(ctx, configPath())
+	if err != nil {
+		log.Fatal(err) // an invalid spec lists every problem at lawcket.yaml:LINE:COL
+	}
+	app.Start()
+}
+
+// configPath is $LAWCKET_CONFIG (set by `lawcket dev`), else lawcket.yaml.
+func configPath() string {
+	if p := os.Getenv("LAWCKET_CONFIG"); p != "" {
+		return p
+	}
+	return "lawcket.yaml"
+}
+
+// newApp builds everything once: the spec, the AWS clients, the sync plugin,
+// the broadcaster and the routes.
+func newApp(ctx context.Context, specPath string) (*lawcket.App, error) {
+	spec, err := syncspec.Load(specPath)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	sync, err := dynamo.NewPlugin(ctx, spec, dynamo.WithClient(db))
+	if err != nil {
+		return nil, err
+	}
+	toRoom, err := newRoomPoster(ctx, sync.Table(), slog.Default())
+	if err != nil {
+		return nil, err
+	}
+	c := &chat{
+		db:     db,
+		table:  spec.Table,
+		toRoom: toRoom,
+		reply:  func(ctx context.Context, ev *lawcket.Event, v any) error { return ev.Reply(ctx, v) },
+		now:    time.Now,
+		log:    slog.Default(),
+	}
+	ws := lawcket.New(lawcket.WithPlugins(sync), lawcket.WithAWSConfig(cfg))
+	ws.Route("send", c.send)
+	ws.On(lawcket.Message, c.unknown) // $default: anything that is not "send"
+	return ws, nil
+}
