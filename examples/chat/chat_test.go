@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"io"
-	"strconv"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
