@@ -47,7 +47,7 @@ func newApp(ctx context.Context, specPath string) (*lawcket.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	toRoom, err := newRoomPoster(ctx, sync.Table(), slog.Default())
+	toRoom, err := newRoomPoster(ctx, cfg, sync.Table(), slog.Default())
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/dynamo"
@@ -16,8 +18,11 @@ import (
 // https://{domainName}/{stage}). Connections that answer 410 have their row
 // deleted by the Sender; the sender of the message is not excluded, so it sees
 // its own message come back.
-func newRoomPoster(ctx context.Context, table *dynamo.Table, log *slog.Logger) (roomPoster, error) {
-	poster, err := lawcket.NewPoster(ctx)
+func newRoomPoster(ctx context.Context, cfg aws.Config, table *dynamo.Table, log *slog.Logger) (roomPoster, error) {
+	// The broadcaster retries throttled posts itself (bounded): the SDK's
+	// retryer must not retry them too (see broadcast.PosterOptions).
+	opts := append(broadcast.PosterOptions(broadcast.DefaultConcurrency), lawcket.WithPosterAWSConfig(cfg))
+	poster, err := lawcket.NewPoster(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("chat: management API client: %w", err)
 	}
