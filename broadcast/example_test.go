@@ -1,0 +1,154 @@
+package broadcast_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/broadcast"
+	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/syncspec"
+)
+
+// roomStore is a row source in memory: anything with Connections and
+// Delete is a Store (in production, a *dynamo.Table).
+type roomStore struct {
+	mu   sync.Mutex
+	rows map[string]dynamo.Row // by connection id
+	room map[string]string     // connection id → room
+}
+
+func (s *roomStore) Connections(ctx context.Context, sel dynamo.Selector) iter.Seq2[dynamo.Row, error] {
+	return func(yield func(dynamo.Row, error) bool) {
+		s.mu.Lock()
+		var rows []dynamo.Row
+		for id, r := range s.rows {
+			if sel.Field == "" || s.room[id] == sel.Value {
+				rows = append(rows, r)
+			}
+		}
+		s.mu.Unlock()
+		for _, r := range rows {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (s *roomStore) Delete(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.rows, id)
+	return nil
+}
+
+// Send posts to a room except the sender, deletes the row of a connection
+// that is gone, and reports what happened.
+func Example() {
+	// A local Management API: connection c3 has gone away.
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/@connections/c3") {
+			w.Header().Set("x-amzn-ErrorType", "GoneException")
+			w.WriteHeader(http.StatusGone)
+			fmt.Fprint(w, `{"message":null}`)
+		}
+	}))
+	defer api.Close()
+
+	store := &roomStore{rows: map[string]dynamo.Row{}, room: map[string]string{}}
+	for id, room := range map[string]string{"c1": "lobby", "c2": "lobby", "c3": "lobby", "c4": "kitchen"} {
+		store.rows[id] = dynamo.Row{ConnectionID: id, DomainName: "example.com", Stage: "prod"}
+		store.room[id] = room
+	}
+
+	poster, err := lawcket.NewPoster(context.Background(), append(
+		broadcast.PosterOptions(broadcast.DefaultConcurrency),
+		lawcket.WithPosterEndpoint(api.URL+"/{stage}"),
+		lawcket.WithPosterAWSConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("id", "secret", "")}),
+	)...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	sender, err := broadcast.New(store, poster)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	rep, err := sender.Send(context.Background(), dynamo.Selector{Field: "room", Value: "lobby"},
+		[]byte(`{"text":"hello"}`), broadcast.Exclude("c1"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	out, _ := json.Marshal(rep)
+	fmt.Println(string(out))
+	fmt.Println("rows left:", slices.Sorted(func(yield func(string) bool) {
+		for id := range store.rows {
+			if !yield(id) {
+				return
+			}
+		}
+	}))
+	// Output:
+	// {"sent":1,"gone":1,"deleted":1,"failed":0,"retries":0,"failures":[]}
+	// rows left: [c1 c2 c4]
+}
+
+// A message handler broadcasting to the sender's room. Everything is built
+// once, in main; the Sender shares the App's Poster (and its clients).
+func Example_handler() {
+	ctx := context.Background()
+	spec, err := syncspec.Load("lawcket.yaml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	plugin, err := dynamo.NewPlugin(ctx, spec)
+	if err != nil {
+		log.Fatal(err)
+	}
+	app := lawcket.New(
+		lawcket.WithPlugins(plugin),
+		lawcket.WithPosterOptions(broadcast.PosterOptions(broadcast.DefaultConcurrency)...),
+	)
+	sender, err := broadcast.New(plugin.Table(), app.Poster())
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	app.Route("sendmessage", func(ctx context.Context, ev *lawcket.Event) error {
+		var msg struct {
+			Room string `json:"room"`
+			Text string `json:"text"`
+		}
+		if err := ev.DecodeJSON(&msg); err != nil {
+			return lawcket.Reject(http.StatusBadRequest, err.Error())
+		}
+		payload, err := json.Marshal(map[string]string{"from": ev.Connection.ID, "text": msg.Text})
+		if err != nil {
+			return err
+		}
+		rep, err := sender.Send(ctx, dynamo.Selector{Field: "room", Value: msg.Room}, payload,
+			broadcast.Exclude(ev.Connection.ID))
+		if err != nil {
+			return err // the invocation's deadline, or the table could not be read
+		}
+		if rep.Failed > 0 {
+			ev.Logger().WarnContext(ctx, "broadcast: some posts failed", "failed", rep.Failed, "failures", rep.Failures)
+		}
+		return nil
+	})
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		app.Start()
+	}
+}
