@@ -2,9 +2,133 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lawcket/lawcket/internal/devgw"
 )
 
+const devAbout = `
+Run COMMAND (a handler binary built for lambda.Start) behind a local API
+Gateway WebSocket API. Each WebSocket handshake on --addr becomes a $connect
+event, each message a route event, each close a $disconnect event, delivered
+through the Lambda Runtime API to COMMAND's processes. The Management API
+(@connections) answers on the same port. DynamoDB runs embedded in memory
+(unless --dynamodb-endpoint is given) with the table and GSIs of the spec.
+
+The handler gets AWS_LAMBDA_RUNTIME_API, AWS_ENDPOINT_URL_DYNAMODB,
+LAWCKET_MANAGEMENT_ENDPOINT, LAWCKET_CONFIG, AWS_REGION, static credentials
+(local/local) and the Lambda function variables. Its output is copied to
+stderr, each line prefixed with [function n]. Stop with Ctrl-C.
+
+example:
+  go build -o bootstrap ./examples/chat
+  lawcket dev -c examples/chat/lawcket.yaml --static examples/chat/static -- ./bootstrap`
+
 func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return ExitUsage
+	f := newFlags("dev", "lawcket dev [flags] -- COMMAND [ARGS...]", devAbout, stderr)
+	config := configFlag(f.FlagSet)
+	var cfg devgw.Config
+	f.StringVar(&cfg.Addr, "addr", devgw.DefaultAddr, "`host:port` of the WebSocket server, Management API and static files")
+	f.StringVar(&cfg.Stage, "stage", devgw.DefaultStage, "stage `name` in events, URLs and the Management API path")
+	f.StringVar(&cfg.DynamoDBEndpoint, "dynamodb-endpoint", "", "use this DynamoDB `URL` instead of the embedded one (the table is created if missing)")
+	f.StringVar(&cfg.RouteSelection, "route-selection", devgw.DefaultRouteSelection, "route selection `expression` applied to JSON message bodies")
+	routes := f.String("routes", "", "comma-separated custom route `keys` the API defines; other values go to $default (default: any value is a route)")
+	f.IntVar(&cfg.Concurrency, "concurrency", 1, "number of handler `processes` (each handles one invocation at a time)")
+	f.StringVar(&cfg.StaticDir, "static", "", "serve this `dir` at / (plain HTTP GETs)")
+	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", devgw.DefaultIdleTimeout, "close connections idle this `long`")
+	f.DurationVar(&cfg.MaxLifetime, "max-lifetime", devgw.DefaultMaxLifetime, "close connections after this `long`")
+	f.DurationVar(&cfg.Timeout, "timeout", devgw.DefaultTimeout, "integration timeout: a handler taking `longer` is answered 504 and restarted")
+	f.StringVar(&cfg.FunctionName, "function-name", devgw.DefaultFunctionName, "AWS_LAMBDA_FUNCTION_NAME of the handler")
+
+	flagArgs, command := args, []string(nil)
+	if i := slices.Index(args, "--"); i >= 0 {
+		flagArgs, command = args[:i], args[i+1:]
+	}
+	if code, ok := f.parse(flagArgs, stdout, stderr); !ok {
+		return code
+	}
+	if len(command) == 0 {
+		return f.usageError(stderr, "no handler command: put it after --")
+	}
+	cfg.Command = command
+	if *routes != "" {
+		for _, r := range strings.Split(*routes, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				cfg.Routes = append(cfg.Routes, r)
+			}
+		}
+	}
+	if cfg.Concurrency < 1 {
+		return f.usageError(stderr, "--concurrency %d: want at least 1", cfg.Concurrency)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"idle-timeout", cfg.IdleTimeout}, {"max-lifetime", cfg.MaxLifetime}, {"timeout", cfg.Timeout}} {
+		if d.v <= 0 {
+			return f.usageError(stderr, "--%s %v: want a positive duration", d.name, d.v)
+		}
+	}
+
+	// The spec: -c given → it must load; the default lawcket.yaml may be absent.
+	explicit := false
+	f.Visit(func(fl *flag.Flag) { explicit = explicit || fl.Name == "c" })
+	if _, err := os.Stat(*config); err == nil || explicit {
+		if _, ok := loadSpec(*config, stderr); !ok {
+			return ExitFindings
+		}
+		cfg.SpecPath = *config
+	} else if errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(stderr, "lawcket dev: no %s here: running without a table (name a spec with -c FILE)\n", *config)
+	}
+
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg.Output = stderr
+	g, err := devgw.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "lawcket dev: %v\n", err)
+		return ExitUsage
+	}
+	if err := g.Start(ctx); err != nil {
+		fmt.Fprintf(stderr, "lawcket dev: %v\n", err)
+		return ExitFindings
+	}
+	printDevBanner(stdout, g, cfg)
+	<-ctx.Done()
+	fmt.Fprintln(stderr, "lawcket dev: shutting down")
+	if err := g.Close(); err != nil {
+		fmt.Fprintf(stderr, "lawcket dev: %v\n", err)
+		return ExitFindings
+	}
+	return ExitOK
+}
+
+func printDevBanner(w io.Writer, g *devgw.Gateway, cfg devgw.Config) {
+	procs := "1 process"
+	if cfg.Concurrency > 1 {
+		procs = fmt.Sprintf("%d processes", cfg.Concurrency)
+	}
+	fmt.Fprintf(w, "lawcket dev: %s (%s)\n", strings.Join(cfg.Command, " "), procs)
+	fmt.Fprintf(w, "  WebSocket URL:   %s\n", g.URL())
+	fmt.Fprintf(w, "  Management API:  %s   (LAWCKET_MANAGEMENT_ENDPOINT)\n", g.ManagementEndpoint())
+	where := "embedded, in memory"
+	if cfg.DynamoDBEndpoint != "" {
+		where = "external"
+	}
+	fmt.Fprintf(w, "  DynamoDB:        %s   (%s; AWS_ENDPOINT_URL_DYNAMODB)\n", g.DynamoDBEndpoint(), where)
+	if t := g.TableName(); t != "" {
+		fmt.Fprintf(w, "  Table:           %s   (from %s)\n", t, cfg.SpecPath)
+	}
+	if u := g.StaticURL(); u != "" {
+		fmt.Fprintf(w, "  Static page:     %s   (%s)\n", u, cfg.StaticDir)
+	}
 }

@@ -1,0 +1,370 @@
+package devgw
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/coder/websocket"
+)
+
+// conn is one established WebSocket connection.
+type conn struct {
+	g           *Gateway
+	id          string
+	ws          *websocket.Conn
+	connectedAt time.Time
+	sourceIP    string
+	userAgent   string
+	domainName  string
+	lastActive  atomic.Int64 // unix nanoseconds
+
+	mu         sync.Mutex
+	idle       *time.Timer
+	serverCode int // set when the gateway closes the connection
+	serverWhy  string
+	writeMu    sync.Mutex // one writer at a time, in post order
+}
+
+// hopHeaders are handshake headers API Gateway does not pass to $connect.
+var hopHeaders = map[string]bool{"Connection": true, "Upgrade": true}
+
+// serveWebSocket runs $connect, then the connection's life.
+func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, names map[string]string) {
+	now := time.Now()
+	c := &conn{
+		g:           g,
+		id:          newID(),
+		connectedAt: now,
+		sourceIP:    remoteIP(r),
+		userAgent:   r.UserAgent(),
+		domainName:  r.Host,
+	}
+	ev := events.APIGatewayWebsocketProxyRequest{
+		RequestContext: c.requestContext("$connect", "CONNECT", now),
+	}
+	ev.Headers, ev.MultiValueHeaders = g.connectHeaders(r, names)
+	if r.URL.RawQuery != "" {
+		q, _ := url.ParseQuery(r.URL.RawQuery) // like API Gateway, keep what parses
+		ev.QueryStringParameters = make(map[string]string, len(q))
+		ev.MultiValueQueryStringParameters = make(map[string][]string, len(q))
+		for k, vs := range q {
+			ev.QueryStringParameters[k] = vs[len(vs)-1]
+			ev.MultiValueQueryStringParameters[k] = vs
+		}
+	}
+
+	resp, err := g.invokeEvent(r.Context(), &ev)
+	if err != nil {
+		status := http.StatusBadGateway
+		if errors.Is(err, ErrTimeout) {
+			status = http.StatusGatewayTimeout
+		}
+		g.log.Error("$connect failed; refusing the handshake", "connectionId", c.id, "status", status, "err", err)
+		writeJSONError(w, status, "", "Internal server error")
+		return
+	}
+	status := resp.StatusCode
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if status < 200 || status > 299 {
+		g.log.Info("$connect refused by the handler", "connectionId", c.id, "status", status)
+		body := []byte(resp.Body)
+		if resp.IsBase64Encoded {
+			if b, err := base64.StdEncoding.DecodeString(resp.Body); err == nil {
+				body = b
+			}
+		}
+		for k, v := range resp.Headers {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(status)
+		w.Write(body)
+		return
+	}
+	opts := &websocket.AcceptOptions{
+		InsecureSkipVerify: true, // API Gateway does not check Origin
+		CompressionMode:    websocket.CompressionDisabled,
+	}
+	if proto := responseHeader(resp, "Sec-WebSocket-Protocol"); proto != "" {
+		opts.Subprotocols = []string{proto}
+	}
+	ws, err := websocket.Accept(w, r, opts)
+	if err != nil {
+		g.log.Warn("WebSocket handshake failed after $connect", "connectionId", c.id, "err", err)
+		g.disconnect(c, 1006, "Handshake failed")
+		return
+	}
+	c.ws = ws
+	c.lastActive.Store(time.Now().UnixNano())
+
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		ws.Close(websocket.StatusGoingAway, "Going away")
+		g.disconnect(c, 1001, "Going away")
+		return
+	}
+	g.conns[c.id] = c
+	g.connWG.Add(1)
+	g.mu.Unlock()
+	defer g.connWG.Done()
+	c.run()
+}
+
+// run reads the connection's messages in order until it closes, then sends
+// $disconnect.
+func (c *conn) run() {
+	g := c.g
+	c.ws.SetReadLimit(MaxMessageSize)
+	c.mu.Lock()
+	c.idle = time.AfterFunc(g.cfg.IdleTimeout, func() { c.closeByServer(1001, "Going away") })
+	c.mu.Unlock()
+	life := time.AfterFunc(g.cfg.MaxLifetime, func() { c.closeByServer(1001, "Going away") })
+
+	var code int
+	var reason string
+	for {
+		typ, data, err := c.ws.Read(context.Background())
+		if err != nil {
+			code, reason = c.closeInfo(err)
+			break
+		}
+		c.touch()
+		g.deliver(c, typ, data)
+	}
+	life.Stop()
+	c.mu.Lock()
+	c.idle.Stop()
+	c.mu.Unlock()
+	g.mu.Lock()
+	delete(g.conns, c.id)
+	g.mu.Unlock()
+	c.ws.CloseNow()
+	g.disconnect(c, code, reason)
+}
+
+// deliver invokes the handler with one message.
+func (g *Gateway) deliver(c *conn, typ websocket.MessageType, data []byte) {
+	now := time.Now()
+	binary := typ == websocket.MessageBinary
+	ev := events.APIGatewayWebsocketProxyRequest{
+		RequestContext:  c.requestContext(g.route.routeKey(data, binary), "MESSAGE", now),
+		IsBase64Encoded: binary,
+	}
+	ev.RequestContext.MessageID = newID()
+	if binary {
+		ev.Body = base64.StdEncoding.EncodeToString(data)
+	} else {
+		ev.Body = string(data)
+	}
+	if _, err := g.invokeEvent(context.Background(), &ev); err != nil {
+		g.log.Error("message route failed", "connectionId", c.id, "routeKey", ev.RequestContext.RouteKey, "err", err)
+		// API Gateway tells the client in a frame of its own.
+		msg := "Internal server error"
+		if errors.Is(err, ErrTimeout) {
+			msg = "Endpoint request timed out"
+		}
+		frame, _ := json.Marshal(map[string]string{
+			"message": msg, "connectionId": c.id, "requestId": ev.RequestContext.RequestID,
+		})
+		c.write(context.Background(), frame)
+	}
+}
+
+// disconnect sends $disconnect for c.
+func (g *Gateway) disconnect(c *conn, code int, reason string) {
+	now := time.Now()
+	ev := events.APIGatewayWebsocketProxyRequest{
+		RequestContext: c.requestContext("$disconnect", "DISCONNECT", now),
+	}
+	ev.RequestContext.DisconnectStatusCode = int64(code)
+	ev.RequestContext.DisconnectReason = &reason
+	// The few headers API Gateway sends with $disconnect.
+	ev.Headers = map[string]string{"Host": c.domainName, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
+	ev.MultiValueHeaders = map[string][]string{"Host": {c.domainName}, "x-api-key": {""}, "X-Forwarded-For": {""}, "x-restapi": {""}}
+	if _, err := g.invokeEvent(context.Background(), &ev); err != nil {
+		g.log.Error("$disconnect failed", "connectionId", c.id, "err", err)
+	}
+}
+
+// invokeEvent runs ev through a handler process and decodes its proxy response.
+func (g *Gateway) invokeEvent(ctx context.Context, ev *events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	var resp events.APIGatewayProxyResponse
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return resp, fmt.Errorf("devgw: encode event: %w", err)
+	}
+	out, err := g.pool.invoke(ctx, payload)
+	if err != nil {
+		return resp, err
+	}
+	trimmed := strings.TrimSpace(string(out))
+	if trimmed == "" || trimmed == "null" {
+		return resp, nil // no proxy response: API Gateway treats it as 200
+	}
+	if !strings.HasPrefix(trimmed, "{") {
+		// A non-object answer (a string, a number) is not a proxy response;
+		// API Gateway ignores it for WebSocket routes without a route response.
+		return resp, nil
+	}
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return resp, fmt.Errorf("%w: malformed Lambda proxy response: %v", ErrFunction, err)
+	}
+	return resp, nil
+}
+
+// requestContext is the requestContext shared by every event of c.
+func (c *conn) requestContext(routeKey, eventType string, now time.Time) events.APIGatewayWebsocketProxyRequestContext {
+	g := c.g
+	return events.APIGatewayWebsocketProxyRequestContext{
+		RouteKey:          routeKey,
+		EventType:         eventType,
+		ExtendedRequestID: newID(),
+		RequestTime:       now.UTC().Format(requestTimeFormat),
+		MessageDirection:  "IN",
+		Stage:             g.cfg.Stage,
+		ConnectedAt:       c.connectedAt.UnixMilli(),
+		RequestTimeEpoch:  now.UnixMilli(),
+		Identity:          events.APIGatewayRequestIdentity{SourceIP: c.sourceIP, UserAgent: c.userAgent},
+		RequestID:         newID(),
+		DomainName:        c.domainName,
+		ConnectionID:      c.id,
+		APIID:             g.cfg.APIID,
+	}
+}
+
+// connectHeaders are $connect's headers: the handshake's, in the client's
+// casing when known, plus those API Gateway adds.
+func (g *Gateway) connectHeaders(r *http.Request, names map[string]string) (map[string]string, map[string][]string) {
+	single := make(map[string]string, len(r.Header)+5)
+	multi := make(map[string][]string, len(r.Header)+5)
+	name := func(canon string) string {
+		if n, ok := names[canon]; ok {
+			return n
+		}
+		return canon
+	}
+	set := func(k string, vs []string) {
+		single[k] = vs[len(vs)-1]
+		multi[k] = vs
+	}
+	set(name("Host"), []string{r.Host})
+	for k, vs := range r.Header {
+		if hopHeaders[k] || len(vs) == 0 {
+			continue
+		}
+		set(name(k), vs)
+	}
+	_, port, _ := net.SplitHostPort(g.Addr())
+	xff := forwardedFor(r)
+	set(name("X-Forwarded-For"), []string{xff})
+	set(name("X-Forwarded-Port"), []string{port})
+	set(name("X-Forwarded-Proto"), []string{"http"})
+	set(name("X-Amzn-Trace-Id"), []string{"Root=" + traceRoot()})
+	return single, multi
+}
+
+// forwardedFor is X-Forwarded-For with the client's address appended.
+func forwardedFor(r *http.Request) string {
+	ip := remoteIP(r)
+	if prev := r.Header.Values("X-Forwarded-For"); len(prev) > 0 {
+		return strings.Join(prev, ", ") + ", " + ip
+	}
+	return ip
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// responseHeader looks a header up in a proxy response, ignoring case.
+func responseHeader(resp events.APIGatewayProxyResponse, name string) string {
+	for k, v := range resp.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		if strings.EqualFold(k, name) && len(vs) > 0 {
+			return vs[0]
+		}
+	}
+	return ""
+}
+
+// touch records traffic: it sets LastActiveAt and restarts the idle timer.
+func (c *conn) touch() {
+	c.lastActive.Store(time.Now().UnixNano())
+	c.mu.Lock()
+	if c.idle != nil {
+		c.idle.Reset(c.g.cfg.IdleTimeout)
+	}
+	c.mu.Unlock()
+}
+
+// closeByServer closes the connection with code; the first reason wins.
+func (c *conn) closeByServer(code int, reason string) {
+	c.mu.Lock()
+	first := c.serverCode == 0
+	if first {
+		c.serverCode, c.serverWhy = code, reason
+	}
+	c.mu.Unlock()
+	if first && c.ws != nil {
+		go c.ws.Close(websocket.StatusCode(code), reason)
+	}
+}
+
+// closeInfo is the disconnectStatusCode and disconnectReason for the error
+// that ended the read loop.
+func (c *conn) closeInfo(err error) (int, string) {
+	c.mu.Lock()
+	code, why := c.serverCode, c.serverWhy
+	c.mu.Unlock()
+	if code != 0 {
+		return code, why
+	}
+	if errors.Is(err, websocket.ErrMessageTooBig) {
+		return int(websocket.StatusMessageTooBig), "Message too big"
+	}
+	var ce websocket.CloseError
+	if errors.As(err, &ce) {
+		switch {
+		case ce.Code == websocket.StatusNoStatusRcvd:
+			return 1005, "Client-side close frame status not set"
+		case ce.Reason != "":
+			return int(ce.Code), ce.Reason
+		default:
+			return int(ce.Code), ""
+		}
+	}
+	return 1006, "Connection closed abnormally"
+}
+
+// write sends one message to the client: a text frame when data is valid
+// UTF-8, else a binary frame.
+func (c *conn) write(ctx context.Context, data []byte) error {
+	typ := websocket.MessageText
+	if !utf8Valid(data) {
+		typ = websocket.MessageBinary
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	return c.ws.Write(ctx, typ, data)
+}

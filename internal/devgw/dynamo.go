@@ -1,0 +1,146 @@
+package devgw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/syncspec"
+	"github.com/truora/minidyn/server"
+)
+
+// dynamoServer is the embedded in-memory DynamoDB (minidyn) on loopback.
+type dynamoServer struct {
+	srv  *http.Server
+	done chan struct{}
+}
+
+// startDynamo starts the embedded DynamoDB unless an endpoint is configured,
+// then creates the spec's table.
+func (g *Gateway) startDynamo(ctx context.Context) error {
+	if g.cfg.DynamoDBEndpoint != "" {
+		u, err := url.Parse(g.cfg.DynamoDBEndpoint)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return fmt.Errorf("devgw: DynamoDB endpoint %q: want a URL like http://127.0.0.1:8000", g.cfg.DynamoDBEndpoint)
+		}
+		g.dynamoURL = strings.TrimRight(g.cfg.DynamoDBEndpoint, "/")
+	} else {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("devgw: embedded DynamoDB: %w", err)
+		}
+		d := &dynamoServer{
+			srv:  &http.Server{Handler: server.NewServer(), ReadHeaderTimeout: 10 * time.Second},
+			done: make(chan struct{}),
+		}
+		go func() {
+			defer close(d.done)
+			d.srv.Serve(ln)
+		}()
+		g.dynamo = d
+		g.dynamoURL = "http://" + ln.Addr().String()
+	}
+	if g.cfg.SpecPath == "" {
+		return nil
+	}
+	if err := g.createTable(ctx); err != nil {
+		g.stopDynamo()
+		return err
+	}
+	return nil
+}
+
+func (g *Gateway) stopDynamo() {
+	if g.dynamo != nil {
+		g.dynamo.srv.Close()
+		<-g.dynamo.done
+		g.dynamo = nil
+	}
+}
+
+// DynamoDBClient returns a client for the gateway's DynamoDB endpoint (with
+// the local static credentials when it is embedded or on loopback).
+func (g *Gateway) DynamoDBClient(ctx context.Context) (*dynamodb.Client, error) {
+	opts := []func(*config.LoadOptions) error{config.WithRegion(g.cfg.Region)}
+	if g.localDynamo() {
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("devgw: AWS config: %w", err)
+	}
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(g.dynamoURL)
+	}), nil
+}
+
+// localDynamo reports whether DynamoDB is embedded or on a loopback host,
+// where the static "local" credentials are used.
+func (g *Gateway) localDynamo() bool {
+	if g.cfg.DynamoDBEndpoint == "" {
+		return true
+	}
+	u, err := url.Parse(g.cfg.DynamoDBEndpoint)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// createTable creates the spec's table and GSIs (an existing table is kept).
+func (g *Gateway) createTable(ctx context.Context) error {
+	spec, err := syncspec.Load(g.cfg.SpecPath)
+	if err != nil {
+		return err // positioned FILE:LINE:COL by syncspec
+	}
+	def := dynamo.TableDefinition(spec, spec.Table)
+	if def == nil || def.TableName == nil {
+		return fmt.Errorf("devgw: %s: no table definition for table %q", g.cfg.SpecPath, spec.Table)
+	}
+	g.table = *def.TableName
+	client, err := g.DynamoDBClient(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = client.CreateTable(ctx, def)
+	var inUse *types.ResourceInUseException
+	switch {
+	case errors.As(err, &inUse):
+		g.log.Info("table exists; keeping it", "table", *def.TableName)
+		return nil
+	case err != nil:
+		return fmt.Errorf("devgw: create table %s at %s: %w", *def.TableName, g.dynamoURL, err)
+	}
+	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay = 100 * time.Millisecond
+		o.MaxDelay = time.Second
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: def.TableName}, 30*time.Second); err != nil {
+		return fmt.Errorf("devgw: table %s did not become active: %w", *def.TableName, err)
+	}
+	var gsis []string
+	for _, x := range def.GlobalSecondaryIndexes {
+		gsis = append(gsis, aws.ToString(x.IndexName))
+	}
+	g.log.Info("created table", "table", *def.TableName, "gsis", strings.Join(gsis, ","))
+	return nil
+}
+
+// TableName is the table created from the spec, empty without one.
+func (g *Gateway) TableName() string { return g.table }

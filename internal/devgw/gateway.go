@@ -1,0 +1,403 @@
+package devgw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultAddr           = "127.0.0.1:8080"
+	DefaultStage          = "local"
+	DefaultRouteSelection = "$request.body.action"
+	DefaultIdleTimeout    = 10 * time.Minute
+	DefaultMaxLifetime    = 2 * time.Hour
+	DefaultTimeout        = 29 * time.Second
+	DefaultFunctionName   = "lawcket-dev"
+	DefaultRegion         = "us-east-1"
+	// MaxMessageSize is API Gateway's message size limit (128 KB): larger
+	// client messages close the connection with 1009, larger posts answer 413.
+	MaxMessageSize = 128 << 10
+)
+
+// Config configures a Gateway. The zero value of every field means its
+// default; only Command is required.
+type Config struct {
+	// Addr is the host:port of the WebSocket server, the Management API and
+	// the static files (default DefaultAddr; "127.0.0.1:0" picks a free port).
+	Addr string
+	// Stage is the stage name in events and in the Management API path
+	// (default "local").
+	Stage string
+	// Command is the handler binary and its arguments, started with
+	// AWS_LAMBDA_RUNTIME_API pointing at the gateway's Runtime API.
+	Command []string
+	// Dir is the handler's working directory (default the gateway's).
+	Dir string
+	// Env is added to the handler's environment last (KEY=VALUE), so it
+	// overrides what the gateway sets.
+	Env []string
+	// SpecPath is lawcket.yaml; its table and GSIs are created at start and
+	// its absolute path is given to the handler as LAWCKET_CONFIG. Empty: no
+	// table is created.
+	SpecPath string
+	// DynamoDBEndpoint is an external DynamoDB-compatible endpoint. Empty:
+	// an embedded in-memory one (minidyn) is started on a free loopback port.
+	DynamoDBEndpoint string
+	// RouteSelection is the route selection expression (default
+	// "$request.body.action").
+	RouteSelection string
+	// Routes are the custom route keys the API defines. Empty: any value the
+	// route selection expression yields is used as the route key; otherwise
+	// values not listed go to $default, as on API Gateway.
+	Routes []string
+	// Concurrency is the number of handler processes (default 1); each
+	// handles one invocation at a time.
+	Concurrency int
+	// StaticDir, when set, is served at / for plain (non-WebSocket) GETs.
+	StaticDir string
+	// IdleTimeout closes a connection without traffic (default 10 min).
+	IdleTimeout time.Duration
+	// MaxLifetime closes a connection after this long (default 2 h).
+	MaxLifetime time.Duration
+	// Timeout is the integration timeout (default 29 s, API Gateway's
+	// maximum); a handler that takes longer is killed and restarted.
+	Timeout time.Duration
+	// FunctionName is AWS_LAMBDA_FUNCTION_NAME (default "lawcket-dev").
+	FunctionName string
+	// Region is AWS_REGION for the handler (default $AWS_REGION, else us-east-1).
+	Region string
+	// APIID is the apiId in events (default a random 10-character id).
+	APIID string
+	// Logger receives the gateway's log (default slog.Default()).
+	Logger *slog.Logger
+	// Output receives the handler's stdout and stderr, each line prefixed
+	// with "[function n] " (default os.Stderr).
+	Output io.Writer
+}
+
+var stageRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// Gateway is a local API Gateway WebSocket API in front of a handler binary.
+// Build it with New, run it with Start, stop it with Close. Its methods are
+// safe for concurrent use.
+type Gateway struct {
+	cfg   Config
+	log   *slog.Logger
+	route *routeSelector
+
+	ln        net.Listener
+	srv       *http.Server
+	pool      *pool
+	dynamo    *dynamoServer
+	dynamoURL string
+	table     string
+	static    http.Handler
+
+	mu     sync.Mutex
+	conns  map[string]*conn
+	closed bool
+	connWG sync.WaitGroup
+	wg     sync.WaitGroup
+}
+
+// New validates cfg and returns a Gateway that is not started yet.
+func New(cfg Config) (*Gateway, error) {
+	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
+		return nil, errors.New("devgw: no handler command (lawcket dev [flags] -- COMMAND [ARGS...])")
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.Stage == "" {
+		cfg.Stage = DefaultStage
+	}
+	if !stageRE.MatchString(cfg.Stage) {
+		return nil, fmt.Errorf("devgw: stage %q: only letters, digits, - and _ are allowed", cfg.Stage)
+	}
+	if cfg.RouteSelection == "" {
+		cfg.RouteSelection = DefaultRouteSelection
+	}
+	route, err := parseRouteSelection(cfg.RouteSelection, cfg.Routes)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 1
+	}
+	if cfg.Concurrency < 0 || cfg.Concurrency > 1000 {
+		return nil, fmt.Errorf("devgw: concurrency %d: want 1 to 1000", cfg.Concurrency)
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxLifetime == 0 {
+		cfg.MaxLifetime = DefaultMaxLifetime
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.IdleTimeout < 0 || cfg.MaxLifetime < 0 || cfg.Timeout < 0 {
+		return nil, errors.New("devgw: timeouts must be positive")
+	}
+	if cfg.FunctionName == "" {
+		cfg.FunctionName = DefaultFunctionName
+	}
+	if cfg.Region == "" {
+		cfg.Region = os.Getenv("AWS_REGION")
+	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	if cfg.APIID == "" {
+		cfg.APIID = randomAPIID()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Output == nil {
+		cfg.Output = os.Stderr
+	}
+	if cfg.SpecPath != "" {
+		abs, err := filepath.Abs(cfg.SpecPath)
+		if err != nil {
+			return nil, fmt.Errorf("devgw: config %s: %w", cfg.SpecPath, err)
+		}
+		cfg.SpecPath = abs
+	}
+	g := &Gateway{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		route: route,
+		conns: make(map[string]*conn),
+	}
+	if cfg.StaticDir != "" {
+		st, err := os.Stat(cfg.StaticDir)
+		if err != nil {
+			return nil, fmt.Errorf("devgw: static dir: %w", err)
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("devgw: static dir %s is not a directory", cfg.StaticDir)
+		}
+		g.static = http.FileServer(http.Dir(cfg.StaticDir))
+	}
+	return g, nil
+}
+
+// Start listens on Addr, starts DynamoDB (embedded unless DynamoDBEndpoint
+// is set) and creates the table, then starts the handler processes. It
+// returns once the gateway accepts connections; connects that arrive before
+// a handler process is ready wait for it (see WaitReady). ctx bounds the
+// start-up only; stop the gateway with Close.
+func (g *Gateway) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", g.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("devgw: listen on %s: %w", g.cfg.Addr, err)
+	}
+	g.ln = ln
+	if err := g.startDynamo(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	g.pool = newPool(&g.cfg, g.log, g.childEnv())
+	if err := g.pool.start(context.Background()); err != nil {
+		ln.Close()
+		g.stopDynamo()
+		return err
+	}
+	g.srv = &http.Server{
+		Handler:           g,
+		ReadHeaderTimeout: 10 * time.Second,
+		ConnContext:       rawHeaderConnContext,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+	}
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := g.srv.Serve(rawHeaderListener{ln}); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			g.log.Error("gateway server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// WaitReady waits until a handler process asks for its first invocation.
+func (g *Gateway) WaitReady(ctx context.Context) error {
+	select {
+	case <-g.pool.ready():
+		return nil
+	case <-ctx.Done():
+		g.pool.mu.Lock()
+		err := g.pool.lastInit
+		g.pool.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("devgw: handler not ready: %w", err)
+		}
+		return ctx.Err()
+	}
+}
+
+// Addr is the address the gateway listens on (host:port), valid after Start.
+func (g *Gateway) Addr() string { return g.ln.Addr().String() }
+
+// loopbackAddr is Addr with an unspecified host replaced by 127.0.0.1, for
+// URLs given to the handler and printed to the user.
+func (g *Gateway) loopbackAddr() string {
+	host, port, err := net.SplitHostPort(g.Addr())
+	if err != nil {
+		return g.Addr()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// URL is the WebSocket URL clients connect to: ws://ADDR/STAGE.
+func (g *Gateway) URL() string { return "ws://" + g.loopbackAddr() + "/" + g.cfg.Stage }
+
+// ManagementEndpoint is the Management API endpoint (http://ADDR/STAGE),
+// given to the handler as LAWCKET_MANAGEMENT_ENDPOINT.
+func (g *Gateway) ManagementEndpoint() string {
+	return "http://" + g.loopbackAddr() + "/" + g.cfg.Stage
+}
+
+// DynamoDBEndpoint is the DynamoDB endpoint given to the handler as
+// AWS_ENDPOINT_URL_DYNAMODB.
+func (g *Gateway) DynamoDBEndpoint() string { return g.dynamoURL }
+
+// StaticURL is the URL of the static page, empty without StaticDir.
+func (g *Gateway) StaticURL() string {
+	if g.static == nil {
+		return ""
+	}
+	return "http://" + g.loopbackAddr() + "/"
+}
+
+// Close closes every connection (1001 Going away, each sending $disconnect),
+// then stops the handler processes and DynamoDB.
+func (g *Gateway) Close() error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil
+	}
+	g.closed = true
+	conns := make([]*conn, 0, len(g.conns))
+	for _, c := range g.conns {
+		conns = append(conns, c)
+	}
+	g.mu.Unlock()
+	if g.srv == nil {
+		return nil
+	}
+	// Stop accepting; hijacked WebSocket connections are not affected.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := g.srv.Shutdown(shutdownCtx)
+	for _, c := range conns {
+		c.closeByServer(1001, "Going away")
+	}
+	done := make(chan struct{})
+	go func() { g.connWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		g.log.Warn("some $disconnect invocations did not finish before shutdown")
+	}
+	g.pool.stop()
+	g.wg.Wait()
+	g.stopDynamo()
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = nil
+	}
+	return err
+}
+
+// childEnv is the handler's environment (without AWS_LAMBDA_RUNTIME_API,
+// which each worker adds).
+func (g *Gateway) childEnv() []string {
+	drop := map[string]bool{
+		"AWS_LAMBDA_RUNTIME_API": true, "AWS_PROFILE": true, "AWS_DEFAULT_PROFILE": true,
+		"AWS_SESSION_TOKEN": true, "AWS_SECURITY_TOKEN": true, "AWS_ENDPOINT_URL": true,
+		"AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true,
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !drop[k] {
+			env = append(env, kv)
+		}
+	}
+	cwd := g.cfg.Dir
+	if cwd == "" {
+		cwd, _ = os.Getwd()
+	}
+	name := g.cfg.FunctionName
+	env = append(env,
+		"AWS_ENDPOINT_URL_DYNAMODB="+g.dynamoURL,
+		"LAWCKET_MANAGEMENT_ENDPOINT="+g.ManagementEndpoint(),
+		"AWS_ACCESS_KEY_ID=local",
+		"AWS_SECRET_ACCESS_KEY=local",
+		"AWS_REGION="+g.cfg.Region,
+		"AWS_DEFAULT_REGION="+g.cfg.Region,
+		"AWS_LAMBDA_FUNCTION_NAME="+name,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
+		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
+		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
+		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/"+name,
+		"AWS_LAMBDA_LOG_STREAM_NAME="+time.Now().UTC().Format("2006/01/02")+"/[$LATEST]"+randomHex(16),
+		"AWS_EXECUTION_ENV=AWS_Lambda_provided.al2023",
+		"_HANDLER="+filepath.Base(g.cfg.Command[0]),
+		"LAMBDA_TASK_ROOT="+cwd,
+		"LAMBDA_RUNTIME_DIR="+cwd,
+	)
+	if g.cfg.SpecPath != "" {
+		env = append(env, "LAWCKET_CONFIG="+g.cfg.SpecPath)
+	}
+	return append(env, g.cfg.Env...)
+}
+
+func (c *Config) functionARN() string {
+	return "arn:aws:lambda:" + c.Region + ":000000000000:function:" + c.FunctionName
+}
+
+// ServeHTTP routes WebSocket upgrades, the Management API and static files.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	names := headerNames(r) // counts every request of the connection
+	stagePrefix := "/" + g.cfg.Stage + "/@connections/"
+	if rest, ok := strings.CutPrefix(r.URL.Path, stagePrefix); ok {
+		g.serveManagement(w, r, rest)
+		return
+	}
+	if isWebSocketUpgrade(r) {
+		if r.URL.Path == "/" || r.URL.Path == "/"+g.cfg.Stage || r.URL.Path == "/"+g.cfg.Stage+"/" {
+			g.serveWebSocket(w, r, names)
+			return
+		}
+		writeJSONError(w, http.StatusForbidden, "", "Forbidden")
+		return
+	}
+	if g.static != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		g.static.ServeHTTP(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusUpgradeRequired)
+	fmt.Fprintf(w, "lawcket dev: connect a WebSocket client to %s\n", g.URL())
+}
+
+func isWebSocketUpgrade(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}

@@ -1,0 +1,546 @@
+package devgw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Errors an invocation can end with. The gateway answers 502 for all of them
+// except ErrTimeout (504), as API Gateway does for a failing integration.
+var (
+	// ErrFunction: the handler returned an error (POST .../error).
+	ErrFunction = errors.New("devgw: handler returned an error")
+	// ErrCrashed: the handler process exited while the invocation was in flight.
+	ErrCrashed = errors.New("devgw: handler process exited during the invocation")
+	// ErrTimeout: the handler did not answer before the integration timeout.
+	ErrTimeout = errors.New("devgw: integration timeout")
+	// ErrUnavailable: no handler process is healthy (it fails to start or init).
+	ErrUnavailable = errors.New("devgw: no healthy handler process")
+)
+
+const runtimePrefix = "/2018-06-01/runtime/"
+
+// invocation is one event waiting for, or held by, a handler process.
+type invocation struct {
+	id       string
+	payload  []byte
+	deadline time.Time
+	done     chan invokeResult // buffered 1; exactly one send (see finish)
+	once     sync.Once
+}
+
+type invokeResult struct {
+	body []byte
+	err  error
+}
+
+func (inv *invocation) finish(body []byte, err error) {
+	inv.once.Do(func() { inv.done <- invokeResult{body: body, err: err} })
+}
+
+// pool runs Concurrency handler processes, each with its own Runtime API
+// endpoint, all taking invocations from one queue.
+type pool struct {
+	cfg     *Config
+	log     *slog.Logger
+	env     []string // child environment, without AWS_LAMBDA_RUNTIME_API
+	queue   chan *invocation
+	workers []*worker
+
+	mu         sync.Mutex
+	healthy    int   // workers whose current process reached /next
+	lastInit   error // last init failure, nil once a process is healthy
+	closed     bool
+	readyCh    chan struct{} // closed when the first process is healthy
+	readyOnce  sync.Once
+	wg         sync.WaitGroup
+	cancel     context.CancelFunc
+	invokeSeqN uint64
+}
+
+func newPool(cfg *Config, log *slog.Logger, env []string) *pool {
+	return &pool{
+		cfg:     cfg,
+		log:     log,
+		env:     env,
+		queue:   make(chan *invocation),
+		readyCh: make(chan struct{}),
+	}
+}
+
+// start opens one Runtime API listener per worker and starts the processes.
+func (p *pool) start(ctx context.Context) error {
+	ctx, p.cancel = context.WithCancel(ctx)
+	for i := range p.cfg.Concurrency {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			p.stop()
+			return fmt.Errorf("devgw: runtime API listener: %w", err)
+		}
+		w := &worker{n: i + 1, pool: p, ln: ln}
+		w.srv = &http.Server{Handler: w, ReadHeaderTimeout: 10 * time.Second}
+		p.workers = append(p.workers, w)
+		p.wg.Add(2)
+		go func() {
+			defer p.wg.Done()
+			if err := w.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				p.log.Error("runtime API server stopped", "worker", w.n, "err", err)
+			}
+		}()
+		go func() {
+			defer p.wg.Done()
+			w.supervise(ctx)
+		}()
+	}
+	return nil
+}
+
+// stop kills the processes and waits for the supervisors.
+func (p *pool) stop() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	if p.cancel != nil {
+		p.cancel()
+	}
+	for _, w := range p.workers {
+		w.srv.Close()
+	}
+	p.wg.Wait()
+}
+
+// ready is closed once a handler process has asked for its first invocation.
+func (p *pool) ready() <-chan struct{} { return p.readyCh }
+
+func (p *pool) setHealthy(delta int) {
+	p.mu.Lock()
+	p.healthy += delta
+	if delta > 0 {
+		p.lastInit = nil
+		p.readyOnce.Do(func() { close(p.readyCh) })
+	}
+	p.mu.Unlock()
+}
+
+func (p *pool) initFailed(err error) {
+	p.mu.Lock()
+	p.lastInit = err
+	p.mu.Unlock()
+}
+
+// invoke sends payload to a handler process and waits for its answer.
+func (p *pool) invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("%w: gateway closed", ErrUnavailable)
+	}
+	if p.healthy == 0 && p.lastInit != nil {
+		err := p.lastInit
+		p.mu.Unlock()
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	p.invokeSeqN++
+	p.mu.Unlock()
+
+	inv := &invocation{
+		id:       newUUID(),
+		payload:  payload,
+		deadline: time.Now().Add(p.cfg.Timeout),
+		done:     make(chan invokeResult, 1),
+	}
+	timer := time.NewTimer(p.cfg.Timeout)
+	defer timer.Stop()
+	select {
+	case p.queue <- inv:
+	case <-timer.C:
+		return nil, fmt.Errorf("%w: no handler process took the invocation within %v", ErrTimeout, p.cfg.Timeout)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case r := <-inv.done:
+		return r.body, r.err
+	case <-timer.C:
+		// Lambda ends a timed-out invocation by stopping its environment.
+		inv.finish(nil, ErrTimeout)
+		p.killHolder(inv)
+		return nil, fmt.Errorf("%w: the handler did not answer within %v", ErrTimeout, p.cfg.Timeout)
+	}
+}
+
+// killHolder kills the process holding inv, if any.
+func (p *pool) killHolder(inv *invocation) {
+	for _, w := range p.workers {
+		w.mu.Lock()
+		if w.inflight == inv && w.proc != nil && w.proc.Process != nil {
+			p.log.Warn("handler timed out; restarting its process", "worker", w.n, "requestId", inv.id)
+			_ = w.proc.Process.Kill()
+		}
+		w.mu.Unlock()
+	}
+}
+
+// worker is one handler process and its Runtime API endpoint.
+type worker struct {
+	n    int
+	pool *pool
+	ln   net.Listener
+	srv  *http.Server
+
+	mu       sync.Mutex
+	proc     *exec.Cmd
+	gen      int         // process generation, bumped at each start
+	alive    bool        // the current process runs
+	healthy  bool        // the current process reached /next
+	inflight *invocation // held by the current process
+	initErr  string      // from POST /runtime/init/error
+	exited   chan struct{}
+}
+
+// supervise starts the process, waits for it, and restarts it until ctx ends.
+func (w *worker) supervise(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		if w.run(ctx) {
+			backoff = 100 * time.Millisecond
+		} else if backoff < 5*time.Second {
+			backoff *= 2 // a process failing its init is not restarted in a tight loop
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// run starts one process and waits for it to exit. It reports whether the
+// process became healthy.
+func (w *worker) run(ctx context.Context) bool {
+	p := w.pool
+	cmd := exec.Command(p.cfg.Command[0], p.cfg.Command[1:]...)
+	cmd.Dir = p.cfg.Dir
+	cmd.Env = append(append([]string(nil), p.env...), "AWS_LAMBDA_RUNTIME_API="+w.ln.Addr().String())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	tail := newTailWriter(p.cfg.Output, fmt.Sprintf("[%s %d] ", p.cfg.FunctionName, w.n), 20)
+	cmd.Stdout = tail
+	cmd.Stderr = tail
+
+	w.mu.Lock()
+	w.gen++
+	w.proc = cmd
+	w.initErr = ""
+	w.exited = make(chan struct{})
+	exited := w.exited
+	w.mu.Unlock()
+
+	if err := cmd.Start(); err != nil {
+		err = fmt.Errorf("start %s: %w", p.cfg.Command[0], err)
+		p.log.Error("handler process failed to start", "worker", w.n, "err", err)
+		p.initFailed(err)
+		close(exited)
+		return false
+	}
+	w.mu.Lock()
+	w.alive = true
+	w.mu.Unlock()
+
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-waitErr:
+	case <-ctx.Done():
+		// Lambda sends SIGTERM at shutdown, then SIGKILL.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case err = <-waitErr:
+		case <-time.After(2 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			err = <-waitErr
+		}
+	}
+	tail.flush()
+
+	w.mu.Lock()
+	wasHealthy := w.healthy
+	w.alive = false
+	w.healthy = false
+	inv := w.inflight
+	w.inflight = nil
+	initErr := w.initErr
+	close(exited)
+	w.mu.Unlock()
+	if wasHealthy {
+		p.setHealthy(-1)
+	}
+	if ctx.Err() != nil {
+		if inv != nil {
+			inv.finish(nil, fmt.Errorf("%w: gateway shutting down", ErrCrashed))
+		}
+		return wasHealthy
+	}
+	status := exitStatus(err)
+	if inv != nil {
+		p.log.Error("handler process crashed during an invocation; answering 502 and restarting",
+			"worker", w.n, "requestId", inv.id, "exit", status)
+		inv.finish(nil, fmt.Errorf("%w (%s)", ErrCrashed, status))
+	}
+	if !wasHealthy {
+		msg := initErr
+		if msg == "" {
+			msg = strings.TrimSpace(tail.lastLines())
+		}
+		if msg == "" {
+			msg = "(no output)"
+		}
+		ierr := fmt.Errorf("handler exited during init (%s): %s", status, msg)
+		p.log.Error("INIT ERROR: the handler process exited before asking for an invocation; "+
+			"connects are answered 502 until it starts", "worker", w.n, "exit", status, "output", msg)
+		p.initFailed(ierr)
+	} else if inv == nil {
+		p.log.Warn("handler process exited; restarting", "worker", w.n, "exit", status)
+	}
+	return wasHealthy
+}
+
+func exitStatus(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+// ServeHTTP is the Runtime API of one worker.
+func (w *worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	path, ok := strings.CutPrefix(r.URL.Path, runtimePrefix)
+	if !ok {
+		http.NotFound(rw, r)
+		return
+	}
+	switch {
+	case path == "invocation/next" && r.Method == http.MethodGet:
+		w.next(rw, r)
+	case path == "init/error" && r.Method == http.MethodPost:
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		msg := describeLambdaError(body)
+		w.mu.Lock()
+		w.initErr = msg
+		w.mu.Unlock()
+		w.pool.log.Error("INIT ERROR reported by the handler", "worker", w.n, "error", msg)
+		w.pool.initFailed(fmt.Errorf("handler init error: %s", msg))
+		rw.WriteHeader(http.StatusAccepted)
+		io.WriteString(rw, `{"status":"OK"}`)
+	case strings.HasPrefix(path, "invocation/") && r.Method == http.MethodPost:
+		rest := strings.TrimPrefix(path, "invocation/")
+		id, kind, ok := strings.Cut(rest, "/")
+		if !ok || (kind != "response" && kind != "error") {
+			http.NotFound(rw, r)
+			return
+		}
+		w.answer(rw, r, id, kind)
+	default:
+		http.NotFound(rw, r)
+	}
+}
+
+// next hands the process the next invocation, blocking until there is one.
+func (w *worker) next(rw http.ResponseWriter, r *http.Request) {
+	p := w.pool
+	w.mu.Lock()
+	exited := w.exited
+	if !w.healthy && w.alive {
+		w.healthy = true
+		w.mu.Unlock()
+		p.setHealthy(1)
+		w.mu.Lock()
+	}
+	if prev := w.inflight; prev != nil {
+		// The runtime asked for more work without answering: Lambda treats
+		// this as the end of the previous invocation without a response.
+		w.inflight = nil
+		prev.finish(nil, fmt.Errorf("%w: the runtime asked for the next invocation without answering", ErrFunction))
+	}
+	w.mu.Unlock()
+
+	var inv *invocation
+	for inv == nil {
+		select {
+		case inv = <-p.queue:
+		case <-r.Context().Done():
+			return
+		case <-exited:
+			return
+		}
+		w.mu.Lock()
+		if !w.alive || w.exited != exited {
+			w.mu.Unlock()
+			go func(inv *invocation) { requeue(p, inv) }(inv)
+			return
+		}
+		if time.Now().After(inv.deadline) {
+			w.mu.Unlock()
+			inv = nil
+			continue
+		}
+		w.inflight = inv
+		w.mu.Unlock()
+	}
+	cfg := p.cfg
+	h := rw.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
+	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
+	h.Set("Lambda-Runtime-Invoked-Function-Arn", cfg.functionARN())
+	h.Set("Lambda-Runtime-Trace-Id", "Root="+traceRoot()+";Parent="+randomHex(8)+";Sampled=0")
+	rw.WriteHeader(http.StatusOK)
+	rw.Write(inv.payload)
+}
+
+// requeue gives an invocation taken by a dying process back to the queue.
+func requeue(p *pool, inv *invocation) {
+	t := time.NewTimer(time.Until(inv.deadline))
+	defer t.Stop()
+	select {
+	case p.queue <- inv:
+	case <-t.C:
+		inv.finish(nil, ErrTimeout)
+	}
+}
+
+// answer records POST .../response and .../error.
+func (w *worker) answer(rw http.ResponseWriter, r *http.Request, id, kind string) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 6<<20+1))
+	if err != nil {
+		http.Error(rw, `{"errorMessage":"cannot read the body","errorType":"InvalidRequestContent"}`, http.StatusBadRequest)
+		return
+	}
+	if len(body) > 6<<20 {
+		// Lambda's synchronous response limit is 6 MB.
+		body = nil
+		kind = "too-large"
+	}
+	w.mu.Lock()
+	inv := w.inflight
+	if inv == nil || inv.id != id {
+		w.mu.Unlock()
+		rw.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(http.StatusBadRequest)
+		io.WriteString(rw, `{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}`)
+		return
+	}
+	w.inflight = nil
+	w.mu.Unlock()
+	switch kind {
+	case "response":
+		// aws-lambda-go reports a failure while streaming the body in trailers.
+		if t := r.Trailer.Get("Lambda-Runtime-Function-Error-Type"); t != "" {
+			inv.finish(nil, fmt.Errorf("%w: %s", ErrFunction, t))
+		} else {
+			inv.finish(body, nil)
+		}
+	case "too-large":
+		inv.finish(nil, fmt.Errorf("%w: response larger than 6 MB", ErrFunction))
+	default:
+		msg := describeLambdaError(body)
+		w.pool.log.Error("handler returned an error", "worker", w.n, "requestId", id, "error", msg)
+		inv.finish(nil, fmt.Errorf("%w: %s", ErrFunction, msg))
+	}
+	rw.Header().Set("Content-Type", "application/json")
+	rw.WriteHeader(http.StatusAccepted)
+	io.WriteString(rw, `{"status":"OK"}`)
+}
+
+// tailWriter forwards a process's output line by line with a prefix and
+// keeps its last lines for init error messages.
+type tailWriter struct {
+	out    io.Writer
+	prefix string
+	keep   int
+
+	mu    sync.Mutex
+	buf   []byte
+	lines []string
+}
+
+func newTailWriter(out io.Writer, prefix string, keep int) *tailWriter {
+	if out == nil {
+		out = os.Stderr
+	}
+	return &tailWriter{out: out, prefix: prefix, keep: keep}
+}
+
+func (t *tailWriter) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, b...)
+	for {
+		i := strings.IndexByte(string(t.buf), '\n')
+		if i < 0 {
+			break
+		}
+		t.emit(string(t.buf[:i]))
+		t.buf = t.buf[i+1:]
+	}
+	if len(t.buf) > 64<<10 { // a very long line without newline
+		t.emit(string(t.buf))
+		t.buf = t.buf[:0]
+	}
+	return len(b), nil
+}
+
+func (t *tailWriter) emit(line string) {
+	fmt.Fprintf(t.out, "%s%s\n", t.prefix, line)
+	t.lines = append(t.lines, line)
+	if len(t.lines) > t.keep {
+		t.lines = t.lines[len(t.lines)-t.keep:]
+	}
+}
+
+func (t *tailWriter) flush() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.buf) > 0 {
+		t.emit(string(t.buf))
+		t.buf = nil
+	}
+}
+
+func (t *tailWriter) lastLines() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.Join(t.lines, "\n")
+}
+
+// describeLambdaError renders a Runtime API error body
+// ({"errorMessage":...,"errorType":...}) for a log line.
+func describeLambdaError(body []byte) string {
+	var e struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}
+	if err := jsonUnmarshal(body, &e); err != nil || (e.ErrorMessage == "" && e.ErrorType == "") {
+		s := strings.TrimSpace(string(body))
+		if s == "" {
+			return "(empty error)"
+		}
+		return s
+	}
+	if e.ErrorType == "" {
+		return e.ErrorMessage
+	}
+	return e.ErrorType + ": " + e.ErrorMessage
+}

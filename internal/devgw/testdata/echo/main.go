@@ -1,0 +1,122 @@
+// Command echo is the test handler of package devgw: an ordinary lambda.Start
+// program that answers through the Management API.
+//
+//   - $connect: ?status=N refuses with N (body "refused"); ?proto=P echoes P
+//     as Sec-WebSocket-Protocol; else 200. The event is kept for "connect".
+//   - {"action":"connect"} posts back the $connect event of the connection.
+//   - {"action":"watch"} makes the connection the watcher: every $disconnect
+//     event is posted to it.
+//   - {"action":"crash"} exits the process; {"action":"fail"} returns an error.
+//   - any other message posts back its own event.
+//
+// With ECHO_INIT_FAIL set it exits before lambda.Start, like a handler whose
+// init fails.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log"
+	"os"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+)
+
+type handler struct {
+	api *apigatewaymanagementapi.Client
+
+	mu       sync.Mutex
+	connects map[string]events.APIGatewayWebsocketProxyRequest
+	watcher  string
+}
+
+func main() {
+	if msg := os.Getenv("ECHO_INIT_FAIL"); msg != "" {
+		log.Fatalf("init: %s", msg)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Fatalf("init: AWS config: %v", err)
+	}
+	endpoint := os.Getenv("LAWCKET_MANAGEMENT_ENDPOINT")
+	if endpoint == "" {
+		log.Fatal("init: LAWCKET_MANAGEMENT_ENDPOINT is not set")
+	}
+	h := &handler{
+		api: apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
+			o.BaseEndpoint = aws.String(endpoint)
+		}),
+		connects: make(map[string]events.APIGatewayWebsocketProxyRequest),
+	}
+	lambda.Start(h.serve)
+}
+
+func (h *handler) serve(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	id := ev.RequestContext.ConnectionID
+	switch ev.RequestContext.EventType {
+	case "CONNECT":
+		if s := ev.QueryStringParameters["status"]; s != "" {
+			var code int
+			if err := json.Unmarshal([]byte(s), &code); err != nil {
+				return events.APIGatewayProxyResponse{}, err
+			}
+			return events.APIGatewayProxyResponse{StatusCode: code, Body: "refused"}, nil
+		}
+		h.mu.Lock()
+		h.connects[id] = ev
+		h.mu.Unlock()
+		resp := events.APIGatewayProxyResponse{StatusCode: 200}
+		if p := ev.QueryStringParameters["proto"]; p != "" {
+			resp.Headers = map[string]string{"Sec-WebSocket-Protocol": p}
+		}
+		return resp, nil
+	case "DISCONNECT":
+		h.mu.Lock()
+		delete(h.connects, id)
+		watcher := h.watcher
+		h.mu.Unlock()
+		if watcher != "" && watcher != id {
+			return events.APIGatewayProxyResponse{StatusCode: 200}, h.post(ctx, watcher, ev)
+		}
+		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+	}
+	var msg struct {
+		Action string `json:"action"`
+	}
+	_ = json.Unmarshal([]byte(ev.Body), &msg) // non-JSON bodies are echoed
+	switch msg.Action {
+	case "connect":
+		h.mu.Lock()
+		c := h.connects[id]
+		h.mu.Unlock()
+		return events.APIGatewayProxyResponse{StatusCode: 200}, h.post(ctx, id, c)
+	case "watch":
+		h.mu.Lock()
+		h.watcher = id
+		h.mu.Unlock()
+	case "crash":
+		log.Print("crashing on purpose")
+		os.Exit(3)
+	case "fail":
+		return events.APIGatewayProxyResponse{}, errors.New("failing on purpose")
+	}
+	return events.APIGatewayProxyResponse{StatusCode: 200}, h.post(ctx, id, ev)
+}
+
+func (h *handler) post(ctx context.Context, id string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = h.api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
+		ConnectionId: aws.String(id),
+		Data:         data,
+	})
+	return err
+}
