@@ -248,12 +248,11 @@ func (p *Poster) client(ctx context.Context, t Target) (ManagementAPI, error) {
 	c := apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
 		o.Region = region
-		if p.noThrottle && o.Retryer != nil {
-			o.Retryer = noThrottleRetryer{o.Retryer}
-		}
-	}, func(o *apigatewaymanagementapi.Options) {
 		for _, fn := range p.clientOptions {
 			fn(o)
+		}
+		if p.noThrottle && o.Retryer != nil {
+			o.Retryer = noThrottleRetryer{o.Retryer}
 		}
 	})
 	p.clients[endpoint] = c
