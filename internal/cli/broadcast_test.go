@@ -1,0 +1,301 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/syncspec"
+)
+
+const broadcastSpec = `table: Connections
+ttl: 1h
+fields:
+  room:
+    expr: query.room
+    required: true
+    index: true
+  user:
+    expr: query.user ?? "anonymous"
+`
+
+// writeBroadcastSpec writes broadcastSpec to a temporary lawcket.yaml.
+func writeBroadcastSpec(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "lawcket.yaml")
+	if err := os.WriteFile(path, []byte(broadcastSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestBroadcastUsage(t *testing.T) {
+	spec := writeBroadcastSpec(t)
+	tests := []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"neither where nor all", []string{"-c", spec, "--data", "x"}, "--where FIELD=VALUE or --all"},
+		{"both where and all", []string{"-c", spec, "--where", "room=r1", "--all", "--data", "x"}, "exclude each other"},
+		{"where without =", []string{"-c", spec, "--where", "room", "--data", "x"}, "want FIELD=VALUE"},
+		{"where without field", []string{"-c", spec, "--where", "=r1", "--data", "x"}, "want FIELD=VALUE"},
+		{"where without value", []string{"-c", spec, "--where", "room=", "--data", "x"}, "value is empty"},
+		{"where on a field without index", []string{"-c", spec, "--where", "user=bob", "--data", "x"}, "not an index: true field"},
+		{"missing data", []string{"-c", spec, "--all"}, "--data is required"},
+		{"empty data", []string{"-c", spec, "--all", "--data", ""}, "payload is empty"},
+		{"data file missing", []string{"-c", spec, "--all", "--data", "@" + filepath.Join(t.TempDir(), "nope.json")}, "no such file"},
+		{"data @ alone", []string{"-c", spec, "--all", "--data", "@"}, "needs a file name"},
+		{"concurrency 0", []string{"-c", spec, "--all", "--data", "x", "--concurrency", "0"}, "at least 1"},
+		{"concurrency not a number", []string{"-c", spec, "--all", "--data", "x", "--concurrency", "many"}, "invalid value"},
+		{"bad endpoint", []string{"-c", spec, "--all", "--data", "x", "--endpoint", "ftp://example.com"}, "--endpoint"},
+		{"stray argument", []string{"-c", spec, "--all", "--data", "x", "extra"}, "unexpected argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, "", append([]string{"broadcast"}, tt.args...)...)
+			if code != ExitUsage {
+				t.Errorf("exit %d, want %d (stderr %q)", code, ExitUsage, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr %q does not say %q", stderr, tt.want)
+			}
+			if !strings.Contains(stderr, "usage: lawcket broadcast") {
+				t.Errorf("stderr has no usage line: %q", stderr)
+			}
+			if stdout != "" {
+				t.Errorf("stdout = %q, want nothing", stdout)
+			}
+		})
+	}
+}
+
+func TestBroadcastHelp(t *testing.T) {
+	code, stdout, stderr := run(t, "", "broadcast", "-h")
+	if code != ExitOK || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	for _, want := range []string{"usage: lawcket broadcast", "-where", "-all", "-data", "-endpoint", "-concurrency", "-exclude", `"sent"`} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("help does not mention %s:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestBroadcastBadSpec(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lawcket.yaml")
+	if err := os.WriteFile(path, []byte("table: T\nfields:\n  connectionId: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, "", "broadcast", "-c", path, "--all", "--data", "x")
+	if code != ExitFindings || stdout != "" || !strings.Contains(stderr, "lawcket.yaml:3:") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// cliMgmtAPI is a local Management API answering by id prefix (gone- 410,
+// big- 413, else 200) like API Gateway, and recording the posts.
+type cliMgmtAPI struct {
+	*httptest.Server
+	mu    sync.Mutex
+	posts map[string][]string // id → bodies
+}
+
+func newCLIMgmtAPI(t *testing.T) *cliMgmtAPI {
+	m := &cliMgmtAPI{posts: map[string][]string{}}
+	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, raw, ok := strings.Cut(r.URL.EscapedPath(), "/@connections/")
+		id, err := url.PathUnescape(raw)
+		if !ok || err != nil || r.Method != http.MethodPost || r.Header.Get("Authorization") == "" {
+			w.Header().Set("x-amzn-ErrorType", "BadRequestException")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"message":"bad request"}`)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		m.mu.Lock()
+		m.posts[id] = append(m.posts[id], string(body))
+		m.mu.Unlock()
+		switch {
+		case strings.HasPrefix(id, "gone-"):
+			w.Header().Set("x-amzn-ErrorType", "GoneException")
+			w.WriteHeader(http.StatusGone)
+			fmt.Fprint(w, `{"message":null}`)
+		case strings.HasPrefix(id, "big-"):
+			w.Header().Set("x-amzn-ErrorType", "PayloadTooLargeException")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			fmt.Fprint(w, `{"message":"Message too long"}`)
+		}
+	}))
+	t.Cleanup(m.Close)
+	return m
+}
+
+func (m *cliMgmtAPI) got(id string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.posts[id]
+}
+
+// broadcastEnv starts dynalite with the spec's table holding rows (id →
+// room), points the default AWS config at it, and returns the raw client.
+func broadcastEnv(t *testing.T, specPath string, rows map[string]string) *dynamodb.Client {
+	t.Helper()
+	endpoint := dynalitetest.Start(t)
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("LAWCKET_MANAGEMENT_ENDPOINT", "")
+	t.Setenv("LAWCKET_TABLE", "")
+
+	spec, err := syncspec.Load(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dynalitetest.Client(endpoint)
+	dynalitetest.CreateTable(t, c, dynamo.TableDefinition(spec, spec.Table))
+	ctx := context.Background()
+	for id, room := range rows {
+		_, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(spec.Table), Item: map[string]types.AttributeValue{
+			"connectionId": &types.AttributeValueMemberS{Value: id},
+			"domainName":   &types.AttributeValueMemberS{Value: "abc.execute-api.us-east-1.amazonaws.com"},
+			"stage":        &types.AttributeValueMemberS{Value: "prod"},
+			"connectedAt":  &types.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().UnixMilli(), 10)},
+			"expiresAt":    &types.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)},
+			"room":         &types.AttributeValueMemberS{Value: room},
+		}})
+		if err != nil {
+			t.Fatalf("PutItem: %v", err)
+		}
+	}
+	return c
+}
+
+// rowStored says whether the table holds id's row.
+func rowStored(t *testing.T, c *dynamodb.Client, table, id string) bool {
+	t.Helper()
+	out, err := c.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String(table),
+		Key:       map[string]types.AttributeValue{"connectionId": &types.AttributeValueMemberS{Value: id}},
+	})
+	if err != nil {
+		t.Fatalf("GetItem: %v", err)
+	}
+	return out.Item != nil
+}
+
+// decodeReport decodes the one JSON object broadcast prints.
+func decodeReport(t *testing.T, stdout string) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	var rep map[string]any
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("stdout is not a JSON object: %v\n%s", err, stdout)
+	}
+	if dec.More() {
+		t.Fatalf("stdout has more than one JSON value:\n%s", stdout)
+	}
+	return rep
+}
+
+func TestBroadcastRoom(t *testing.T) {
+	spec := writeBroadcastSpec(t)
+	c := broadcastEnv(t, spec, map[string]string{
+		"live-1": "r1", "live-2": "r1", "gone-1": "r1", "sender": "r1",
+		"live-3": "r2", "gone-2": "r2",
+	})
+	api := newCLIMgmtAPI(t)
+
+	code, stdout, stderr := run(t, "", "broadcast", "-c", spec, "--where", "room=r1", "--data", `{"text":"hi"}`,
+		"--endpoint", api.URL+"/{stage}", "--exclude", "sender", "--concurrency", "4")
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr %q, stdout %q", code, stderr, stdout)
+	}
+	rep := decodeReport(t, stdout)
+	for k, want := range map[string]float64{"sent": 2, "gone": 1, "deleted": 1, "failed": 0} {
+		if rep[k] != want {
+			t.Errorf("%s = %v, want %v (%s)", k, rep[k], want, stdout)
+		}
+	}
+	for id, want := range map[string]int{"live-1": 1, "live-2": 1, "gone-1": 1, "sender": 0, "live-3": 0, "gone-2": 0} {
+		if got := api.got(id); len(got) != want || (want == 1 && got[0] != `{"text":"hi"}`) {
+			t.Errorf("posts to %s = %q, want %d", id, got, want)
+		}
+	}
+	if rowStored(t, c, "Connections", "gone-1") {
+		t.Error("gone-1 was not deleted")
+	}
+	for _, id := range []string{"live-1", "live-2", "sender", "live-3", "gone-2"} {
+		if !rowStored(t, c, "Connections", id) {
+			t.Errorf("%s was deleted", id)
+		}
+	}
+}
+
+func TestBroadcastAllFailures(t *testing.T) {
+	spec := writeBroadcastSpec(t)
+	broadcastEnv(t, spec, map[string]string{"live-1": "r1", "big-1": "r2", "gone-1": "r2"})
+	api := newCLIMgmtAPI(t)
+	// The endpoint from the environment; the payload from a file.
+	t.Setenv("LAWCKET_MANAGEMENT_ENDPOINT", api.URL+"/{stage}")
+	data := filepath.Join(t.TempDir(), "payload.json")
+	if err := os.WriteFile(data, []byte(`{"n":1}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	code, stdout, stderr := run(t, "", "broadcast", "-c", spec, "--all", "--data", "@"+data)
+	if code != ExitFindings {
+		t.Fatalf("exit %d, want %d (stderr %q)", code, ExitFindings, stderr)
+	}
+	rep := decodeReport(t, stdout)
+	for k, want := range map[string]float64{"sent": 1, "gone": 1, "deleted": 1, "failed": 1} {
+		if rep[k] != want {
+			t.Errorf("%s = %v, want %v (%s)", k, rep[k], want, stdout)
+		}
+	}
+	failures, _ := rep["failures"].([]any)
+	if len(failures) != 1 {
+		t.Fatalf("failures = %v", rep["failures"])
+	}
+	f := failures[0].(map[string]any)
+	if f["connectionId"] != "big-1" || f["op"] != "post" || !strings.Contains(f["error"].(string), "413") {
+		t.Errorf("failure = %v", f)
+	}
+	if got := api.got("live-1"); len(got) != 1 || got[0] != `{"n":1}` {
+		t.Errorf("live-1 got %q", got)
+	}
+
+	// The payload from stdin.
+	code, stdout, stderr = run(t, "from stdin", "broadcast", "-c", spec, "--where", "room=r1", "--data", "@-")
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if got := api.got("live-1"); len(got) != 2 || got[1] != "from stdin" {
+		t.Errorf("live-1 got %q", got)
+	}
+	if rep := decodeReport(t, stdout); rep["sent"] != 1.0 {
+		t.Errorf("report %v", rep)
+	}
+}
