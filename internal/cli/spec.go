@@ -16,7 +16,7 @@ const defaultConfig = "lawcket.yaml"
 
 // configFlag defines -c on f.
 func configFlag(f *flag.FlagSet) *string {
-	return f.String("c", defaultConfig, "the spec `file` (lawcket.yaml)")
+	return f.String("c", defaultConfig, "the spec `file`")
 }
 
 // loadSpec loads and compiles the spec at path. On failure it prints every

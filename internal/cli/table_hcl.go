@@ -99,8 +99,10 @@ func (b *hclBlock) write(w *strings.Builder, indent string) {
 	for _, a := range b.attrs {
 		fmt.Fprintf(w, "%s  %-*s = %s\n", indent, width, a[0], a[1])
 	}
-	for _, nb := range b.blocks {
-		w.WriteString("\n")
+	for i, nb := range b.blocks {
+		if i > 0 || len(b.attrs) > 0 {
+			w.WriteString("\n")
+		}
 		nb.write(w, indent+"  ")
 	}
 	fmt.Fprintf(w, "%s}\n", indent)

@@ -1,0 +1,353 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func TestTableGolden(t *testing.T) {
+	readme := specDir + "lawcket.yaml"
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"table-cloudformation", []string{"table", "-c", readme}, ExitOK},
+		{"table-sam", []string{"table", "-c", readme, "--format", "sam"}, ExitOK},
+		{"table-serverless", []string{"table", "-c", readme, "--format", "serverless"}, ExitOK},
+		{"table-terraform", []string{"table", "-c", readme, "--format", "terraform"}, ExitOK},
+		{"table-cloudformation-indexes", []string{"table", "-c", specDir + "indexes.yaml", "--name", "GameTable"}, ExitOK},
+		{"table-terraform-indexes", []string{"table", "-c", specDir + "indexes.yaml", "--format", "terraform", "--name", "GameTable"}, ExitOK},
+		{"table-cloudformation-minimal", []string{"table", "-c", specDir + "minimal.yaml"}, ExitOK},
+		{"table-terraform-minimal", []string{"table", "-c", specDir + "minimal.yaml", "--format", "terraform"}, ExitOK},
+		{"table-bad-spec", []string{"table", "-c", specDir + "bad.yaml"}, ExitFindings},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, "", tt.args...)
+			if code != tt.want {
+				t.Errorf("exit %d, want %d\nstderr:\n%s", code, tt.want, stderr)
+			}
+			golden(t, tt.name, code, stdout, stderr)
+		})
+	}
+}
+
+// cfnTable is the part of an AWS::DynamoDB::Table resource the tests check.
+type cfnTable struct {
+	Type       string `yaml:"Type"`
+	Properties struct {
+		TableName            string `yaml:"TableName"`
+		BillingMode          string `yaml:"BillingMode"`
+		AttributeDefinitions []struct {
+			AttributeName string `yaml:"AttributeName"`
+			AttributeType string `yaml:"AttributeType"`
+		} `yaml:"AttributeDefinitions"`
+		KeySchema              []cfnKey `yaml:"KeySchema"`
+		GlobalSecondaryIndexes []struct {
+			IndexName  string   `yaml:"IndexName"`
+			KeySchema  []cfnKey `yaml:"KeySchema"`
+			Projection struct {
+				ProjectionType string `yaml:"ProjectionType"`
+			} `yaml:"Projection"`
+		} `yaml:"GlobalSecondaryIndexes"`
+		TimeToLiveSpecification *struct {
+			AttributeName string `yaml:"AttributeName"`
+			Enabled       bool   `yaml:"Enabled"`
+		} `yaml:"TimeToLiveSpecification"`
+	} `yaml:"Properties"`
+}
+
+type cfnKey struct {
+	AttributeName string `yaml:"AttributeName"`
+	KeyType       string `yaml:"KeyType"`
+}
+
+// TestTableCloudFormationParsed parses the CloudFormation output back as YAML
+// and checks the key schema, the indexes, the TTL and the policy.
+func TestTableCloudFormationParsed(t *testing.T) {
+	type index struct{ name, attr, attrType string }
+	tests := []struct {
+		spec    string
+		name    string
+		table   string
+		ttl     bool
+		indexes []index
+	}{
+		{"lawcket.yaml", "ConnectionsTable", "Connections", true, []index{{"room-index", "room", "S"}}},
+		{"indexes.yaml", "GameTable", "GameConnections", true, []index{{"game-index", "game", "S"}, {"level-index", "level", "N"}}},
+		{"minimal.yaml", "Sessions", "Sessions", false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			code, stdout, stderr := run(t, "", "table", "-c", specDir+tt.spec, "--name", tt.name)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var doc yaml.Node
+			if err := yaml.Unmarshal([]byte(stdout), &doc); err != nil {
+				t.Fatalf("not YAML: %v\n%s", err, stdout)
+			}
+			var tmpl struct {
+				Version   string               `yaml:"AWSTemplateFormatVersion"`
+				Resources map[string]yaml.Node `yaml:"Resources"`
+			}
+			if err := doc.Decode(&tmpl); err != nil {
+				t.Fatal(err)
+			}
+			if tmpl.Version != "2010-09-09" {
+				t.Errorf("AWSTemplateFormatVersion = %q", tmpl.Version)
+			}
+			res, ok := tmpl.Resources[tt.name]
+			if !ok {
+				t.Fatalf("no resource %s in\n%s", tt.name, stdout)
+			}
+			var table cfnTable
+			if err := res.Decode(&table); err != nil {
+				t.Fatal(err)
+			}
+			p := table.Properties
+			if table.Type != "AWS::DynamoDB::Table" || p.TableName != tt.table || p.BillingMode != "PAY_PER_REQUEST" {
+				t.Errorf("Type %q, TableName %q, BillingMode %q", table.Type, p.TableName, p.BillingMode)
+			}
+			if len(p.KeySchema) != 1 || p.KeySchema[0] != (cfnKey{"connectionId", "HASH"}) {
+				t.Errorf("KeySchema = %+v, want connectionId HASH", p.KeySchema)
+			}
+			types := map[string]string{}
+			for _, a := range p.AttributeDefinitions {
+				types[a.AttributeName] = a.AttributeType
+			}
+			if types["connectionId"] != "S" || len(types) != 1+len(tt.indexes) {
+				t.Errorf("AttributeDefinitions = %+v", p.AttributeDefinitions)
+			}
+			if len(p.GlobalSecondaryIndexes) != len(tt.indexes) {
+				t.Fatalf("GlobalSecondaryIndexes = %+v, want %v", p.GlobalSecondaryIndexes, tt.indexes)
+			}
+			for i, want := range tt.indexes {
+				g := p.GlobalSecondaryIndexes[i]
+				if g.IndexName != want.name || len(g.KeySchema) != 1 || g.KeySchema[0] != (cfnKey{want.attr, "HASH"}) ||
+					g.Projection.ProjectionType != "ALL" || types[want.attr] != want.attrType {
+					t.Errorf("index %d = %+v (attribute type %q), want %+v", i, g, types[want.attr], want)
+				}
+			}
+			if tt.ttl != (p.TimeToLiveSpecification != nil) {
+				t.Fatalf("TimeToLiveSpecification = %+v, want ttl %v", p.TimeToLiveSpecification, tt.ttl)
+			}
+			if tt.ttl && (p.TimeToLiveSpecification.AttributeName != "expiresAt" || !p.TimeToLiveSpecification.Enabled) {
+				t.Errorf("TimeToLiveSpecification = %+v", *p.TimeToLiveSpecification)
+			}
+			checkPolicy(t, tmpl.Resources[tt.name+"Policy"], tt.name)
+		})
+	}
+}
+
+// checkPolicy checks the managed policy's statements, including the tags of
+// the intrinsic functions that name the table.
+func checkPolicy(t *testing.T, res yaml.Node, table string) {
+	t.Helper()
+	var policy struct {
+		Type       string `yaml:"Type"`
+		Properties struct {
+			PolicyDocument struct {
+				Statement []struct {
+					Effect   string      `yaml:"Effect"`
+					Action   []string    `yaml:"Action"`
+					Resource []yaml.Node `yaml:"Resource"`
+				} `yaml:"Statement"`
+			} `yaml:"PolicyDocument"`
+		} `yaml:"Properties"`
+	}
+	if err := res.Decode(&policy); err != nil {
+		t.Fatal(err)
+	}
+	if policy.Type != "AWS::IAM::ManagedPolicy" {
+		t.Fatalf("policy Type = %q", policy.Type)
+	}
+	var actions []string
+	var resources []string
+	for _, st := range policy.Properties.PolicyDocument.Statement {
+		if st.Effect != "Allow" {
+			t.Errorf("Effect = %q", st.Effect)
+		}
+		actions = append(actions, st.Action...)
+		for _, r := range st.Resource {
+			out, err := yaml.Marshal(&r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resources = append(resources, strings.TrimSpace(string(out)))
+		}
+	}
+	for _, a := range []string{"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan", "execute-api:ManageConnections"} {
+		if !slices.Contains(actions, a) {
+			t.Errorf("no %s in %v", a, actions)
+		}
+	}
+	for _, r := range []string{
+		"!GetAtt " + table + ".Arn",
+		"!Join [/, [!GetAtt " + table + ".Arn, index, '*']]",
+	} {
+		if !slices.Contains(resources, r) {
+			t.Errorf("no resource %s in %q", r, resources)
+		}
+	}
+}
+
+// TestTableLint runs the real tools over the output when they are installed:
+// cfn-lint over the CloudFormation and SAM templates and over the
+// serverless.yml sections (put back into a template), terraform fmt over the
+// HCL (fmt parses it and fails on a syntax error; validate would need the
+// provider downloaded).
+func TestTableLint(t *testing.T) {
+	for _, spec := range []string{"lawcket.yaml", "indexes.yaml", "minimal.yaml"} {
+		for _, format := range []string{"cloudformation", "sam", "serverless", "terraform"} {
+			t.Run(spec+"/"+format, func(t *testing.T) {
+				code, stdout, stderr := run(t, "", "table", "-c", specDir+spec, "--format", format)
+				if code != ExitOK {
+					t.Fatalf("exit %d: %s", code, stderr)
+				}
+				lint(t, format, stdout)
+			})
+		}
+	}
+}
+
+// TestTableRenderProvisioned renders a definition with what the spec never
+// produces but CreateTableInput can say (provisioned throughput, a range key,
+// INCLUDE projections), so every branch of the renderers is checked by the
+// real tools too.
+func TestTableRenderProvisioned(t *testing.T) {
+	def := &tableDef{
+		LogicalID:  "Conns",
+		Name:       "Conns-${prod}",
+		Billing:    "PROVISIONED",
+		Attributes: []attribute{{"connectionId", "S"}, {"at", "N"}, {"room", "S"}},
+		Keys:       []key{{"connectionId", "HASH"}, {"at", "RANGE"}},
+		Throughput: &throughput{5, 2},
+		Indexes: []index{{
+			Name: "room-index", Keys: []key{{"room", "HASH"}, {"at", "RANGE"}},
+			Projection: "INCLUDE", NonKey: []string{"user", "team"}, Throughput: &throughput{3, 1},
+		}},
+		TTL: "expiresAt",
+	}
+	for _, format := range []string{"cloudformation", "terraform"} {
+		t.Run(format, func(t *testing.T) {
+			var out []byte
+			if format == "terraform" {
+				out = terraform(def)
+			} else {
+				var err error
+				if out, err = cloudFormation(def, format); err != nil {
+					t.Fatal(err)
+				}
+			}
+			golden(t, "render-provisioned-"+format, 0, string(out), "")
+			lint(t, format, string(out))
+		})
+	}
+}
+
+// lint checks out with cfn-lint or terraform fmt, skipping when the tool is
+// not installed.
+func lint(t *testing.T, format, out string) {
+	t.Helper()
+	switch format {
+	case "terraform":
+		tf, err := exec.LookPath("terraform")
+		if err != nil {
+			t.Skip("terraform not installed")
+		}
+		cmd := exec.Command(tf, "fmt", "-check", "-diff", "-")
+		cmd.Stdin = strings.NewReader(out)
+		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE=/dev/null")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("terraform fmt -check: %v\n%s\n%s", err, msg, out)
+		}
+	default:
+		cfnLint, err := exec.LookPath("cfn-lint")
+		if err != nil {
+			t.Skip("cfn-lint not installed")
+		}
+		if format == "serverless" {
+			out = serverlessAsTemplate(t, out)
+		}
+		path := filepath.Join(t.TempDir(), "template.yaml")
+		writeFile(t, path, out)
+		if msg, err := exec.Command(cfnLint, "--regions", "eu-west-1", "--", path).CombinedOutput(); err != nil {
+			t.Errorf("cfn-lint: %v\n%s\n%s", err, msg, out)
+		}
+	}
+}
+
+// serverlessAsTemplate turns the serverless.yml sections into the template
+// the Serverless Framework would deploy: resources.Resources and Outputs, and
+// the role statements in a managed policy.
+func serverlessAsTemplate(t *testing.T, out string) string {
+	t.Helper()
+	var sls struct {
+		Provider struct {
+			IAM struct {
+				Role struct {
+					Statements yaml.Node `yaml:"statements"`
+				} `yaml:"role"`
+			} `yaml:"iam"`
+		} `yaml:"provider"`
+		Resources struct {
+			Resources yaml.Node `yaml:"Resources"`
+			Outputs   yaml.Node `yaml:"Outputs"`
+		} `yaml:"resources"`
+	}
+	if err := yaml.Unmarshal([]byte(out), &sls); err != nil {
+		t.Fatalf("serverless output is not YAML: %v\n%s", err, out)
+	}
+	if len(sls.Provider.IAM.Role.Statements.Content) != 2 || sls.Resources.Resources.Kind != yaml.MappingNode {
+		t.Fatalf("serverless output lacks provider.iam.role.statements or resources.Resources:\n%s", out)
+	}
+	res := &sls.Resources.Resources
+	res.Content = append(res.Content, ystr("ServerlessRolePolicy"), ymap(
+		"Type", ystr("AWS::IAM::ManagedPolicy"),
+		"Properties", ymap("PolicyDocument", ymap("Version", ystr("2012-10-17"), "Statement", &sls.Provider.IAM.Role.Statements)),
+	))
+	tmpl, err := yaml.Marshal(ymap("AWSTemplateFormatVersion", ystr("2010-09-09"), "Resources", res, "Outputs", &sls.Resources.Outputs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(tmpl)
+}
+
+func TestHCLString(t *testing.T) {
+	for in, want := range map[string]string{
+		"Connections":    `"Connections"`,
+		`a"b\c`:          `"a\"b\\c"`,
+		"line\nbreak\t.": `"line\nbreak\t."`,
+		"${var.x}":       `"$${var.x}"`,
+		"%{ if x }":      `"%%{ if x }"`,
+		"$ and % alone":  `"$ and % alone"`,
+		"bell\a":         `"bell\u0007"`,
+		"héllo":          `"héllo"`,
+	} {
+		if got := hclString(in); got != want {
+			t.Errorf("hclString(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestSnakeCase(t *testing.T) {
+	for in, want := range map[string]string{
+		"ConnectionsTable": "connections_table",
+		"Table":            "table",
+		"APITable":         "api_table",
+		"Table2Conns":      "table2_conns",
+		"myTable":          "my_table",
+	} {
+		if got := snakeCase(in); got != want {
+			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
