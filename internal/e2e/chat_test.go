@@ -1,0 +1,292 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	mgmttypes "github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/coder/websocket"
+)
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestTwoRoomsStayIsolated(t *testing.T) {
+	ctx := testContext(t)
+	e := startChat(t, nil)
+	a1 := e.join(ctx, t, "user=ann&room=r1")
+	a2 := e.join(ctx, t, "user=abe&room=r1")
+	b1 := e.join(ctx, t, "user=bob&room=r2")
+
+	a1.say(ctx, "hello r1")
+	want := map[string]string{"user": "ann", "room": "r1", "text": "hello r1"}
+	for name, c := range map[string]*client{"sender": a1, "same room": a2} {
+		if got := c.recv(ctx); !equal(got, want) {
+			t.Fatalf("%s got %v; want %v", name, got, want)
+		}
+	}
+	// The r1 message was posted to r1's members within ann's invocation, which
+	// has returned. If it had gone to bob too, it would be the first frame he
+	// reads; his own message must come first.
+	b1.say(ctx, "hello r2")
+	if got, want := b1.recv(ctx), map[string]string{"user": "bob", "room": "r2", "text": "hello r2"}; !equal(got, want) {
+		t.Fatalf("r2 got %v; want only its own %v", got, want)
+	}
+	a2.say(ctx, "reply")
+	if got := a1.recv(ctx); got["text"] != "reply" || got["user"] != "abe" {
+		t.Fatalf("ann got %v; want abe's reply", got)
+	}
+	if got := a2.recv(ctx); got["text"] != "reply" {
+		t.Fatalf("abe got %v; want his own reply", got)
+	}
+	b1.say(ctx, "still alone")
+	if got := b1.recv(ctx); got["text"] != "still alone" {
+		t.Fatalf("bob got %v; want his own message, nothing from r1", got)
+	}
+}
+
+func TestConnectWithoutRoomIsRefused(t *testing.T) {
+	ctx := testContext(t)
+	e := startChat(t, nil)
+	for _, query := range []string{"", "user=ann", "user=ann&room=", "room="} {
+		t.Run("?"+query, func(t *testing.T) {
+			c, resp, err := e.dial(ctx, t, query)
+			if err == nil {
+				c.conn.CloseNow()
+				t.Fatal("connected; want the handshake refused")
+			}
+			if resp == nil || resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("handshake: %v (response %v); want HTTP 400", err, resp)
+			}
+		})
+	}
+	if n := e.countRows(ctx, t); n != 0 {
+		t.Fatalf("table has %d rows after refused connects; want 0", n)
+	}
+}
+
+func TestRowHasItsFields(t *testing.T) {
+	ctx := testContext(t)
+	e := startChat(t, nil)
+	before := time.Now()
+	e.join(ctx, t, "user=ann&room=fields")
+	e.join(ctx, t, "room=fields") // no user: "anonymous"
+	after := time.Now()
+
+	rows := e.roomRows(ctx, t, "fields")
+	if len(rows) != 2 {
+		t.Fatalf("room has %d rows; want 2", len(rows))
+	}
+	users := map[string]bool{}
+	for _, item := range rows {
+		for name, kind := range map[string]string{"connectionId": "S", "domainName": "S", "stage": "S", "user": "S", "room": "S", "connectedAt": "N", "expiresAt": "N"} {
+			v, ok := item[name]
+			if !ok {
+				t.Fatalf("row %v has no %s", item, name)
+			}
+			_, isN := v.(*types.AttributeValueMemberN)
+			_, isS := v.(*types.AttributeValueMemberS)
+			if (kind == "N" && !isN) || (kind == "S" && !isS) {
+				t.Fatalf("row attribute %s is %T; want %s", name, v, kind)
+			}
+		}
+		var r row
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			t.Fatal(err)
+		}
+		users[r.User] = true
+		if r.Room != "fields" || r.Stage != "local" || r.DomainName == "" || r.ConnectionID == "" {
+			t.Fatalf("row = %+v; want room fields, stage local, a domain name and an id", r)
+		}
+		connected := time.UnixMilli(r.ConnectedAt)
+		if connected.Before(before.Add(-time.Second)) || connected.After(after.Add(time.Second)) {
+			t.Fatalf("connectedAt = %v; want between %v and %v (epoch ms)", connected, before, after)
+		}
+		// ttl: 2h in lawcket.yaml: expiresAt is epoch seconds, 2 h after the connect.
+		if d := r.ExpiresAt - r.ConnectedAt/1000; d < 7199 || d > 7201 {
+			t.Fatalf("expiresAt - connectedAt = %d s; want 7200 (ttl 2h)", d)
+		}
+	}
+	if !users["ann"] || !users["anonymous"] {
+		t.Fatalf("users = %v; want ann and anonymous", users)
+	}
+}
+
+func TestDroppedClientTriggersDisconnect(t *testing.T) {
+	ctx := testContext(t)
+	e := startChat(t, nil)
+	c := e.join(ctx, t, "user=drop&room=drops")
+	stay := e.join(ctx, t, "user=stay&room=drops")
+	id := e.idOf(ctx, t, "drops", "drop")
+
+	// Cut the TCP connection: no close frame, as when a laptop lid closes.
+	if err := c.tcp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.waitGone(ctx, t, id)
+	if rows := e.roomRows(ctx, t, "drops"); len(rows) != 1 {
+		t.Fatalf("room has %d rows; want only the one still connected", len(rows))
+	}
+	// The survivor still chats, and the broadcast finds nobody gone.
+	stay.say(ctx, "anyone?")
+	if got := stay.recv(ctx); got["text"] != "anyone?" {
+		t.Fatalf("got %v", got)
+	}
+}
+
+func TestClosedConnectionAnswers410(t *testing.T) {
+	ctx := testContext(t)
+	e := startChat(t, nil)
+	c := e.join(ctx, t, "user=gone&room=gone")
+	id := e.idOf(ctx, t, "gone", "gone")
+
+	// While open, the Management API knows it and posts reach it.
+	got, err := e.mgmt.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
+	if err != nil {
+		t.Fatalf("GetConnection of an open connection: %v", err)
+	}
+	if got.ConnectedAt == nil || time.Since(*got.ConnectedAt) > time.Minute || got.Identity == nil || aws.ToString(got.Identity.SourceIp) != "127.0.0.1" {
+		t.Fatalf("GetConnection = connectedAt %v, identity %+v; want now, 127.0.0.1", got.ConnectedAt, got.Identity)
+	}
+	if _, err := e.mgmt.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte(`{"text":"direct"}`)}); err != nil {
+		t.Fatalf("PostToConnection of an open connection: %v", err)
+	}
+	if m := c.recv(ctx); m["text"] != "direct" {
+		t.Fatalf("client got %v; want the direct post", m)
+	}
+
+	if err := c.conn.Close(websocket.StatusNormalClosure, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitGone(ctx, t, id)
+
+	var gone *mgmttypes.GoneException
+	_, err = e.mgmt.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte("x")})
+	if !errors.As(err, &gone) {
+		t.Fatalf("PostToConnection of a closed id: %v; want GoneException (410)", err)
+	}
+	_, err = e.mgmt.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
+	if !errors.As(err, &gone) {
+		t.Fatalf("GetConnection of a closed id: %v; want GoneException (410)", err)
+	}
+	_, err = e.mgmt.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: aws.String(id)})
+	if !errors.As(err, &gone) {
+		t.Fatalf("DeleteConnection of a closed id: %v; want GoneException (410)", err)
+	}
+}
+
+func TestStaleRowIsDeletedByBroadcast(t *testing.T) {
+	ctx := testContext(t)
+	e := startChat(t, nil)
+	c := e.join(ctx, t, "user=live&room=stale")
+	liveID := e.idOf(ctx, t, "stale", "live")
+	// A row whose $disconnect never came (a crash on AWS): same room, an id
+	// the gateway does not know, so posting to it answers 410.
+	item := e.item(ctx, t, liveID)
+	item["connectionId"] = &types.AttributeValueMemberS{Value: "ZZZZZZZZZZZZZZZ="}
+	item["user"] = &types.AttributeValueMemberS{Value: "ghost"}
+	if _, err := e.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.roomRows(ctx, t, "stale")); n != 2 {
+		t.Fatalf("room has %d rows; want 2", n)
+	}
+	c.say(ctx, "who is here?")
+	if got := c.recv(ctx); got["text"] != "who is here?" {
+		t.Fatalf("got %v", got)
+	}
+	// The 410 row is deleted within the sender's invocation; the sender's stays.
+	if e.item(ctx, t, "ZZZZZZZZZZZZZZZ=") != nil {
+		t.Fatal("the stale row is still in the table after a broadcast to its room")
+	}
+	if e.item(ctx, t, liveID) == nil {
+		t.Fatal("the sender's row was deleted; only the gone connection's row may be")
+	}
+}
+
+func TestRouteSelection(t *testing.T) {
+	ctx := testContext(t)
+	e := startChat(t, nil)
+	c := e.join(ctx, t, "user=rs&room=routes")
+	tests := []struct {
+		name, body string
+		key, want  string // a key of the frame that comes back and a substring of its value
+	}{
+		{"send route", `{"action":"send","text":"routed"}`, "text", "routed"},
+		{"send route, other keys first", `{"text":"second","action":"send"}`, "text", "second"},
+		{"unknown action goes to $default", `{"action":"shout","text":"x"}`, "error", `unknown action "shout"`},
+		{"no action goes to $default", `{"text":"x"}`, "error", `missing "action"`},
+		{"non-JSON goes to $default", `send hello`, "error", "messages are JSON"},
+		{"action not a string goes to $default", `{"action":{"x":1}}`, "error", "action"},
+		{"empty text on send", `{"action":"send","text":"  "}`, "error", "empty"},
+		{"oversized text on send", `{"action":"send","text":"` + strings.Repeat("x", 5000) + `"}`, "error", "limit is 4096"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c.t = t
+			c.send(ctx, tt.body)
+			got := c.recv(ctx)
+			if !strings.Contains(got[tt.key], tt.want) {
+				t.Fatalf("frame %v; want %s containing %q", got, tt.key, tt.want)
+			}
+			if tt.key == "text" && (got["user"] != "rs" || got["room"] != "routes") {
+				t.Fatalf("frame %v; want user rs and room routes from the sender's row", got)
+			}
+		})
+	}
+}
+
+func TestMessageOver128KBCloses1009(t *testing.T) {
+	ctx := testContext(t)
+	e := startChat(t, nil)
+
+	// Exactly 128 KB is accepted: it reaches the chat, which refuses the text.
+	c := e.join(ctx, t, "user=big&room=big")
+	body := `{"action":"send","text":"`
+	body += strings.Repeat("a", 128<<10-len(body)-2) + `"}`
+	if len(body) != 128<<10 {
+		t.Fatalf("body is %d bytes", len(body))
+	}
+	c.send(ctx, body)
+	if got := c.recv(ctx); !strings.Contains(got["error"], "limit") {
+		t.Fatalf("a 128 KB message got %v; want the chat's error frame", got)
+	}
+
+	// One byte more closes the connection with 1009 and removes its row.
+	id := e.idOf(ctx, t, "big", "big")
+	c.send(ctx, body+" ")
+	if got := c.closeStatus(ctx); got != websocket.StatusMessageTooBig {
+		t.Fatalf("close status %v; want 1009 (message too big)", got)
+	}
+	e.waitGone(ctx, t, id)
+}
+
+func TestChatInBrowser(t *testing.T) {
+	findChromium(t)
+	e := startChat(t, nil)
+	chatInBrowser(t, "http://"+e.gw.Addr())
+}
+
+func equal(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
