@@ -1,0 +1,53 @@
+package eval_test
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/lawcket/lawcket/eval"
+)
+
+func ExampleCompile() {
+	_, err := eval.Compile([]eval.Field{
+		{Name: "user", Expr: `query.usr ?? usr`},
+		{Name: "stage", Value: "prod"},
+	}, eval.Options{})
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		fmt.Println(e)
+	}
+	// Output:
+	// user.expr:1:14: unknown name usr
+	//  | query.usr ?? usr
+	//  | .............^
+	// stage: stage is reserved: lawcket writes it itself
+}
+
+func ExampleProgram_Evaluate() {
+	p, err := eval.Compile([]eval.Field{
+		{Name: "channel", Value: "#general"},
+		{Name: "user", Expr: `query.user ?? "anonymous"`},
+		{Name: "team", Expr: `lower(headers["x-team"])`, Default: "none", HasDefault: true},
+		{Name: "room", Expr: `query.room`, Required: true},
+	}, eval.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	req := &events.APIGatewayWebsocketProxyRequest{
+		Headers:               map[string]string{"X-Team": "Red"},
+		QueryStringParameters: map[string]string{"room": "lobby"},
+	}
+	row, err := p.Evaluate(req)
+	fmt.Println(row, err)
+
+	req.QueryStringParameters = nil // no query string at all
+	_, err = p.Evaluate(req)
+	var refusal *eval.Refusal
+	if errors.As(err, &refusal) {
+		fmt.Println("refused:", refusal.Field, refusal.Reason)
+	}
+	// Output:
+	// map[channel:#general room:lobby team:red user:anonymous] <nil>
+	// refused: room required, but its expression gave nil
+}
