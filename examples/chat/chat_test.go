@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
@@ -206,6 +207,26 @@ func TestUnknown(t *testing.T) {
 			f := rec.replies[0].(errorFrame)
 			if !strings.Contains(f.Error, tt.want) || !utf8.ValidString(f.Error) {
 				t.Fatalf("error frame %q; want it to mention %q (valid UTF-8)", f.Error, tt.want)
+			}
+		})
+	}
+}
+
+func TestRefuseToAGoneSender(t *testing.T) {
+	c := &chat{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, tt := range []struct {
+		name    string
+		err     error
+		wantErr bool
+	}{
+		{"gone: nobody to tell", fmt.Errorf("post: %w", lawcket.ErrGone), false},
+		{"other failures are faults", fmt.Errorf("post: %w", lawcket.ErrForbidden), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c.reply = func(context.Context, *lawcket.Event, any) error { return tt.err }
+			err := c.unknown(context.Background(), messageEvent("a=", "$default", "x"))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("unknown = %v; want error %v", err, tt.wantErr)
 			}
 		})
 	}
