@@ -25,7 +25,7 @@ var fastRetry = []broadcast.Option{broadcast.WithRetry(3, 10*time.Second), broad
 
 func TestSendOutcomes(t *testing.T) {
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t, api)
+	poster := newPoster(t)
 	ids := []string{
 		"live-1", "live-2", "live-3", "sender",
 		"gone-1", "gone-2", "gone-baddel-1",
@@ -125,7 +125,7 @@ func TestSendOutcomes(t *testing.T) {
 
 func TestSendSelectsAndExcludes(t *testing.T) {
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t, api)
+	poster := newPoster(t)
 	rows := append(rowsOf(api.host(), "r1", "a-1", "a-2", "gone-a"), rowsOf(api.host(), "r2", "b-1", "gone-b")...)
 	store := &memStore{rows: rows}
 	sender, err := broadcast.New(store, poster)
@@ -172,7 +172,7 @@ func TestSendSelectsAndExcludes(t *testing.T) {
 
 func TestSendCancel(t *testing.T) {
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t, api)
+	poster := newPoster(t)
 	const workers = 4
 	var ids []string
 	for i := range workers {
@@ -222,7 +222,7 @@ func TestSendCancel(t *testing.T) {
 
 func TestSendCancelDuringBackoff(t *testing.T) {
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t, api)
+	poster := newPoster(t)
 	store := &memStore{rows: rowsOf(api.host(), "r1", "thr-1")}
 	sender, err := broadcast.New(store, poster, broadcast.WithRetry(100, time.Hour), broadcast.WithBackoff(time.Hour, time.Hour))
 	if err != nil {
@@ -245,7 +245,7 @@ func TestSendCancelDuringBackoff(t *testing.T) {
 
 func TestSendRetryBudget(t *testing.T) {
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t, api)
+	poster := newPoster(t)
 	store := &memStore{rows: rowsOf(api.host(), "r1", "thr-1", "thr2-1", "live-1")}
 	// Backoff of 1h can never fit a 1s budget: no retry at all.
 	sender, err := broadcast.New(store, poster, broadcast.WithRetry(10, time.Second), broadcast.WithBackoff(time.Hour, time.Hour))
@@ -270,7 +270,7 @@ func TestSendRetryBudget(t *testing.T) {
 
 func TestSendStoreError(t *testing.T) {
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t, api)
+	poster := newPoster(t)
 	store := &memStore{rows: rowsOf(api.host(), "r1", "a", "b", "c", "d"), failAfter: 2}
 	sender, err := broadcast.New(store, poster)
 	if err != nil {
@@ -287,7 +287,7 @@ func TestSendStoreError(t *testing.T) {
 
 func TestMaxFailures(t *testing.T) {
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t, api)
+	poster := newPoster(t)
 	store := &memStore{rows: rowsOf(api.host(), "r1", "big-1", "big-2", "big-3", "big-4", "big-5", "live")}
 	sender, err := broadcast.New(store, poster, broadcast.WithMaxFailures(2), broadcast.WithConcurrency(3))
 	if err != nil {
@@ -304,7 +304,7 @@ func TestMaxFailures(t *testing.T) {
 
 func TestInvalidOptions(t *testing.T) {
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t, api)
+	poster := newPoster(t)
 	store := &memStore{rows: rowsOf(api.host(), "r1", "a")}
 	bad := map[string]broadcast.Option{
 		"concurrency 0":     broadcast.WithConcurrency(0),

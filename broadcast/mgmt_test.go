@@ -128,7 +128,7 @@ func (m *mgmtAPI) all() []post {
 
 // awsEnv gives the default AWS config static credentials and a region, and
 // keeps it off the network (no IMDS, no shared files).
-func awsEnv(t *testing.T) {
+func awsEnv(t testing.TB) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	t.Setenv("AWS_SESSION_TOKEN", "")
@@ -144,7 +144,7 @@ func awsEnv(t *testing.T) {
 // *lawcket.Poster, its endpoint built per row from the row's domainName and
 // stage through the override's placeholders (rows carry m's host as their
 // domainName).
-func newPoster(t *testing.T, m *mgmtAPI) *lawcket.Poster {
+func newPoster(t testing.TB) *lawcket.Poster {
 	t.Helper()
 	awsEnv(t)
 	p, err := lawcket.NewPoster(context.Background(), posterOptions("http://{domainName}/{stage}")...)

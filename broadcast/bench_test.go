@@ -1,0 +1,182 @@
+package broadcast_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"runtime/metrics"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/lawcket/lawcket/broadcast"
+	"github.com/lawcket/lawcket/dynamo"
+)
+
+// benchLatency is the Management API's answer time in the benchmarks: a
+// loopback server answering at once would measure only this machine's CPU
+// (SigV4 signing, HTTP), whereas a real PostToConnection round trip from a
+// Lambda takes milliseconds. 5 ms is the low end of it.
+const benchLatency = 5 * time.Millisecond
+
+// benchAPI is a Management API that answers 200 after latency and only
+// counts posts (recording them would grow the heap being measured).
+type benchAPI struct {
+	*httptest.Server
+	posts atomic.Int64
+}
+
+func newBenchAPI(b *testing.B, latency time.Duration) *benchAPI {
+	api := &benchAPI{}
+	api.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		time.Sleep(latency)
+		api.posts.Add(1)
+	}))
+	b.Cleanup(api.Close)
+	return api
+}
+
+func (a *benchAPI) host() string { return strings.TrimPrefix(a.URL, "http://") }
+
+// BenchmarkBroadcast posts to rooms stored in dynalite through a loopback
+// Management API answering in benchLatency:
+//
+//   - fanout/conns=10000: the default 32 posts in flight,
+//   - sequential/conns=10000: one post at a time (the loop most samples
+//     write), for the speedup,
+//   - memory/conns=1000 and memory/conns=10000: the peak heap during Send
+//     (peak-heap-MB, sampled every millisecond), which should not grow with
+//     the number of connections.
+//
+// Run: go test -run '^$' -bench Broadcast -benchtime 1x ./broadcast
+func BenchmarkBroadcast(b *testing.B) {
+	table, client, _, spec := liveTable(b)
+	api := newBenchAPI(b, benchLatency)
+	poster := newPoster(b)
+
+	later := time.Now().Add(time.Hour)
+	var rows []stored
+	for room, n := range map[string]int{"r1000": 1000, "r10000": 10000} {
+		for i := range n {
+			rows = append(rows, stored{id: fmt.Sprintf("%s-%05d", room, i), host: api.host(), room: room, expires: later})
+		}
+	}
+	insert(b, client, spec.Table, rows)
+
+	send := func(b *testing.B, conns, concurrency int) {
+		sender, err := broadcast.New(table, poster, broadcast.WithConcurrency(concurrency))
+		if err != nil {
+			b.Fatal(err)
+		}
+		sel := dynamo.Selector{Field: "room", Value: fmt.Sprintf("r%d", conns)}
+		payload := []byte(`{"text":"hello everyone in the room"}`)
+		var peak uint64
+		b.ResetTimer()
+		for range b.N {
+			var rep broadcast.Report
+			peak = max(peak, peakHeap(func() {
+				rep, err = sender.Send(context.Background(), sel, payload)
+			}))
+			if err != nil || rep.Sent != conns {
+				b.Fatalf("sent %d of %d: %v %v", rep.Sent, conns, err, rep.Failures)
+			}
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*conns), "ns/post")
+		b.ReportMetric(float64(b.N*conns)/b.Elapsed().Seconds(), "posts/s")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+	}
+
+	b.Run("fanout/conns=10000", func(b *testing.B) { send(b, 10000, broadcast.DefaultConcurrency) })
+	b.Run("sequential/conns=10000", func(b *testing.B) { send(b, 10000, 1) })
+	b.Run("memory/conns=1000", func(b *testing.B) { send(b, 1000, broadcast.DefaultConcurrency) })
+	b.Run("memory/conns=10000", func(b *testing.B) { send(b, 10000, broadcast.DefaultConcurrency) })
+}
+
+// BenchmarkBroadcastGenerated isolates the fan-out from DynamoDB's page
+// size: rows come from a generator (no storage), so the peak heap shows what
+// Send itself holds at 1,000, 10,000 and 100,000 connections.
+//
+// Run: go test -run '^$' -bench BroadcastGenerated -benchtime 1x ./broadcast
+func BenchmarkBroadcastGenerated(b *testing.B) {
+	api := newBenchAPI(b, 0)
+	poster := newPoster(b)
+	for _, conns := range []int{1000, 10000, 100000} {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+			sender, err := broadcast.New(generated{host: api.host(), n: conns}, poster)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var peak uint64
+			for range b.N {
+				var rep broadcast.Report
+				peak = max(peak, peakHeap(func() {
+					rep, err = sender.Send(context.Background(), dynamo.Selector{}, []byte("x"))
+				}))
+				if err != nil || rep.Sent != conns {
+					b.Fatalf("sent %d of %d: %v", rep.Sent, conns, err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*conns), "ns/post")
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+		})
+	}
+}
+
+// generated yields n rows made on the fly.
+type generated struct {
+	host string
+	n    int
+}
+
+func (g generated) Connections(ctx context.Context, sel dynamo.Selector) iter.Seq2[dynamo.Row, error] {
+	return func(yield func(dynamo.Row, error) bool) {
+		for i := range g.n {
+			row := dynamo.Row{ConnectionID: fmt.Sprintf("gen-%06d", i), DomainName: g.host, Stage: "prod",
+				Item: map[string]types.AttributeValue{"room": &types.AttributeValueMemberS{Value: "r"}}}
+			if !yield(row, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (g generated) Delete(ctx context.Context, id string) error { return nil }
+
+// peakHeap runs fn and returns the highest heap object bytes (live and not
+// yet collected) seen every millisecond while it ran.
+func peakHeap(fn func()) uint64 {
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 {
+		metrics.Read(sample)
+		return sample[0].Value.Uint64()
+	}
+	peak := read()
+	done := make(chan struct{})
+	stopped := make(chan uint64)
+	go func() {
+		p := peak
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				stopped <- max(p, read())
+				return
+			case <-tick.C:
+				p = max(p, read())
+			}
+		}
+	}()
+	fn()
+	close(done)
+	return <-stopped
+}
