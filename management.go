@@ -155,6 +155,9 @@ func (p *Poster) Post(ctx context.Context, t Target, data []byte) error {
 	if err != nil {
 		return err
 	}
+	if data == nil {
+		data = []byte{} // an empty frame; the SDK refuses a nil Data
+	}
 	_, err = c.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
 		ConnectionId: aws.String(t.ConnectionID),
 		Data:         data,
