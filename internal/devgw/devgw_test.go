@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -137,5 +136,3 @@ func TestEcho(t *testing.T) {
 	}
 	c.Close(websocket.StatusNormalClosure, "")
 }
-
-var _ = io.EOF

@@ -302,10 +302,8 @@ func (g *Gateway) Close() error {
 	if g.srv == nil {
 		return nil
 	}
-	// Stop accepting; hijacked WebSocket connections are not affected.
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := g.srv.Shutdown(shutdownCtx)
+	// Close the connections first: their $disconnect handlers may still use
+	// the Management API. New handshakes are refused (g.closed).
 	for _, c := range conns {
 		c.closeByServer(1001, "Going away")
 	}
@@ -316,6 +314,9 @@ func (g *Gateway) Close() error {
 	case <-time.After(10 * time.Second):
 		g.log.Warn("some $disconnect invocations did not finish before shutdown")
 	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := g.srv.Shutdown(shutdownCtx)
 	g.pool.stop()
 	g.wg.Wait()
 	g.stopDynamo()

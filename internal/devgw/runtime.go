@@ -59,15 +59,16 @@ type pool struct {
 	queue   chan *invocation
 	workers []*worker
 
-	mu         sync.Mutex
-	healthy    int   // workers whose current process reached /next
-	lastInit   error // last init failure, nil once a process is healthy
-	closed     bool
-	readyCh    chan struct{} // closed when the first process is healthy
-	readyOnce  sync.Once
-	wg         sync.WaitGroup
-	cancel     context.CancelFunc
-	invokeSeqN uint64
+	mu          sync.Mutex
+	healthy     int   // workers whose current process reached /next
+	lastInit    error // last init failure, nil once a process is healthy
+	closed      bool
+	readyCh     chan struct{} // closed when the first process is healthy
+	failCh      chan struct{} // closed and replaced at each init failure
+	readyOnce   sync.Once
+	wg          sync.WaitGroup // runtime API servers
+	supervisors sync.WaitGroup
+	cancel      context.CancelFunc
 }
 
 func newPool(cfg *Config, log *slog.Logger, env []string) *pool {
@@ -77,6 +78,7 @@ func newPool(cfg *Config, log *slog.Logger, env []string) *pool {
 		env:     env,
 		queue:   make(chan *invocation),
 		readyCh: make(chan struct{}),
+		failCh:  make(chan struct{}),
 	}
 }
 
@@ -92,7 +94,8 @@ func (p *pool) start(ctx context.Context) error {
 		w := &worker{n: i + 1, pool: p, ln: ln}
 		w.srv = &http.Server{Handler: w, ReadHeaderTimeout: 10 * time.Second}
 		p.workers = append(p.workers, w)
-		p.wg.Add(2)
+		p.wg.Add(1)
+		p.supervisors.Add(1)
 		go func() {
 			defer p.wg.Done()
 			if err := w.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -100,7 +103,7 @@ func (p *pool) start(ctx context.Context) error {
 			}
 		}()
 		go func() {
-			defer p.wg.Done()
+			defer p.supervisors.Done()
 			w.supervise(ctx)
 		}()
 	}
@@ -113,8 +116,9 @@ func (p *pool) stop() {
 	p.closed = true
 	p.mu.Unlock()
 	if p.cancel != nil {
-		p.cancel()
+		p.cancel() // the supervisors stop their processes
 	}
+	p.supervisors.Wait()
 	for _, w := range p.workers {
 		w.srv.Close()
 	}
@@ -137,23 +141,31 @@ func (p *pool) setHealthy(delta int) {
 func (p *pool) initFailed(err error) {
 	p.mu.Lock()
 	p.lastInit = err
+	close(p.failCh)
+	p.failCh = make(chan struct{})
 	p.mu.Unlock()
+}
+
+// unavailable returns ErrUnavailable while no process is healthy and the
+// last start failed, and the channel closed at the next init failure.
+func (p *pool) unavailable() (<-chan struct{}, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return p.failCh, fmt.Errorf("%w: gateway closed", ErrUnavailable)
+	}
+	if p.healthy == 0 && p.lastInit != nil {
+		return p.failCh, fmt.Errorf("%w: %v", ErrUnavailable, p.lastInit)
+	}
+	return p.failCh, nil
 }
 
 // invoke sends payload to a handler process and waits for its answer.
 func (p *pool) invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, fmt.Errorf("%w: gateway closed", ErrUnavailable)
+	failed, err := p.unavailable()
+	if err != nil {
+		return nil, err
 	}
-	if p.healthy == 0 && p.lastInit != nil {
-		err := p.lastInit
-		p.mu.Unlock()
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
-	}
-	p.invokeSeqN++
-	p.mu.Unlock()
 
 	inv := &invocation{
 		id:       newUUID(),
@@ -163,12 +175,21 @@ func (p *pool) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	timer := time.NewTimer(p.cfg.Timeout)
 	defer timer.Stop()
-	select {
-	case p.queue <- inv:
-	case <-timer.C:
-		return nil, fmt.Errorf("%w: no handler process took the invocation within %v", ErrTimeout, p.cfg.Timeout)
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	for sent := false; !sent; {
+		select {
+		case p.queue <- inv:
+			sent = true
+		case <-failed:
+			// A start failed while this invocation waited: give up unless
+			// another process is healthy.
+			if failed, err = p.unavailable(); err != nil {
+				return nil, err
+			}
+		case <-timer.C:
+			return nil, fmt.Errorf("%w: no handler process took the invocation within %v", ErrTimeout, p.cfg.Timeout)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	select {
 	case r := <-inv.done:

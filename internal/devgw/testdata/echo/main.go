@@ -2,12 +2,13 @@
 // program that answers through the Management API.
 //
 //   - $connect: ?status=N refuses with N (body "refused"); ?proto=P echoes P
-//     as Sec-WebSocket-Protocol; else 200. The event is kept for "connect".
+//     as Sec-WebSocket-Protocol; ?crash=1 exits the process; else 200. The event is kept for "connect".
 //   - {"action":"connect"} posts back the $connect event of the connection.
 //   - {"action":"watch"} makes the connection the watcher: every $disconnect
 //     event is posted to it.
 //   - {"action":"crash"} exits the process; {"action":"fail"} returns an error.
-//   - any other message posts back its own event.
+//   - any other message posts back its own event (a body over 64 KB is
+//     replaced by "len:N").
 //
 // With ECHO_INIT_FAIL set it exits before lambda.Start, like a handler whose
 // init fails.
@@ -17,6 +18,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log"
 	"os"
 	"sync"
@@ -61,6 +63,10 @@ func (h *handler) serve(ctx context.Context, ev events.APIGatewayWebsocketProxyR
 	id := ev.RequestContext.ConnectionID
 	switch ev.RequestContext.EventType {
 	case "CONNECT":
+		if ev.QueryStringParameters["crash"] != "" {
+			log.Print("crashing in $connect on purpose")
+			os.Exit(3)
+		}
 		if s := ev.QueryStringParameters["status"]; s != "" {
 			var code int
 			if err := json.Unmarshal([]byte(s), &code); err != nil {
@@ -113,6 +119,13 @@ func (h *handler) post(ctx context.Context, id string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
+	}
+	if ev, ok := v.(events.APIGatewayWebsocketProxyRequest); ok && len(data) > 64<<10 {
+		// Too large to post back whole: replace the body by its length.
+		ev.Body = fmt.Sprintf("len:%d", len(ev.Body))
+		if data, err = json.Marshal(ev); err != nil {
+			return err
+		}
 	}
 	_, err = h.api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
 		ConnectionId: aws.String(id),
