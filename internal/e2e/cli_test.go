@@ -1,13 +1,8 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
-	"io"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,54 +17,8 @@ import (
 // ./bin/chat`, then chats through it and stops it with Ctrl-C (SIGINT).
 func TestCLIRunsTheChat(t *testing.T) {
 	ctx := testContext(t)
-	lawcketBin := goBuild(t, "github.com/lawcket/lawcket/cmd/lawcket", "lawcket")
-	chat := chatBinary(t)
-	root := repoRoot(t)
-
-	cmd := exec.Command(lawcketBin, "dev",
-		"-c", filepath.Join("examples", "chat", "lawcket.yaml"),
-		"--static", filepath.Join("examples", "chat", "static"),
-		"--addr", "127.0.0.1:0",
-		"--", chat)
-	cmd.Dir = root
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("lawcket dev stderr:\n%s", lastLines(stderr.String(), 60))
-		}
-	})
-
-	// The banner names the endpoints.
-	banner := map[string]string{}
-	lines := bufio.NewScanner(stdout)
-	deadline := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
-	for lines.Scan() {
-		line := strings.TrimSpace(lines.Text())
-		if k, v, ok := strings.Cut(line, ":"); ok {
-			banner[k] = strings.Fields(v + " ")[0]
-		}
-		if strings.HasPrefix(line, "Static page:") {
-			break
-		}
-	}
-	deadline.Stop()
-	go io.Copy(io.Discard, stdout)
-	wsURL, dynamoURL, page := banner["WebSocket URL"], banner["DynamoDB"], banner["Static page"]
-	if !strings.HasPrefix(wsURL, "ws://127.0.0.1:") || !strings.HasPrefix(dynamoURL, "http://") || !strings.HasPrefix(page, "http://127.0.0.1:") {
-		t.Fatalf("banner %v; want the WebSocket URL, the DynamoDB endpoint and the static page", banner)
-	}
+	dev := startDevProcess(t)
+	wsURL, dynamoURL, page := dev.wsURL, dev.dynamoURL, dev.pageURL
 
 	// The page is served, and two people chat in one room.
 	resp, err := httpGet(ctx, page)
@@ -107,20 +56,12 @@ func TestCLIRunsTheChat(t *testing.T) {
 	}
 
 	// Ctrl-C closes the clients (1001 going away) and exits 0.
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
+	go dev.interrupt()
 	if got := websocket.CloseStatus(readUntilClosed(ctx, clients[1])); got != websocket.StatusGoingAway {
 		t.Errorf("client close status %v; want 1001 going away", got)
 	}
-	select {
-	case err := <-exited:
-		exited <- err // for the cleanup
-		if err != nil {
-			t.Fatalf("lawcket dev exited with %v; want 0 after SIGINT", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("lawcket dev still running 30s after SIGINT")
+	if err := dev.interrupt(); err != nil {
+		t.Fatalf("lawcket dev after SIGINT: %v; want exit 0", err)
 	}
 }
 

@@ -1,0 +1,213 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/coder/websocket"
+)
+
+// BenchmarkChat1000Clients is issue 7's figure with the chat example: 1,000
+// concurrent clients (100 rooms of 10) connect, each sends one message and
+// reads the 10 messages of its room, then all disconnect and the table is
+// empty again. One op is that whole round; errors fail the benchmark. The
+// gateway runs as `lawcket dev` in its own process, so "gw-peak-MB" is its
+// own peak RSS (VmHWM: WebSocket server, Runtime API and embedded DynamoDB;
+// not the handler processes, nor these clients).
+//
+//	go test -run '^$' -bench Chat1000 -benchtime 3x ./internal/e2e
+func BenchmarkChat1000Clients(b *testing.B) {
+	const clients, roomSize, procs = 1000, 10, 4
+	ctx := context.Background()
+	dev := startDevProcess(b, "--concurrency", strconv.Itoa(procs))
+	db := dynamodb.New(dynamodb.Options{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+		BaseEndpoint: aws.String(dev.dynamoURL),
+	})
+
+	var errs atomic.Int64
+	fail := func(format string, args ...any) {
+		if errs.Add(1) <= 5 {
+			b.Errorf(format, args...)
+		}
+	}
+	b.ResetTimer()
+	for round := range b.N {
+		conns := make([]*websocket.Conn, clients)
+		var wg sync.WaitGroup
+		for i := range clients {
+			wg.Go(func() {
+				url := fmt.Sprintf("%s?user=u%d&room=b%d-%d", dev.wsURL, i, round, i/roomSize)
+				c, _, err := websocket.Dial(ctx, url, nil)
+				if err != nil {
+					fail("connect %d: %v", i, err)
+					return
+				}
+				conns[i] = c
+			})
+		}
+		wg.Wait()
+		for i, c := range conns {
+			if c == nil {
+				continue
+			}
+			wg.Go(func() {
+				rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+				defer cancel()
+				if err := c.Write(rctx, websocket.MessageText, []byte(`{"action":"send","text":"hi from `+strconv.Itoa(i)+`"}`)); err != nil {
+					fail("send %d: %v", i, err)
+					return
+				}
+				for range roomSize {
+					if _, data, err := c.Read(rctx); err != nil || !strings.Contains(string(data), `"text":"hi from `) {
+						fail("client %d read %q: %v", i, data, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		for _, c := range conns {
+			if c != nil {
+				wg.Go(func() { c.Close(websocket.StatusNormalClosure, "") })
+			}
+		}
+		wg.Wait()
+		// Round done when every $disconnect has deleted its row.
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("chat-connections"), Select: "COUNT"})
+			if err == nil && out.Count == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("rows left 60s after every client closed: %v %v", out, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	b.StopTimer()
+	if n := errs.Load(); n > 0 {
+		b.Fatalf("%d errors", n)
+	}
+	b.ReportMetric(float64(peakRSS(b, dev.pid))/(1<<20), "gw-peak-MB")
+	b.ReportMetric(0, "errors")
+}
+
+// devProcess is `lawcket dev` running the chat example in its own process.
+type devProcess struct {
+	pid       int
+	wsURL     string
+	dynamoURL string
+	pageURL   string
+	stderr    *syncBuffer
+
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	waitErr error
+	stop    sync.Once
+}
+
+// startDevProcess runs the built lawcket command on a free port with the
+// chat example and extra flags, and stops it (SIGINT) at cleanup.
+func startDevProcess(t testing.TB, flags ...string) *devProcess {
+	t.Helper()
+	lawcketBin := goBuild(t, "github.com/lawcket/lawcket/cmd/lawcket", "lawcket")
+	args := append([]string{"dev",
+		"-c", filepath.Join("examples", "chat", "lawcket.yaml"),
+		"--static", filepath.Join("examples", "chat", "static"),
+		"--addr", "127.0.0.1:0"}, flags...)
+	cmd := exec.Command(lawcketBin, append(args, "--", chatBinary(t))...)
+	cmd.Dir = repoRoot(t)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &devProcess{stderr: &syncBuffer{}, cmd: cmd, exited: make(chan struct{})}
+	cmd.Stderr = d.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d.pid = cmd.Process.Pid
+	go func() { d.waitErr = cmd.Wait(); close(d.exited) }()
+	t.Cleanup(func() {
+		if err := d.interrupt(); err != nil {
+			t.Errorf("lawcket dev: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("lawcket dev stderr:\n%s", lastLines(d.stderr.String(), 60))
+		}
+	})
+	// The banner names the endpoints.
+	banner := map[string]string{}
+	lines := bufio.NewScanner(stdout)
+	timer := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
+	for lines.Scan() {
+		line := strings.TrimSpace(lines.Text())
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			banner[k] = strings.Fields(v + " ")[0]
+		}
+		if strings.HasPrefix(line, "Static page:") {
+			break
+		}
+	}
+	timer.Stop()
+	go io.Copy(io.Discard, stdout)
+	d.wsURL, d.dynamoURL, d.pageURL = banner["WebSocket URL"], banner["DynamoDB"], banner["Static page"]
+	if !strings.HasPrefix(d.wsURL, "ws://127.0.0.1:") || !strings.HasPrefix(d.dynamoURL, "http://") || !strings.HasPrefix(d.pageURL, "http://127.0.0.1:") {
+		t.Fatalf("lawcket dev banner %v; want the WebSocket URL, the DynamoDB endpoint and the static page\n%s", banner, d.stderr)
+	}
+	return d
+}
+
+// interrupt stops the process as Ctrl-C does and returns how it exited
+// (killed when still running 30 s later). Later calls return the same.
+func (d *devProcess) interrupt() error {
+	d.stop.Do(func() {
+		d.cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-d.exited:
+		case <-time.After(30 * time.Second):
+			d.cmd.Process.Kill()
+			<-d.exited
+			d.waitErr = fmt.Errorf("still running 30s after SIGINT (killed): %v", d.waitErr)
+		}
+	})
+	return d.waitErr
+}
+
+// peakRSS is a process's peak resident set size in bytes (VmHWM, Linux).
+func peakRSS(t testing.TB, pid int) int64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatalf("peak RSS: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				t.Fatalf("peak RSS: %q: %v", line, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("peak RSS: no VmHWM in /proc/PID/status")
+	return 0
+}
