@@ -1,12 +1,16 @@
 package devgw
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,7 +45,7 @@ func (g *Gateway) startDynamo(ctx context.Context) error {
 			return fmt.Errorf("devgw: embedded DynamoDB: %w", err)
 		}
 		d := &dynamoServer{
-			srv:  &http.Server{Handler: server.NewServer(), ReadHeaderTimeout: 10 * time.Second},
+			srv:  &http.Server{Handler: minidynAdapter{server.NewServer()}, ReadHeaderTimeout: 10 * time.Second},
 			done: make(chan struct{}),
 		}
 		go func() {
@@ -144,3 +148,77 @@ func (g *Gateway) createTable(ctx context.Context) error {
 
 // TableName is the table created from the spec, empty without one.
 func (g *Gateway) TableName() string { return g.table }
+
+// minidynAdapter fills two gaps of minidyn's HTTP server that the SDK
+// notices: it sets the X-Amz-Crc32 header DynamoDB always sends (the SDK's
+// checksum middleware otherwise logs a mismatch on every response), and
+// reports TableStatus ACTIVE in CreateTable and DescribeTable (minidyn leaves
+// it empty, so the SDK's TableExistsWaiter would never finish).
+type minidynAdapter struct{ next http.Handler }
+
+func (a minidynAdapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &recorder{header: http.Header{}, Code: http.StatusOK}
+	a.next.ServeHTTP(rec, r)
+	body := rec.Body.Bytes()
+	target := r.Header.Get("X-Amz-Target")
+	if rec.Code == http.StatusOK && (strings.HasSuffix(target, ".DescribeTable") || strings.HasSuffix(target, ".CreateTable")) {
+		body = withActiveStatus(body)
+	}
+	h := w.Header()
+	for k, v := range rec.header {
+		h[k] = v
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
+	w.WriteHeader(rec.Code)
+	w.Write(body)
+}
+
+// withActiveStatus sets Table.TableStatus / TableDescription.TableStatus to
+// ACTIVE when it is missing.
+func withActiveStatus(body []byte) []byte {
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return body
+	}
+	changed := false
+	for _, k := range []string{"Table", "TableDescription"} {
+		if t, ok := m[k].(map[string]any); ok {
+			if st, _ := t["TableStatus"].(string); st == "" {
+				t["TableStatus"] = "ACTIVE"
+				changed = true
+			}
+		}
+	}
+	if !changed {
+		return body
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+// recorder buffers a response.
+type recorder struct {
+	header      http.Header
+	Code        int
+	Body        bytes.Buffer
+	wroteHeader bool
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.Code, r.wroteHeader = code, true
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wroteHeader = true
+	return r.Body.Write(b)
+}
