@@ -34,7 +34,7 @@ var requestContextKeys = []string{"connectionId", "stage", "domainName", "apiId"
 // an unknown top-level name, requestContext key or env variable is a
 // compile error. Maps keyed by client data (query, headers, authorizer)
 // accept any key and give nil for a missing one, so `??` works.
-func envType(allowed map[string]string) types.Map {
+func envType(allowed map[string]bool) types.Map {
 	env := make(types.Map, len(allowed))
 	for name := range allowed {
 		env[name] = types.String

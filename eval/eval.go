@@ -44,9 +44,12 @@ type Field struct {
 	// Type, when set, is the kind the value must have: checked at compile
 	// time where the expression's type is known, else per connection.
 	Type Kind
-	// NonEmpty makes an empty string count as nil. DynamoDB refuses an
-	// empty string as an index key, so syncspec sets it for index: true.
-	NonEmpty bool
+	// IndexKey marks the key of a secondary index (index: true). DynamoDB
+	// accepts only a non-empty string or a number there, so an empty
+	// string counts as nil, and the kind must be String or Number: when
+	// Type is unset it becomes the expression's static kind if known, else
+	// String (see Program.Kind).
+	IndexKey bool
 }
 
 // Default bounds, used where Options leaves them zero.
@@ -58,9 +61,11 @@ const (
 // Options bound compilation and evaluation. The zero value is the default.
 type Options struct {
 	// Env is what expressions see as env.NAME (only allowlisted variables).
-	// A name in the map is known to the compiler even when its value is
-	// empty; a name not in the map is a compile error.
 	Env map[string]string
+	// EnvNames are further allowlisted names that may be unset: known to
+	// the compiler, nil when evaluated. Any name in neither Env nor
+	// EnvNames is a compile error.
+	EnvNames []string
 	// MaxNodes bounds the size of each expression (expr.MaxNodes);
 	// zero means DefaultMaxNodes.
 	MaxNodes uint
@@ -176,10 +181,15 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 	if p.budget == 0 {
 		p.budget = DefaultMemoryBudget
 	}
+	known := make(map[string]bool, len(opts.Env)+len(opts.EnvNames))
+	for _, k := range opts.EnvNames {
+		known[k] = true
+	}
 	for k, v := range opts.Env {
 		p.env[k] = v
+		known[k] = true
 	}
-	exprOpts := []expr.Option{expr.Env(envType(opts.Env)), expr.MaxNodes(maxNodes)}
+	exprOpts := []expr.Option{expr.Env(envType(known)), expr.MaxNodes(maxNodes)}
 
 	var errs []error
 	fail := func(f *Field, key, format string, args ...any) {
@@ -202,7 +212,11 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 		if f.Type < 0 || f.Type > Map {
 			fail(f, "type", "unknown type %d", int(f.Type))
 		}
-		c := compiled{name: f.Name, required: f.Required, kind: f.Type, nonEmpty: f.NonEmpty}
+		if f.IndexKey && f.Type != 0 && f.Type != String && f.Type != Number {
+			fail(f, "type", "an index key must be a string or a number, not a %s", f.Type)
+		}
+		c := compiled{name: f.Name, required: f.Required, kind: f.Type, nonEmpty: f.IndexKey}
+		var defKind Kind
 		if f.HasDefault {
 			v, k, err := normalize(f.Default)
 			switch {
@@ -212,10 +226,10 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 				fail(f, "default", "a default must not be null")
 			case f.Type != 0 && k != f.Type:
 				fail(f, "default", "the default is a %s, but type is %s", k, f.Type)
-			case f.NonEmpty && v == "":
+			case f.IndexKey && v == "":
 				fail(f, "default", "an index key must not be an empty string")
 			}
-			c.def, c.hasDef = v, true
+			c.def, c.hasDef, defKind = v, true, k
 		}
 		if f.Expr == "" {
 			v, k, err := normalize(f.Value)
@@ -226,10 +240,15 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 				fail(f, "value", "a literal must not be null: leave the field out instead")
 			case f.Type != 0 && k != f.Type:
 				fail(f, "value", "the value is a %s, but type is %s", k, f.Type)
-			case f.NonEmpty && v == "":
+			case f.IndexKey && v == "":
 				fail(f, "value", "an index key must not be an empty string")
+			case f.IndexKey && k != String && k != Number:
+				fail(f, "value", "an index key must be a string or a number, not a %s", k)
 			}
 			c.value = v
+			if c.kind == 0 {
+				c.kind = k
+			}
 			p.fields = append(p.fields, c)
 			continue
 		}
@@ -250,6 +269,15 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 			fail(f, "expr", "%v", err)
 		case known && f.Type != 0 && k != f.Type:
 			fail(f, "expr", "type is %s, but the expression gives a %s", f.Type, k)
+		case f.IndexKey && known && f.Type == 0 && k != String && k != Number:
+			fail(f, "expr", "an index key must be a string or a number, but the expression gives a %s", k)
+		case f.IndexKey && f.Type == 0 && known:
+			c.kind = k
+		case f.IndexKey && f.Type == 0:
+			c.kind = String
+		}
+		if c.hasDef && f.Type == 0 && c.kind != 0 && defKind != c.kind {
+			fail(f, "default", "the default is a %s, but the index key is a %s", defKind, c.kind)
 		}
 		for j := range u {
 			p.uses[j].merge(u[j])
@@ -263,6 +291,18 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 	}
 	p.pool.New = func() any { return &runner{vm: vm.VM{MemoryBudget: p.budget}, st: newState()} }
 	return p, nil
+}
+
+// Kind returns the kind of the named field's values: its Type, the kind of
+// its literal, or for an index key the kind chosen at compile time; zero
+// when the kind is only known per connection (or there is no such field).
+func (p *Program) Kind(name string) Kind {
+	for i := range p.fields {
+		if p.fields[i].name == name {
+			return p.fields[i].kind
+		}
+	}
+	return 0
 }
 
 // exprError turns an expr compile error into a *CompileError positioned in
