@@ -780,3 +780,24 @@ func BenchmarkMessage(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkConnectThreePlugins(b *testing.B) {
+	rec := &recorder{}
+	a := lawcket.New(lawcket.WithLogger(slog.New(slog.DiscardHandler)), lawcket.WithPlugins(
+		&plugin{name: "a", rec: rec}, &plugin{name: "b", rec: rec}, &plugin{name: "c", rec: rec}))
+	var req events.APIGatewayWebsocketProxyRequest
+	if err := json.Unmarshal(fixture(b, "connect.json"), &req); err != nil {
+		b.Fatal(err)
+	}
+	h := a.Handler()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+		rec.mu.Lock()
+		rec.ran = rec.ran[:0]
+		rec.mu.Unlock()
+	}
+}
