@@ -341,6 +341,9 @@ func (r *run) post(ctx context.Context, t lawcket.Target, rep *Report) (int, err
 		if r.cfg.budget > 0 && time.Since(start)+wait > r.cfg.budget {
 			return attempt, fmt.Errorf("%w (retry budget %v spent)", err, r.cfg.budget)
 		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			return attempt, fmt.Errorf("%w (no time left to retry before the context's deadline)", err)
+		}
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

@@ -47,7 +47,14 @@
 // return (the Poster sees the same ctx), waits for every worker, and returns
 // the partial Report with ctx.Err(). The Report is exact for what was done:
 // a post cut short by the cancellation is a failure carrying the context
-// error; rows not reached are not counted.
+// error; rows not reached are not counted. A throttled post is not retried
+// when its backoff would end past ctx's deadline. In a Lambda handler, give
+// Send a context that ends a little before the invocation's, so that the
+// handler still has time to answer:
+//
+//	deadline, _ := ctx.Deadline()
+//	ctx, cancel := context.WithDeadline(ctx, deadline.Add(-500*time.Millisecond))
+//	defer cancel()
 //
 // # Throttling and the SDK's retryer
 //
