@@ -44,7 +44,7 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	where := f.String("where", "", "post to the connections whose index field `FIELD=VALUE`")
 	all := f.Bool("all", false, "post to every stored connection")
 	var data dataFlag
-	f.Var(&data, "data", "the payload: the text itself, @file to read it from a file, or @- from stdin")
+	f.Var(&data, "data", "the payload `JSON` (any text): the text itself, @file to read it from a file, or @- from stdin")
 	endpoint := f.String("endpoint", "", "the Management API endpoint `URL` (placeholders {domainName}, {stage}, {apiId}); default $LAWCKET_MANAGEMENT_ENDPOINT, else https://{domainName}/{stage}")
 	concurrency := f.Int("concurrency", broadcast.DefaultConcurrency, "how many posts are in flight at once")
 	exclude := f.String("exclude", "", "a connection `ID` not to post to (the sender)")
