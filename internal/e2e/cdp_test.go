@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,15 +71,23 @@ func startBrowser(t *testing.T) *browser {
 		t.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own process group: chromium forks helpers (zygote, renderers) that
+	// must stop with it before the profile directory is removed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("e2e: start chromium: %v", err)
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 		logf.Close()
+		// The helpers are killed with the group; give the kernel a moment to
+		// reap them before t.TempDir removes the profile.
+		for i := 0; i < 50 && syscall.Kill(-cmd.Process.Pid, 0) == nil; i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
 	})
 	// chromium writes the port it chose to DevToolsActivePort in the profile.
 	deadline := time.Now().Add(30 * time.Second)

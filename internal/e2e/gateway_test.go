@@ -144,7 +144,7 @@ func startChat(t testing.TB, edit func(*devgw.Config)) *env {
 		if err := gw.Close(); err != nil {
 			t.Errorf("e2e: close gateway: %v", err)
 		}
-		if t.Failed() {
+		if t.Failed() || os.Getenv("E2E_VERBOSE") != "" {
 			t.Logf("gateway and handler output:\n%s", lastLines(out.String(), 80))
 		}
 	})
