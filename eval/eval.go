@@ -317,6 +317,13 @@ func exprError(f *Field, err error, env map[string]string) *CompileError {
 	if strings.HasPrefix(fe.Message, "unknown field ") && fe.From >= 4 && fe.From <= len(src) &&
 		strings.HasSuffix(strings.TrimRight(string(src[:fe.From]), " \t\n[.?\"'`"), nameEnv) {
 		ce.Message = fmt.Sprintf("env.%s is not allowlisted (add it to env:)", strings.TrimPrefix(fe.Message, "unknown field "))
+	} else if name, ok := strings.CutPrefix(fe.Message, "unknown field "); ok {
+		for _, k := range append(requestContextKeys, "sourceIp", "userAgent") {
+			if strings.EqualFold(k, name) {
+				ce.Message += fmt.Sprintf(" (did you mean %s?)", k)
+				break
+			}
+		}
 	}
 	return ce
 }

@@ -325,42 +325,56 @@ func (p *parser) parseYAML(tabs map[int]bool) (*yaml.Node, bool) {
 	if err == nil {
 		var next yaml.Node
 		if err2 := dec.Decode(&next); !errors.Is(err2, io.EOF) {
-			line := next.Line
-			if line == 0 {
-				line = p.syntaxLine(err2)
-			}
-			p.errAt(line, 1, "", "only one YAML document is allowed")
+			p.errAt(max(next.Line, 1), 1, "", "only one YAML document is allowed")
 			return nil, false
 		}
 		return &root, true
 	}
-	line, msg := 0, err.Error()
+	msg := err.Error()
+	line := 0
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		fmt.Sscan(m[1], &line)
 		msg = m[2]
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
-		line = p.syntaxLine(err)
+	}
+	if l := p.syntaxLine(msg); l > 0 {
+		line = l
 	}
 	if !tabs[line] {
-		p.errAt(line, p.firstCol(line), "", "YAML syntax error: %s", msg)
+		p.errAt(max(line, 1), p.firstCol(line), "", "YAML syntax error: %s", msg)
 	}
 	return nil, false
 }
 
-// syntaxLine finds the line of a syntax error that yaml.v3 reports without
-// one: the shortest prefix of the file that fails the same way ends there.
-func (p *parser) syntaxLine(err error) int {
+// syntaxLine finds the line of a syntax error: the shortest prefix of the
+// file that fails with the same message ends there. (yaml.v3 reports some
+// errors without a line, and parser errors at the line before the one
+// where their context starts.) It returns 0 when no prefix matches.
+func (p *parser) syntaxLine(msg string) int {
 	lines := bytes.SplitAfter(p.data, []byte("\n"))
-	var prefix []byte
+	if len(lines) > 5000 {
+		return 0
+	}
+	end := 0
 	for i, l := range lines {
-		prefix = append(prefix, l...)
+		end += len(l)
 		var n yaml.Node
-		if e := yaml.Unmarshal(prefix, &n); e != nil && e.Error() == err.Error() {
+		err := yaml.Unmarshal(p.data[:end], &n)
+		if err == nil {
+			continue
+		}
+		m := err.Error()
+		if sm := yamlLine.FindStringSubmatch(m); sm != nil {
+			m = sm[2]
+		} else {
+			m = strings.TrimPrefix(m, "yaml: ")
+		}
+		if m == msg {
 			return i + 1
 		}
 	}
-	return max(len(lines), 1)
+	return 0
 }
 
 // firstCol is the column of the first non-blank rune of a line (1 if none).
@@ -459,7 +473,7 @@ func (p *parser) walkTop(doc *yaml.Node) (fields []fieldNodes, envNames []string
 func (p *parser) scalar(v *yaml.Node, path, what string) (string, bool) {
 	v = resolve(v)
 	if v.Kind != yaml.ScalarNode || isNull(v) {
-		p.errNode(v, path, "%s must be %s", path, what)
+		p.errNode(v, path, "must be %s", what)
 		return "", false
 	}
 	return v.Value, true
@@ -648,7 +662,11 @@ func (p *parser) walkField(k, v *yaml.Node) (fieldNodes, bool) {
 func (p *parser) boolean(v *yaml.Node, path string, ok bool) (bool, bool) {
 	v = resolve(v)
 	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!bool" {
-		p.errNode(v, path, "%s must be true or false", path)
+		msg := "must be true or false"
+		if v.Kind == yaml.ScalarNode && v.Style == 0 && strings.Contains("|yes|no|on|off|y|n|", "|"+strings.ToLower(v.Value)+"|") {
+			msg += fmt.Sprintf(" (%s is a string in YAML 1.2)", v.Value)
+		}
+		p.errNode(v, path, "%s", msg)
 		return false, false
 	}
 	var b bool
