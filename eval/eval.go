@@ -3,6 +3,7 @@ package eval
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -318,7 +319,7 @@ func exprError(f *Field, err error, env map[string]string) *CompileError {
 		strings.HasSuffix(strings.TrimRight(string(src[:fe.From]), " \t\n[.?\"'`"), nameEnv) {
 		ce.Message = fmt.Sprintf("env.%s is not allowlisted (add it to env:)", strings.TrimPrefix(fe.Message, "unknown field "))
 	} else if name, ok := strings.CutPrefix(fe.Message, "unknown field "); ok {
-		for _, k := range append(requestContextKeys, "sourceIp", "userAgent") {
+		for _, k := range slices.Concat(requestContextKeys, []string{"sourceIp", "userAgent"}) {
 			if strings.EqualFold(k, name) {
 				ce.Message += fmt.Sprintf(" (did you mean %s?)", k)
 				break

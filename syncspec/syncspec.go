@@ -169,6 +169,8 @@ type parser struct {
 	data  []byte
 	lines [][]rune
 	errs  Errors
+	// envTable says LAWCKET_TABLE is set (valid or not).
+	envTable bool
 }
 
 func newParser(name string, data []byte) *parser {
@@ -210,7 +212,7 @@ func (p *parser) parse(o *options) *Spec {
 	if doc == nil {
 		return nil
 	}
-	fields, envNames := p.walkTop(doc)
+	fields, envNames, hasTable := p.walkTop(doc)
 
 	// koanf merges the file and the environment overrides and decodes the
 	// top level strictly. The node walk above has already reported every
@@ -221,9 +223,9 @@ func (p *parser) parse(o *options) *Spec {
 			p.errAt(doc.Line, doc.Column, "", "%v", err)
 			return nil
 		}
-		if r.Table == "" {
-			p.errNode(doc, "table", "table is required (or set %s)", EnvTable)
-		}
+	}
+	if !hasTable && !p.envTable {
+		p.errNode(doc, "table", "table is required (or set %s)", EnvTable)
 	}
 
 	// Compile every field whose structure is sound, even when other parts
@@ -255,6 +257,7 @@ func (p *parser) parse(o *options) *Spec {
 func (p *parser) overrides(lookup func(string) (string, bool)) []string {
 	var environ []string
 	if v, ok := lookup(EnvTable); ok && v != "" {
+		p.envTable = true
 		if msg := checkTable(v); msg != "" {
 			p.errs = append(p.errs, &Error{File: p.file, EnvVar: EnvTable, Message: msg})
 		} else {
@@ -394,6 +397,9 @@ func (p *parser) firstCol(line int) int {
 // non-mapping document.
 func (p *parser) document(root *yaml.Node) *yaml.Node {
 	if root.Kind == 0 || len(root.Content) == 0 || isNull(root.Content[0]) {
+		if p.envTable { // nothing but LAWCKET_TABLE: a spec without fields
+			return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
+		}
 		p.errAt(1, 1, "table", "the spec is empty: table is required (or set %s)", EnvTable)
 		return nil
 	}
@@ -452,10 +458,11 @@ func (p *parser) unknownKey(k *yaml.Node, path string, allowed []string) {
 
 // walkTop checks the top-level keys and returns the sound fields and the
 // env: allowlist.
-func (p *parser) walkTop(doc *yaml.Node) (fields []fieldNodes, envNames []string) {
+func (p *parser) walkTop(doc *yaml.Node) (fields []fieldNodes, envNames []string, hasTable bool) {
 	p.pairs(doc, "", func(k, v *yaml.Node) {
 		switch k.Value {
 		case "table":
+			hasTable = true
 			p.checkTableNode(v)
 		case "ttl":
 			p.checkTTLNode(v)
@@ -467,7 +474,7 @@ func (p *parser) walkTop(doc *yaml.Node) (fields []fieldNodes, envNames []string
 			p.unknownKey(k, "", topKeys)
 		}
 	})
-	return fields, envNames
+	return fields, envNames, hasTable
 }
 
 func (p *parser) scalar(v *yaml.Node, path, what string) (string, bool) {
