@@ -22,6 +22,9 @@ import (
 var echoBin string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(serveEnv) != "" {
+		os.Exit(serveForBenchmark())
+	}
 	dir, err := os.MkdirTemp("", "devgw-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -5,7 +5,8 @@
 //     as Sec-WebSocket-Protocol; ?crash=1 exits the process; else 200. The event is kept for "connect".
 //   - {"action":"connect"} posts back the $connect event of the connection.
 //   - {"action":"watch"} makes the connection the watcher: every $disconnect
-//     event is posted to it.
+//     event is posted to it. With several processes, set ECHO_WATCH_FILE so
+//     they share the watcher's id.
 //   - {"action":"crash"} exits the process; {"action":"fail"} returns an error.
 //   - any other message posts back its own event (a body over 64 KB is
 //     replaced by "len:N").
@@ -87,6 +88,13 @@ func (h *handler) serve(ctx context.Context, ev events.APIGatewayWebsocketProxyR
 		delete(h.connects, id)
 		watcher := h.watcher
 		h.mu.Unlock()
+		if f := os.Getenv("ECHO_WATCH_FILE"); f != "" {
+			b, err := os.ReadFile(f)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return events.APIGatewayProxyResponse{}, err
+			}
+			watcher = string(b)
+		}
 		if watcher != "" && watcher != id {
 			return events.APIGatewayProxyResponse{StatusCode: 200}, h.post(ctx, watcher, ev)
 		}
@@ -106,6 +114,11 @@ func (h *handler) serve(ctx context.Context, ev events.APIGatewayWebsocketProxyR
 		h.mu.Lock()
 		h.watcher = id
 		h.mu.Unlock()
+		if f := os.Getenv("ECHO_WATCH_FILE"); f != "" {
+			if err := os.WriteFile(f, []byte(id), 0o600); err != nil {
+				return events.APIGatewayProxyResponse{}, err
+			}
+		}
 	case "crash":
 		log.Print("crashing on purpose")
 		os.Exit(3)
