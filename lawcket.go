@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -226,11 +227,21 @@ func New(opts ...Option) *App {
 			a.fail(fmt.Errorf("lawcket: New: option %d is nil", i))
 			continue
 		}
-		o(a)
+		if err := protect(a.logger, fmt.Sprintf("option %d", i), func() error { o(a); return nil }); err != nil {
+			a.fail(err)
+		}
 	}
 	seen := map[string]bool{}
-	for _, p := range a.plugins {
-		name := p.Name()
+	for i, p := range a.plugins {
+		if v := reflect.ValueOf(p); v.Kind() == reflect.Pointer && v.IsNil() {
+			a.fail(fmt.Errorf("lawcket: WithPlugins: plugin %d is a nil %T", i, p))
+			continue
+		}
+		var name string
+		if err := protect(a.logger, fmt.Sprintf("plugin %d Name", i), func() error { name = p.Name(); return nil }); err != nil {
+			a.fail(err)
+			continue
+		}
 		switch {
 		case name == "":
 			a.fail(fmt.Errorf("lawcket: WithPlugins: plugin %T has an empty name", p))
@@ -260,9 +271,14 @@ func New(opts ...Option) *App {
 	}
 	var h Handler = HandlerFunc(a.core)
 	for i := len(a.middleware) - 1; i >= 0; i-- {
-		if h = a.middleware[i](h); h == nil {
-			a.fail(fmt.Errorf("lawcket: WithMiddleware: middleware %d returned a nil Handler", i))
-			h = HandlerFunc(a.core)
+		next := h
+		err := protect(a.logger, fmt.Sprintf("middleware %d", i), func() error { h = a.middleware[i](next); return nil })
+		if err == nil && isNil(h) {
+			err = fmt.Errorf("lawcket: WithMiddleware: middleware %d returned a nil Handler", i)
+		}
+		if err != nil {
+			a.fail(err)
+			h = next
 		}
 	}
 	a.chain = h
@@ -270,6 +286,18 @@ func New(opts ...Option) *App {
 		a.logger.Error("lawcket: invalid configuration; every event will be answered 500", "error", err)
 	}
 	return a
+}
+
+// isNil reports whether h is nil or a typed nil (a nil func or pointer).
+func isNil(h Handler) bool {
+	if h == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(h); v.Kind() {
+	case reflect.Func, reflect.Pointer, reflect.Map, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }
 
 // fail records a configuration error.
