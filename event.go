@@ -169,7 +169,7 @@ func (e *Event) DecodeJSON(v any) error {
 
 // Reply posts v to the event's own connection through the App's Poster:
 // []byte, json.RawMessage and string are sent as they are, anything else
-// JSON-encoded. On $connect it returns ErrNotEstablished without a request
+// JSON-encoded (without HTML escaping). On $connect it returns ErrNotEstablished without a request
 // (the connection exists only once $connect has returned). Management API
 // failures are classified (ErrGone, ErrForbidden, ErrPayloadTooLarge,
 // ErrLimitExceeded; test with errors.Is).
@@ -197,11 +197,13 @@ func encodePayload(v any) ([]byte, error) {
 	case string:
 		return []byte(x), nil
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // a frame is not HTML: keep <, > and & as they are
+	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("lawcket: encode reply: %w", err)
 	}
-	return b, nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Subprotocols returns the subprotocols the client offered in

@@ -117,8 +117,9 @@ func TestReplyPayloads(t *testing.T) {
 		{"plain text", "plain text"},
 		{[]byte{0xff, 0x00}, "\xff\x00"},
 		{struct {
-			N int `json:"n"`
-		}{7}, `{"n":7}`},
+			N int    `json:"n"`
+			S string `json:"s"`
+		}{7, "<b>&"}, `{"n":7,"s":"<b>&"}`},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%T", tt.v), func(t *testing.T) {
