@@ -29,7 +29,7 @@ func loadSpec(path string, stderr io.Writer) (spec *syncspec.Spec, ok bool) {
 		msg := strings.TrimRight(err.Error(), "\n")
 		fmt.Fprintln(stderr, msg)
 		if errors.Is(err, fs.ErrNotExist) {
-			fmt.Fprintf(stderr, "(no spec at %s: name one with -c FILE)\n", path)
+			fmt.Fprintf(stderr, "hint: name the spec file with -c FILE (default %s)\n", defaultConfig)
 		}
 		return nil, false
 	}

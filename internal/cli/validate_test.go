@@ -85,3 +85,13 @@ func TestPlural(t *testing.T) {
 		t.Errorf("plural(1, expression) = %q", got)
 	}
 }
+
+// TestValidateEnv checks that a bad value from the environment is reported
+// by the variable's name, with exit 1.
+func TestValidateEnv(t *testing.T) {
+	t.Setenv("LAWCKET_TTL", "forever")
+	code, stdout, stderr := run(t, "", "validate", "-c", specDir+"lawcket.yaml")
+	if code != ExitFindings || stdout != "" || !strings.HasPrefix(stderr, "LAWCKET_TTL: ") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}

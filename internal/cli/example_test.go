@@ -1,0 +1,35 @@
+package cli_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/lawcket/lawcket/internal/cli"
+)
+
+// Main is the whole command: arguments in, output on the writers, the exit
+// code out.
+func ExampleMain() {
+	code := cli.Main(context.Background(),
+		[]string{"validate", "-c", "../../testdata/cli/spec/lawcket.yaml"},
+		os.Stdin, os.Stdout, os.Stderr)
+	fmt.Println("exit", code)
+	// Output:
+	// ok: 6 fields (4 expressions)
+	// exit 0
+}
+
+// A connect event without the required room is refused, as the sync Lambda
+// would refuse the client; the exit code is 1.
+func ExampleMain_refused() {
+	code := cli.Main(context.Background(),
+		[]string{"eval", "-c", "../../testdata/cli/spec/lawcket.yaml", "-e", "-"},
+		strings.NewReader(`{"requestContext": {"eventType": "CONNECT", "routeKey": "$connect", "connectionId": "abc="}}`),
+		os.Stdout, os.Stdout)
+	fmt.Println("exit", code)
+	// Output:
+	// refused: 400: field room: required, but the expression gave nil
+	// exit 1
+}
