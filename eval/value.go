@@ -50,7 +50,18 @@ const (
 // nil (only inside a list or map) — and reports its Kind. Lists and maps are
 // always copied, so the result never aliases the evaluation environment or a
 // program constant. Values DynamoDB cannot store are an error.
-func normalize(v any) (any, Kind, error) {
+func normalize(v any) (any, Kind, error) { return normalizeAt(v, 0) }
+
+// MaxDepth is how deeply DynamoDB nests lists and maps.
+const MaxDepth = 32
+
+func normalizeAt(v any, depth int) (any, Kind, error) {
+	switch v.(type) {
+	case []any, []string, map[string]any:
+		if depth >= MaxDepth {
+			return nil, 0, fmt.Errorf("lists and maps nest deeper than DynamoDB's %d levels", MaxDepth)
+		}
+	}
 	switch x := v.(type) {
 	case nil:
 		return nil, 0, nil
@@ -65,7 +76,7 @@ func normalize(v any) (any, Kind, error) {
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			n, _, err := normalize(e)
+			n, _, err := normalizeAt(e, depth+1)
 			if err != nil {
 				return nil, 0, fmt.Errorf("[%d]: %w", i, err)
 			}
@@ -81,7 +92,7 @@ func normalize(v any) (any, Kind, error) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			n, _, err := normalize(e)
+			n, _, err := normalizeAt(e, depth+1)
 			if err != nil {
 				return nil, 0, fmt.Errorf("%s: %w", k, err)
 			}
@@ -91,7 +102,7 @@ func normalize(v any) (any, Kind, error) {
 	case time.Time:
 		return nil, 0, fmt.Errorf("a time.Time cannot be stored in DynamoDB; use .Unix() or .Format(...)")
 	}
-	return normalizeReflect(reflect.ValueOf(v))
+	return normalizeReflect(reflect.ValueOf(v), depth)
 }
 
 func checkFloat(f float64) (any, Kind, error) {
@@ -105,7 +116,7 @@ func checkFloat(f float64) (any, Kind, error) {
 	return f, Number, nil
 }
 
-func normalizeReflect(rv reflect.Value) (any, Kind, error) {
+func normalizeReflect(rv reflect.Value, depth int) (any, Kind, error) {
 	switch rv.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return int(rv.Int()), Number, nil
@@ -125,9 +136,12 @@ func normalizeReflect(rv reflect.Value) (any, Kind, error) {
 		if rv.Kind() == reflect.Slice && rv.IsNil() {
 			return nil, 0, nil
 		}
+		if depth >= MaxDepth {
+			return nil, 0, fmt.Errorf("lists and maps nest deeper than DynamoDB's %d levels", MaxDepth)
+		}
 		out := make([]any, rv.Len())
 		for i := range out {
-			n, _, err := normalize(rv.Index(i).Interface())
+			n, _, err := normalizeAt(rv.Index(i).Interface(), depth+1)
 			if err != nil {
 				return nil, 0, fmt.Errorf("[%d]: %w", i, err)
 			}
@@ -141,11 +155,14 @@ func normalizeReflect(rv reflect.Value) (any, Kind, error) {
 		if rv.IsNil() {
 			return nil, 0, nil
 		}
+		if depth >= MaxDepth {
+			return nil, 0, fmt.Errorf("lists and maps nest deeper than DynamoDB's %d levels", MaxDepth)
+		}
 		out := make(map[string]any, rv.Len())
 		it := rv.MapRange()
 		for it.Next() {
 			k := it.Key().String()
-			n, _, err := normalize(it.Value().Interface())
+			n, _, err := normalizeAt(it.Value().Interface(), depth+1)
 			if err != nil {
 				return nil, 0, fmt.Errorf("%s: %w", k, err)
 			}
@@ -156,7 +173,7 @@ func normalizeReflect(rv reflect.Value) (any, Kind, error) {
 		if rv.IsNil() {
 			return nil, 0, nil
 		}
-		return normalize(rv.Elem().Interface())
+		return normalizeAt(rv.Elem().Interface(), depth)
 	}
 	return nil, 0, fmt.Errorf("a %s cannot be stored in DynamoDB", rv.Type())
 }

@@ -171,14 +171,35 @@ type parser struct {
 	errs  Errors
 	// envTable says LAWCKET_TABLE is set (valid or not).
 	envTable bool
+	// literalNodes counts the values of literals so far.
+	literalNodes int
 }
 
 func newParser(name string, data []byte) *parser {
-	p := &parser{file: name, data: data}
-	for _, l := range bytes.Split(data, []byte("\n")) {
-		p.lines = append(p.lines, []rune(strings.TrimSuffix(string(l), "\r")))
+	return &parser{file: name, data: data, lines: splitLines(string(data))}
+}
+
+// splitLines splits YAML source at its line breaks — LF, CR LF, CR, and
+// NEL, LS and PS, as the YAML scanner counts lines — into runes.
+func splitLines(s string) [][]rune {
+	var lines [][]rune
+	var cur []rune
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		switch rs[i] {
+		case '\r':
+			if i+1 < len(rs) && rs[i+1] == '\n' {
+				i++
+			}
+			fallthrough
+		case '\n', '\u0085', '\u2028', '\u2029':
+			lines = append(lines, cur)
+			cur = nil
+			continue
+		}
+		cur = append(cur, rs[i])
 	}
-	return p
+	return append(lines, cur)
 }
 
 func (p *parser) errAt(line, col int, path, format string, args ...any) *Error {
@@ -688,13 +709,31 @@ func (p *parser) boolean(v *yaml.Node, path string, ok bool) (bool, bool) {
 // what cannot be stored at its own position. top is false inside lists and
 // maps, where null is allowed (DynamoDB NULL).
 func (p *parser) literal(n *yaml.Node, path string, top bool) (any, bool) {
+	return p.literalAt(n, path, top, 0)
+}
+
+// maxLiteralNodes bounds the values of all literals together, so that
+// aliases cannot expand exponentially (a row holds at most 400 KB anyway).
+const maxLiteralNodes = 100_000
+
+func (p *parser) literalAt(n *yaml.Node, path string, top bool, depth int) (any, bool) {
 	n = resolve(n)
+	if p.literalNodes++; p.literalNodes > maxLiteralNodes {
+		if p.literalNodes == maxLiteralNodes+1 {
+			p.errNode(n, path, "literals hold more than %d values (aliases expand too far)", maxLiteralNodes)
+		}
+		return nil, false
+	}
+	if (n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode) && depth >= eval.MaxDepth {
+		p.errNode(n, path, "lists and maps nest deeper than DynamoDB's %d levels", eval.MaxDepth)
+		return nil, false
+	}
 	switch n.Kind {
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		ok := true
 		for i, c := range n.Content {
-			v, good := p.literal(c, fmt.Sprintf("%s[%d]", path, i), false)
+			v, good := p.literalAt(c, fmt.Sprintf("%s[%d]", path, i), false, depth+1)
 			out = append(out, v)
 			ok = ok && good
 		}
@@ -708,7 +747,7 @@ func (p *parser) literal(n *yaml.Node, path string, top bool) (any, bool) {
 				ok = false
 				return
 			}
-			val, good := p.literal(v, join(path, k.Value), false)
+			val, good := p.literalAt(v, join(path, k.Value), false, depth+1)
 			out[k.Value] = val
 			ok = ok && good
 		})

@@ -1,0 +1,51 @@
+package syncspec_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lawcket/lawcket/eval"
+	"github.com/lawcket/lawcket/syncspec"
+)
+
+// FuzzParse loads arbitrary bytes: never a panic; either a spec whose
+// program evaluates, or syncspec.Errors whose every entry has a position
+// inside the file (or names an environment variable).
+func FuzzParse(f *testing.F) {
+	for _, dir := range []string{"good", "bad"} {
+		files, _ := filepath.Glob(filepath.Join("..", "testdata", "spec", dir, "*.yaml"))
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data)
+		}
+	}
+	req := event(f, "connect")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		spec, err := syncspec.Parse("f.yaml", data, syncspec.WithLookupEnv(noEnv))
+		if err == nil {
+			if _, err := spec.Evaluate(req); err != nil {
+				var r *eval.Refusal
+				if !errors.As(err, &r) {
+					t.Fatalf("evaluate: %v", err)
+				}
+			}
+			return
+		}
+		var errs syncspec.Errors
+		if !errors.As(err, &errs) || len(errs) == 0 {
+			t.Fatalf("got %T %v, want syncspec.Errors", err, err)
+		}
+		lines := 1 + strings.Count(strings.NewReplacer("\r\n", "\n", "\r", "\n", "\u0085", "\n", "\u2028", "\n", "\u2029", "\n").Replace(string(data)), "\n")
+		for _, e := range errs {
+			if e.EnvVar == "" && (e.Line < 1 || e.Line > lines || e.Col < 1) {
+				t.Fatalf("position %d:%d outside the file (%d lines): %v", e.Line, e.Col, lines, e)
+			}
+		}
+	})
+}
