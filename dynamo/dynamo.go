@@ -2,17 +2,22 @@ package dynamo
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"iter"
+	"log/slog"
+	"strconv"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
-// Client is the part of the DynamoDB client lawcket calls.
+// Client is the part of the DynamoDB client lawcket calls. *dynamodb.Client
+// implements it.
 type Client interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
@@ -20,21 +25,117 @@ type Client interface {
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
-// Option configures NewPlugin / NewTable.
-type Option func(*config)
+// Option configures NewPlugin / NewTable. Options never panic; a bad value
+// makes the constructor return an error.
+type Option func(*options)
 
-type config struct{}
+type options struct {
+	client   Client
+	logger   *slog.Logger
+	clock    func() time.Time
+	pageSize int32
+	err      error
+}
 
 // WithClient uses c instead of a client built from the default AWS config.
-func WithClient(c Client) Option { return func(*config) {} }
-
-// Table is the connections table described by a spec. Safe for concurrent use.
-type Table struct{}
-
-// NewTable returns the Table for spec.
-func NewTable(ctx context.Context, spec *syncspec.Spec, opts ...Option) (*Table, error) {
-	return &Table{}, nil
+// A nil c is an error.
+func WithClient(c Client) Option {
+	return func(cfg *options) {
+		if c == nil {
+			cfg.err = errors.Join(cfg.err, errors.New("dynamo: WithClient: nil client"))
+			return
+		}
+		cfg.client = c
+	}
 }
+
+// WithLogger logs through l (default slog.Default()). A nil l keeps the default.
+func WithLogger(l *slog.Logger) Option {
+	return func(cfg *options) {
+		if l != nil {
+			cfg.logger = l
+		}
+	}
+}
+
+// WithClock reads the time from now (default time.Now): the connect time
+// behind connectedAt fallbacks and expiresAt, and the time expired rows are
+// filtered against. A nil now keeps the default.
+func WithClock(now func() time.Time) Option {
+	return func(cfg *options) {
+		if now != nil {
+			cfg.clock = now
+		}
+	}
+}
+
+// WithPageSize sets the Limit of each Query and Scan page Connections reads
+// (default 0: DynamoDB's own 1 MB pages). Negative sizes are an error.
+func WithPageSize(n int) Option {
+	return func(cfg *options) {
+		if n < 0 || n > 1<<31-1 {
+			cfg.err = errors.Join(cfg.err, fmt.Errorf("dynamo: WithPageSize: %d is not a page size", n))
+			return
+		}
+		cfg.pageSize = int32(n)
+	}
+}
+
+// Table is the connections table described by a spec: one row per
+// connection, keyed by connectionId, with a GSI per index: true field.
+// A Table is safe for concurrent use.
+type Table struct {
+	name     string
+	client   Client
+	logger   *slog.Logger
+	clock    func() time.Time
+	pageSize int32
+	indexed  map[string]indexKey
+}
+
+// NewTable returns the Table for spec, named spec.Table (syncspec applies
+// LAWCKET_TABLE). Without WithClient it builds a DynamoDB client from
+// config.LoadDefaultConfig, so AWS_REGION, the credentials chain and
+// AWS_ENDPOINT_URL_DYNAMODB apply unchanged. Build it once (in main) and share it.
+func NewTable(ctx context.Context, spec *syncspec.Spec, opts ...Option) (*Table, error) {
+	if spec == nil {
+		return nil, errors.New("dynamo: nil spec")
+	}
+	if spec.Table == "" {
+		return nil, fmt.Errorf("dynamo: spec %s names no table (set table: or LAWCKET_TABLE)", specName(spec))
+	}
+	cfg := options{logger: slog.Default(), clock: time.Now}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if cfg.err != nil {
+		return nil, cfg.err
+	}
+	if cfg.client == nil {
+		awsCfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("dynamo: load AWS config: %w", err)
+		}
+		cfg.client = dynamodb.NewFromConfig(awsCfg)
+	}
+	t := &Table{
+		name:     spec.Table,
+		client:   cfg.client,
+		logger:   cfg.logger,
+		clock:    cfg.clock,
+		pageSize: cfg.pageSize,
+		indexed:  make(map[string]indexKey),
+	}
+	for _, k := range indexKeys(spec) {
+		t.indexed[k.field] = k
+	}
+	return t, nil
+}
+
+// Name returns the table's name.
+func (t *Table) Name() string { return t.name }
 
 // Row is one stored connection.
 type Row struct {
@@ -52,43 +153,136 @@ type Selector struct {
 	Value string
 }
 
-// Connections streams the selected rows page by page, skipping expired ones.
+// Put writes one row (as built by BuildItem) with a single PutItem.
+func (t *Table) Put(ctx context.Context, item map[string]types.AttributeValue) error {
+	_, err := t.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &t.name, Item: item})
+	return translate("PutItem", t.name, err)
+}
+
+// Delete removes one connection's row with a single DeleteItem. Deleting a
+// row that does not exist is not an error.
+func (t *Table) Delete(ctx context.Context, connectionID string) error {
+	if connectionID == "" {
+		return errors.New("dynamo: delete: empty connection id")
+	}
+	_, err := t.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &t.name,
+		Key:       map[string]types.AttributeValue{AttrConnectionID: &types.AttributeValueMemberS{Value: connectionID}},
+	})
+	return translate("DeleteItem", t.name, err)
+}
+
+// Connections streams the selected rows page by page, skipping rows whose
+// expiresAt has passed (DynamoDB deletes expired items lazily, up to days
+// later). With a Field, it Queries that field's GSI (IndexName(Field)) for
+// Value; the field must be index: true in the spec, else the first pair
+// yielded is an error wrapping ErrNotIndexed. The zero Selector Scans the
+// whole table. Every page is read (the SDK's paginators), one page in memory
+// at a time. An error ends the sequence; stopping early stops reading.
 func (t *Table) Connections(ctx context.Context, sel Selector) iter.Seq2[Row, error] {
-	return func(func(Row, error) bool) {}
+	return func(yield func(Row, error) bool) {
+		var pages interface {
+			HasMorePages() bool
+		}
+		var next func() ([]map[string]types.AttributeValue, error)
+		if sel.Field == "" {
+			p := dynamodb.NewScanPaginator(t.client, &dynamodb.ScanInput{TableName: &t.name, Limit: t.limit()})
+			pages = p
+			next = func() ([]map[string]types.AttributeValue, error) {
+				out, err := p.NextPage(ctx)
+				if err != nil {
+					return nil, translate("Scan", t.name, err)
+				}
+				return out.Items, nil
+			}
+		} else {
+			in, err := t.query(sel)
+			if err != nil {
+				yield(Row{}, err)
+				return
+			}
+			p := dynamodb.NewQueryPaginator(t.client, in)
+			pages = p
+			next = func() ([]map[string]types.AttributeValue, error) {
+				out, err := p.NextPage(ctx)
+				if err != nil {
+					return nil, translate("Query", t.name+"/"+aws.ToString(in.IndexName), err)
+				}
+				return out.Items, nil
+			}
+		}
+		for pages.HasMorePages() {
+			items, err := next()
+			if err != nil {
+				yield(Row{}, err)
+				return
+			}
+			now := t.clock()
+			for _, item := range items {
+				row := rowOf(item)
+				if !row.ExpiresAt.IsZero() && !row.ExpiresAt.After(now) {
+					continue
+				}
+				if !yield(row, nil) {
+					return
+				}
+			}
+		}
+	}
 }
 
-// Delete removes one connection's row.
-func (t *Table) Delete(ctx context.Context, connectionID string) error { return nil }
-
-// IndexName is the name of the GSI for an index: true field.
-func IndexName(field string) string { return field + "-index" }
-
-// BuildItem is the row a connect event writes at time now.
-func BuildItem(spec *syncspec.Spec, req *events.APIGatewayWebsocketProxyRequest, now time.Time) (map[string]types.AttributeValue, error) {
-	return nil, nil
+func (t *Table) limit() *int32 {
+	if t.pageSize == 0 {
+		return nil
+	}
+	return aws.Int32(t.pageSize)
 }
 
-// TableDefinition is the CreateTableInput for spec's table (GSIs per index field).
-func TableDefinition(spec *syncspec.Spec, name string) *dynamodb.CreateTableInput { return nil }
-
-// Plugin stores connections: PutItem on connect, DeleteItem on close.
-type Plugin struct{ table *Table }
-
-var _ lawcket.ConnectPlugin = (*Plugin)(nil)
-
-// NewPlugin returns the sync plugin for spec.
-func NewPlugin(ctx context.Context, spec *syncspec.Spec, opts ...Option) (*Plugin, error) {
-	return &Plugin{}, nil
+func (t *Table) query(sel Selector) (*dynamodb.QueryInput, error) {
+	k, ok := t.indexed[sel.Field]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q is not declared index: true in the spec, so it has no GSI to query", ErrNotIndexed, sel.Field)
+	}
+	var v types.AttributeValue = &types.AttributeValueMemberS{Value: sel.Value}
+	if k.typ == types.ScalarAttributeTypeN {
+		if _, err := strconv.ParseFloat(sel.Value, 64); err != nil {
+			return nil, fmt.Errorf("dynamo: select %s=%q: %s is a number field, and %q is not a number", sel.Field, sel.Value, sel.Field, sel.Value)
+		}
+		v = &types.AttributeValueMemberN{Value: sel.Value}
+	} else if sel.Value == "" {
+		return nil, fmt.Errorf("dynamo: select %s: empty value (rows with an empty %s are not in its index)", sel.Field, sel.Field)
+	}
+	return &dynamodb.QueryInput{
+		TableName:                 &t.name,
+		IndexName:                 aws.String(IndexName(sel.Field)),
+		KeyConditionExpression:    aws.String("#k = :v"),
+		ExpressionAttributeNames:  map[string]string{"#k": sel.Field},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": v},
+		Limit:                     t.limit(),
+	}, nil
 }
 
-// Name returns "dynamo".
-func (p *Plugin) Name() string { return "dynamo" }
-
-// OnConnect stores the connection's row.
-func (p *Plugin) OnConnect(ctx context.Context, ev *lawcket.Event) error { return nil }
-
-// OnClose deletes the connection's row.
-func (p *Plugin) OnClose(ctx context.Context, ev *lawcket.Event) error { return nil }
-
-// Table returns the plugin's table (for reading back and broadcast).
-func (p *Plugin) Table() *Table { return p.table }
+// rowOf reads the reserved attributes of a stored item.
+func rowOf(item map[string]types.AttributeValue) Row {
+	r := Row{Item: item}
+	if v, ok := item[AttrConnectionID].(*types.AttributeValueMemberS); ok {
+		r.ConnectionID = v.Value
+	}
+	if v, ok := item[AttrDomainName].(*types.AttributeValueMemberS); ok {
+		r.DomainName = v.Value
+	}
+	if v, ok := item[AttrStage].(*types.AttributeValueMemberS); ok {
+		r.Stage = v.Value
+	}
+	if v, ok := item[AttrConnectedAt].(*types.AttributeValueMemberN); ok {
+		if ms, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
+			r.ConnectedAt = time.UnixMilli(ms)
+		}
+	}
+	if v, ok := item[AttrExpiresAt].(*types.AttributeValueMemberN); ok {
+		if s, err := strconv.ParseFloat(v.Value, 64); err == nil {
+			r.ExpiresAt = time.Unix(int64(s), 0)
+		}
+	}
+	return r
+}

@@ -1,0 +1,52 @@
+// Package dynamo keeps one DynamoDB row per open WebSocket connection, as a
+// lawcket plugin described by a lawcket.yaml spec (package syncspec).
+//
+// On $connect the Plugin evaluates the spec's fields over the connect event
+// (BuildItem) and writes the row with exactly one PutItem; on $disconnect it
+// deletes the row with exactly one DeleteItem; messages cause no DynamoDB
+// request at all. Table.Connections reads rows back (a Query on an
+// index: true field's GSI, or a Scan), every page, streamed, skipping rows
+// whose expiresAt has passed; it is what broadcast builds on.
+//
+// # Rows
+//
+// A row holds the evaluated fields and the reserved attributes connectionId
+// (the partition key), domainName, stage, connectedAt (N, epoch ms) and,
+// when the spec has a ttl, expiresAt (N, epoch seconds). Reserved attributes
+// are written last: no field, header or query value can overwrite them.
+// TableDefinition creates the table (one GSI per index: true field, named by
+// IndexName); TimeToLiveInput enables TTL on expiresAt.
+//
+// # Lifecycle
+//
+// Build the Plugin (or Table) once, in main, before lambda.Start — not in
+// init() and not per invocation: the DynamoDB client and the compiled spec
+// are reused by every invocation of the execution environment. Without
+// WithClient the client comes from config.LoadDefaultConfig, so AWS_REGION,
+// the credentials chain and AWS_ENDPOINT_URL_DYNAMODB apply unchanged.
+//
+// A client is never accepted without its row: a refusal from the spec is a
+// 400 *lawcket.Rejection (no request is made), and a PutItem that still fails
+// after the SDK's retries — bounded by the invocation's deadline through ctx
+// — is returned as an error, which the wrapper answers with 500, so API
+// Gateway refuses the client.
+//
+// $disconnect is best-effort: API Gateway may never deliver it (network loss,
+// a crashed client, a throttled or failed invocation), and a failed
+// DeleteItem is only logged and returned. Stale rows are therefore expected:
+// give the spec a ttl so DynamoDB expires them (Connections already skips
+// them before DynamoDB gets round to deleting them), and let broadcasts
+// delete rows whose connection answers 410 Gone.
+//
+// # Concurrency
+//
+// A Plugin and a Table are safe for concurrent use by multiple goroutines;
+// they hold no per-connection state.
+//
+// # Errors
+//
+// SDK errors are classified once, here, into the sentinels ErrTableNotFound,
+// ErrThrottled, ErrConditionFailed, ErrItemTooLarge and ErrInvalidRequest,
+// which wrap the SDK's original error (test with errors.Is; errors.As still
+// finds the smithy.APIError).
+package dynamo
