@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -504,7 +506,38 @@ func TestHandlerFailures(t *testing.T) {
 			t.Errorf("WaitReady: %v", err)
 		}
 	})
-	t.Run("timeout: 504, restart", func(t *testing.T) {
+	t.Run("init error reported on the Runtime API", func(t *testing.T) {
+		bin := filepath.Join(t.TempDir(), "initerror")
+		if out, err := exec.Command("go", "build", "-o", bin, "./testdata/initerror").CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		g, out := start(t, devgw.Config{Command: []string{bin}})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, resp, _ := websocket.Dial(ctx, g.URL(), nil)
+		if resp == nil || resp.StatusCode != http.StatusBadGateway {
+			t.Fatalf("response %v, want 502", resp)
+		}
+		if !strings.Contains(out.String(), "Runtime.InitError: cannot read the room table") {
+			t.Errorf("log does not show the init error:\n%s", out)
+		}
+	})
+	t.Run("timeout: error frame, process killed and restarted", func(t *testing.T) {
+		g, out := start(t, devgw.Config{Timeout: time.Second})
+		c := dial(t, g.URL())
+		send(t, c, websocket.MessageText, `{"action":"sleep"}`)
+		if msg := readJSON(t, c); msg["message"] != "Endpoint request timed out" {
+			t.Errorf("error frame %v", msg)
+		}
+		send(t, c, websocket.MessageText, `{"action":"after"}`)
+		if _, ev := readEvent(t, c); ev.RequestContext.RouteKey != "after" {
+			t.Errorf("after restart: route %q", ev.RequestContext.RouteKey)
+		}
+		if !strings.Contains(out.String(), "handler timed out; restarting its process") {
+			t.Errorf("log does not show the timeout:\n%s", out)
+		}
+	})
+	t.Run("no process takes the invocation: 504", func(t *testing.T) {
 		g, _ := start(t, devgw.Config{Timeout: time.Second, Command: []string{"sh", "-c", "sleep 30"}})
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

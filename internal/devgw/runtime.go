@@ -208,7 +208,7 @@ func (p *pool) killHolder(inv *invocation) {
 		w.mu.Lock()
 		if w.inflight == inv && w.proc != nil && w.proc.Process != nil {
 			p.log.Warn("handler timed out; restarting its process", "worker", w.n, "requestId", inv.id)
-			_ = w.proc.Process.Kill()
+			_ = syscall.Kill(-w.proc.Process.Pid, syscall.SIGKILL) // its process group
 		}
 		w.mu.Unlock()
 	}

@@ -7,7 +7,8 @@
 //   - {"action":"watch"} makes the connection the watcher: every $disconnect
 //     event is posted to it. With several processes, set ECHO_WATCH_FILE so
 //     they share the watcher's id.
-//   - {"action":"crash"} exits the process; {"action":"fail"} returns an error.
+//   - {"action":"crash"} exits the process; {"action":"fail"} returns an
+//     error; {"action":"sleep"} sleeps a minute.
 //   - any other message posts back its own event (a body over 64 KB is
 //     replaced by "len:N").
 //
@@ -23,6 +24,7 @@ import (
 	"log"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -124,6 +126,8 @@ func (h *handler) serve(ctx context.Context, ev events.APIGatewayWebsocketProxyR
 		os.Exit(3)
 	case "fail":
 		return events.APIGatewayProxyResponse{}, errors.New("failing on purpose")
+	case "sleep":
+		time.Sleep(time.Minute)
 	}
 	return events.APIGatewayProxyResponse{StatusCode: 200}, h.post(ctx, id, ev)
 }
