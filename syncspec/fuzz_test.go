@@ -2,10 +2,12 @@ package syncspec_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lawcket/lawcket/eval"
 	"github.com/lawcket/lawcket/syncspec"
@@ -27,6 +29,15 @@ func FuzzParse(f *testing.F) {
 	}
 	req := event(f, "connect")
 	f.Fuzz(func(t *testing.T, data []byte) {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				panic(fmt.Sprintf("slow input: %q", data))
+			}
+		}()
 		spec, err := syncspec.Parse("f.yaml", data, syncspec.WithLookupEnv(noEnv))
 		if err == nil {
 			if _, err := spec.Evaluate(req); err != nil {

@@ -203,6 +203,12 @@ func splitLines(s string) [][]rune {
 }
 
 func (p *parser) errAt(line, col int, path, format string, args ...any) *Error {
+	// The YAML parser places some implicit nodes (a missing value at the
+	// end of the stream) past the last line: clamp into the file.
+	if line > len(p.lines) {
+		line, col = len(p.lines), len(p.lines[len(p.lines)-1])+1
+	}
+	line, col = max(line, 1), max(col, 1)
 	e := &Error{File: p.file, Line: line, Col: col, Path: path, Message: fmt.Sprintf(format, args...)}
 	p.errs = append(p.errs, e)
 	return e
