@@ -183,23 +183,16 @@ func setString(item map[string]types.AttributeValue, name, value string) {
 	item[name] = &types.AttributeValueMemberS{Value: value}
 }
 
-// refusal is a 400 Rejection that also wraps the reason (an *eval.Refusal)
-// and any sentinel, so callers can test with errors.As / errors.Is.
-type refusal struct {
-	rej    *lawcket.Rejection
-	causes []error
-}
-
+// refuse is the 400 *lawcket.Rejection for a connection the spec refuses.
+// Its Reason names the field; its Err is the *eval.Refusal (joined with any
+// sentinel such as ErrItemTooLarge), reachable with errors.As / errors.Is.
 func refuse(r *eval.Refusal, sentinels ...error) error {
-	return &refusal{
-		rej:    &lawcket.Rejection{Status: 400, Reason: r.Error()},
-		causes: append([]error{r}, sentinels...),
+	var cause error = r
+	if len(sentinels) > 0 {
+		cause = errors.Join(append([]error{r}, sentinels...)...)
 	}
+	return &lawcket.Rejection{Status: 400, Reason: r.Error(), Err: cause}
 }
-
-func (e *refusal) Error() string { return "dynamo: connection refused (400): " + e.rej.Reason }
-
-func (e *refusal) Unwrap() []error { return append([]error{e.rej}, e.causes...) }
 
 func typeWord(t types.ScalarAttributeType) string {
 	if t == types.ScalarAttributeTypeN {

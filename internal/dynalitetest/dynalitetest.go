@@ -16,10 +16,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,7 +34,7 @@ import (
 // Start starts dynalite and returns its endpoint, e.g. http://127.0.0.1:39211.
 func Start(t testing.TB) string {
 	t.Helper()
-	endpoint, err := start(t)
+	endpoint, err := start(t.Cleanup)
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("dynalitetest: %v (CI=true: the integration tests must run; run `make test`)", err)
@@ -71,7 +74,8 @@ func CreateTable(t testing.TB, c *dynamodb.Client, in *dynamodb.CreateTableInput
 	}
 }
 
-func start(t testing.TB) (string, error) {
+// start launches dynalite; cleanup registers the function that stops it.
+func start(cleanup func(func())) (string, error) {
 	bin, err := find()
 	if err != nil {
 		return "", err
@@ -87,7 +91,7 @@ func start(t testing.TB) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		endpoint, err := launch(t, bin, port)
+		endpoint, err := launch(cleanup, bin, port)
 		if err == nil {
 			return endpoint, nil
 		}
@@ -96,7 +100,7 @@ func start(t testing.TB) (string, error) {
 	return "", lastErr
 }
 
-func launch(t testing.TB, bin string, port int) (string, error) {
+func launch(cleanup func(func()), bin string, port int) (string, error) {
 	cmd := exec.Command("node", bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
 	cmd.Stdout = nil
 	cmd.Stderr = nil
@@ -121,7 +125,7 @@ func launch(t testing.TB, bin string, port int) (string, error) {
 		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			conn.Close()
-			t.Cleanup(stop)
+			cleanup(stop)
 			endpoint := "http://" + addr
 			if err := ping(endpoint); err != nil {
 				return "", err
@@ -178,4 +182,79 @@ func find() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// Counter is an http.RoundTripper that counts the DynamoDB requests passing
+// through it, by operation (the X-Amz-Target header, e.g. "PutItem"). Install
+// it with WithCounter. A Counter is safe for concurrent use.
+type Counter struct {
+	// Next is the transport requests go to (nil: http.DefaultTransport).
+	Next http.RoundTripper
+
+	mu  sync.Mutex
+	ops map[string]int
+}
+
+// RoundTrip counts req and sends it on.
+func (c *Counter) RoundTrip(req *http.Request) (*http.Response, error) {
+	op := req.Header.Get("X-Amz-Target")
+	if i := strings.LastIndexByte(op, '.'); i >= 0 {
+		op = op[i+1:]
+	}
+	c.mu.Lock()
+	if c.ops == nil {
+		c.ops = make(map[string]int)
+	}
+	c.ops[op]++
+	c.mu.Unlock()
+	next := c.Next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return next.RoundTrip(req)
+}
+
+// Count returns how many requests of operation op were sent; op "" counts
+// them all.
+func (c *Counter) Count(op string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if op != "" {
+		return c.ops[op]
+	}
+	n := 0
+	for _, v := range c.ops {
+		n += v
+	}
+	return n
+}
+
+// Reset sets every count to zero.
+func (c *Counter) Reset() {
+	c.mu.Lock()
+	c.ops = nil
+	c.mu.Unlock()
+}
+
+// WithCounter sends a client's requests through c (an option for Client).
+func WithCounter(c *Counter) func(*dynamodb.Options) {
+	return func(o *dynamodb.Options) { o.HTTPClient = &http.Client{Transport: c} }
+}
+
+// Launch starts dynalite outside a test (for demos and tools): it returns
+// the endpoint and a function that stops the server. It fails, never skips,
+// when dynalite or node is missing.
+func Launch() (endpoint string, stop func(), err error) {
+	var stops []func()
+	endpoint, err = start(func(f func()) { stops = append(stops, f) })
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	if err != nil {
+		stop()
+		return "", nil, err
+	}
+	return endpoint, stop, nil
 }
