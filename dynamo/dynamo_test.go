@@ -469,8 +469,8 @@ fields:
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
-		sel     dynamo.Selector
-		want    string
+		sel      dynamo.Selector
+		want     string
 		sentinel error
 	}{
 		{dynamo.Selector{Field: "user", Value: "ada"}, `"user" is not declared index: true`, dynamo.ErrNotIndexed},
