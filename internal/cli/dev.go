@@ -48,6 +48,7 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	f.DurationVar(&cfg.MaxLifetime, "max-lifetime", devgw.DefaultMaxLifetime, "close connections after this `long`")
 	f.DurationVar(&cfg.Timeout, "timeout", devgw.DefaultTimeout, "integration timeout: a handler taking `longer` is answered 504 and restarted")
 	f.StringVar(&cfg.FunctionName, "function-name", devgw.DefaultFunctionName, "AWS_LAMBDA_FUNCTION_NAME of the handler")
+	rows := f.Bool("rows", false, "print the table's rows on stdout after every $connect and $disconnect")
 
 	flagArgs, command := args, []string(nil)
 	if i := slices.Index(args, "--"); i >= 0 {
@@ -93,6 +94,9 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cfg.Output = stderr
+	if *rows {
+		cfg.RowsOutput = stdout
+	}
 	g, err := devgw.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "lawcket dev: %v\n", err)

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/lawcket/lawcket/dynamo"
@@ -221,4 +224,55 @@ func (r *recorder) WriteHeader(code int) {
 func (r *recorder) Write(b []byte) (int, error) {
 	r.wroteHeader = true
 	return r.Body.Write(b)
+}
+
+// printRows writes the table's rows to Config.RowsOutput after a connect or
+// disconnect: a header line, then one JSON object per row, in connectionId
+// order. Rows are read with Scan, page by page.
+func (g *Gateway) printRows(after string) {
+	if g.cfg.RowsOutput == nil || g.table == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	g.rowsMu.Lock()
+	defer g.rowsMu.Unlock()
+	if g.rowsClient == nil {
+		c, err := g.DynamoDBClient(ctx)
+		if err != nil {
+			g.log.Warn("rows: no DynamoDB client", "err", err)
+			return
+		}
+		g.rowsClient = c
+	}
+	type row struct{ id, json string }
+	var rows []row
+	p := dynamodb.NewScanPaginator(g.rowsClient, &dynamodb.ScanInput{TableName: aws.String(g.table)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			g.log.Warn("rows: scan failed", "table", g.table, "err", err)
+			return
+		}
+		for _, item := range out.Items {
+			var m map[string]any
+			if err := attributevalue.UnmarshalMap(item, &m); err != nil {
+				g.log.Warn("rows: cannot decode a row", "err", err)
+				continue
+			}
+			b, err := json.Marshal(m)
+			if err != nil {
+				continue
+			}
+			id, _ := m["connectionId"].(string)
+			rows = append(rows, row{id, string(b)})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].id < rows[j].id })
+	var b strings.Builder
+	fmt.Fprintf(&b, "table %s after %s: %d rows\n", g.table, after, len(rows))
+	for _, r := range rows {
+		b.WriteString("  " + r.json + "\n")
+	}
+	io.WriteString(g.cfg.RowsOutput, b.String())
 }

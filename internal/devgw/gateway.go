@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 // Defaults for the zero values of Config.
@@ -85,6 +87,10 @@ type Config struct {
 	// Output receives the handler's stdout and stderr, each line prefixed
 	// with "[function n] " (default os.Stderr).
 	Output io.Writer
+	// RowsOutput, when set and there is a table, receives the table's rows
+	// after every $connect and $disconnect (a development aid; it Scans the
+	// whole table each time).
+	RowsOutput io.Writer
 }
 
 var stageRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
@@ -105,11 +111,13 @@ type Gateway struct {
 	table     string
 	static    http.Handler
 
-	mu     sync.Mutex
-	conns  map[string]*conn
-	closed bool
-	connWG sync.WaitGroup
-	wg     sync.WaitGroup
+	rowsMu     sync.Mutex
+	rowsClient *dynamodb.Client
+	mu         sync.Mutex
+	conns      map[string]*conn
+	closed     bool
+	connWG     sync.WaitGroup
+	wg         sync.WaitGroup
 }
 
 // New validates cfg and returns a Gateway that is not started yet.
