@@ -148,6 +148,15 @@ func (e *Event) Query(name string) string {
 	return ""
 }
 
+// Authorizer returns requestContext.authorizer (set on $connect when a
+// Lambda authorizer ran: principalId, integrationLatency and the
+// authorizer's context keys; API Gateway may deliver the values as strings,
+// "42" or "true"), or nil when there is none.
+func (e *Event) Authorizer() map[string]any {
+	m, _ := e.Request.RequestContext.Authorizer.(map[string]any)
+	return m
+}
+
 // DecodeJSON decodes the body as one JSON value into v. When the body is
 // empty or is not valid JSON for v, it returns a *Rejection with status 400
 // whose Err is the decoder's error: a handler may return it as-is and the

@@ -120,7 +120,7 @@ func TestFixtures(t *testing.T) {
 			if got := ev.HeaderValues("x-forwarded-for"); !slices.Equal(got, []string{"203.0.113.7"}) {
 				t.Errorf(`HeaderValues("x-forwarded-for") = %q`, got)
 			}
-			if ev.Body != nil || ev.Subprotocols() != nil {
+			if ev.Body != nil || ev.Subprotocols() != nil || ev.Authorizer() != nil {
 				t.Errorf("Body = %q, Subprotocols = %q; want none", ev.Body, ev.Subprotocols())
 			}
 		}},
@@ -133,10 +133,7 @@ func TestFixtures(t *testing.T) {
 			}
 		}},
 		{"connect-authorizer.json", "connect", func(t *testing.T, ev *lawcket.Event) {
-			auth, ok := ev.Request.RequestContext.Authorizer.(map[string]any)
-			if !ok {
-				t.Fatalf("Authorizer = %T", ev.Request.RequestContext.Authorizer)
-			}
+			auth := ev.Authorizer()
 			if auth["principalId"] != "user-42" || auth["userId"] != "42" || auth["admin"] != "true" {
 				t.Errorf("Authorizer = %v", auth)
 			}
