@@ -64,7 +64,7 @@ func (a *App) core(ctx context.Context, ev *Event) error {
 	case Connect:
 		if len(a.subprotocols) > 0 && ev.Subprotocol() == "" {
 			if offered := ev.Subprotocols(); len(offered) > 0 {
-				return Reject(http.StatusBadRequest, fmt.Sprintf("lawcket: no supported subprotocol among %q (supported: %q)", offered, a.subprotocols))
+				return Reject(http.StatusBadRequest, fmt.Sprintf("no supported subprotocol among %q (supported: %q)", offered, a.subprotocols))
 			}
 		}
 		succeeded, err := runHooks(ctx, ev, a.connectHooks, ConnectPlugin.OnConnect)
@@ -83,7 +83,7 @@ func (a *App) core(ctx context.Context, ev *Event) error {
 		}
 		h := a.route(ev.RouteKey)
 		if h == nil {
-			return Reject(http.StatusNotFound, fmt.Sprintf("lawcket: no handler for route %q (register one with Route or On(Message))", ev.RouteKey))
+			return Reject(http.StatusNotFound, fmt.Sprintf("no handler for route %q (register one with Route or On(Message))", ev.RouteKey))
 		}
 		return callHandler(ctx, ev, h)
 	case Close:
@@ -91,7 +91,7 @@ func (a *App) core(ctx context.Context, ev *Event) error {
 		_, perr := runHooks(ctx, ev, a.closeHooks, ClosePlugin.OnClose)
 		return errors.Join(herr, perr)
 	}
-	return Reject(http.StatusBadRequest, fmt.Sprintf("lawcket: invalid event type %v", ev.Type))
+	return Reject(http.StatusBadRequest, fmt.Sprintf("invalid event type %v", ev.Type))
 }
 
 func (a *App) handler(t EventType) HandlerFunc {

@@ -70,11 +70,11 @@ func newEvent(req events.APIGatewayWebsocketProxyRequest) (*Event, error) {
 	t, ok := parseEventType(rc.EventType)
 	switch {
 	case rc.EventType == "" && rc.ConnectionID == "" && rc.RouteKey == "":
-		return nil, Reject(http.StatusBadRequest, "lawcket: not an API Gateway WebSocket event: requestContext is missing")
+		return nil, Reject(http.StatusBadRequest, "not an API Gateway WebSocket event: requestContext is missing")
 	case !ok:
-		return nil, Reject(http.StatusBadRequest, fmt.Sprintf("lawcket: unknown requestContext.eventType %q (want CONNECT, MESSAGE or DISCONNECT)", rc.EventType))
+		return nil, Reject(http.StatusBadRequest, fmt.Sprintf("unknown requestContext.eventType %q (want CONNECT, MESSAGE or DISCONNECT)", rc.EventType))
 	case rc.ConnectionID == "":
-		return nil, Reject(http.StatusBadRequest, "lawcket: requestContext.connectionId is missing")
+		return nil, Reject(http.StatusBadRequest, "requestContext.connectionId is missing")
 	}
 	ev := &Event{
 		Type:     t,
@@ -96,7 +96,7 @@ func newEvent(req events.APIGatewayWebsocketProxyRequest) (*Event, error) {
 		if req.IsBase64Encoded {
 			b, err := base64.StdEncoding.DecodeString(req.Body)
 			if err != nil {
-				return nil, &Rejection{Status: http.StatusBadRequest, Reason: "lawcket: isBase64Encoded is true but the body is not valid base64: " + err.Error(), Err: err}
+				return nil, &Rejection{Status: http.StatusBadRequest, Reason: "isBase64Encoded is true but the body is not valid base64: " + err.Error(), Err: err}
 			}
 			ev.Body = b
 		} else {
@@ -163,15 +163,15 @@ func (e *Event) Authorizer() map[string]any {
 // response is 400 with the reason.
 func (e *Event) DecodeJSON(v any) error {
 	if len(bytes.TrimSpace(e.Body)) == 0 {
-		return &Rejection{Status: http.StatusBadRequest, Reason: "lawcket: body is empty, want JSON"}
+		return &Rejection{Status: http.StatusBadRequest, Reason: "body is empty, want JSON"}
 	}
 	dec := json.NewDecoder(bytes.NewReader(e.Body))
 	if err := dec.Decode(v); err != nil {
-		return &Rejection{Status: http.StatusBadRequest, Reason: "lawcket: body is not valid JSON: " + err.Error(), Err: err}
+		return &Rejection{Status: http.StatusBadRequest, Reason: "body is not valid JSON: " + err.Error(), Err: err}
 	}
 	if dec.More() {
 		err := errors.New("unexpected data after the JSON value")
-		return &Rejection{Status: http.StatusBadRequest, Reason: "lawcket: body is not valid JSON: " + err.Error(), Err: err}
+		return &Rejection{Status: http.StatusBadRequest, Reason: "body is not valid JSON: " + err.Error(), Err: err}
 	}
 	return nil
 }

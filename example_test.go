@@ -78,7 +78,7 @@ func Example() {
 	// 200 <nil>
 	// joins lobby
 	// 200
-	// 400 lawcket: body is not valid JSON: unexpected EOF
+	// 400 body is not valid JSON: unexpected EOF
 }
 
 func ExampleApp_On() {
@@ -116,7 +116,7 @@ func ExampleApp_Route() {
 	// Output:
 	// send: {"action":"send"}
 	// 200
-	// 404 lawcket: no handler for route "ping" (register one with Route or On(Message)) <nil>
+	// 404 no handler for route "ping" (register one with Route or On(Message)) <nil>
 }
 
 func ExampleReject() {
@@ -144,7 +144,7 @@ func ExampleEvent_DecodeJSON() {
 	// Output:
 	// <nil> hi
 	// true 400
-	// lawcket: rejected with 400: lawcket: body is not valid JSON: invalid character 'h' looking for beginning of value
+	// lawcket: rejected with 400: body is not valid JSON: invalid character 'h' looking for beginning of value
 }
 
 func ExampleEvent_Header() {
@@ -183,7 +183,7 @@ func ExampleWithSubprotocols() {
 	fmt.Println(resp.StatusCode, resp.Body)
 	// Output:
 	// 200 chat.v2
-	// 400 lawcket: no supported subprotocol among ["mqtt"] (supported: ["chat.v2" "chat.v1"])
+	// 400 no supported subprotocol among ["mqtt"] (supported: ["chat.v2" "chat.v1"])
 }
 
 // Reply posts to the sender through the Management API (here a local test
