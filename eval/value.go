@@ -62,17 +62,22 @@ func normalizeAt(v any, depth int) (any, Kind, error) {
 			return nil, 0, fmt.Errorf("lists and maps nest deeper than DynamoDB's %d levels", MaxDepth)
 		}
 	}
+	// Scalars are returned as the interface value they came in: converting
+	// x back to any would allocate a copy.
 	switch x := v.(type) {
 	case nil:
 		return nil, 0, nil
 	case string:
-		return x, String, nil
+		return v, String, nil
 	case bool:
-		return x, Bool, nil
+		return v, Bool, nil
 	case int:
-		return x, Number, nil
+		return v, Number, nil
 	case float64:
-		return checkFloat(x)
+		if _, _, err := checkFloat(x); err != nil {
+			return nil, 0, err
+		}
+		return v, Number, nil
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
