@@ -110,10 +110,10 @@ func startBrowser(t *testing.T) *browser {
 	}
 }
 
-// tab opens a new tab at url and attaches to it.
+// tab opens a new tab, attaches to it and navigates to url.
 func (b *browser) tab(ctx context.Context, t *testing.T, url string) *tab {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, b.http+"/json/new?"+url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, b.http+"/json/new?about:blank", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,16 @@ func (b *browser) tab(ctx context.Context, t *testing.T, url string) *tab {
 	}
 	conn.SetReadLimit(64 << 20)
 	t.Cleanup(func() { conn.CloseNow() })
-	return &tab{conn: conn}
+	p := &tab{conn: conn}
+	// Navigate with CDP rather than through /json/new's query string, which
+	// would cut a URL at its own "&".
+	var nav struct {
+		ErrorText string `json:"errorText"`
+	}
+	if err := p.call(ctx, "Page.navigate", map[string]any{"url": url}, &nav); err != nil || nav.ErrorText != "" {
+		t.Fatalf("e2e: open %s: %v %s", url, err, nav.ErrorText)
+	}
+	return p
 }
 
 // tab is one page, driven with sequential CDP calls.
