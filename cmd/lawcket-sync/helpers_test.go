@@ -1,0 +1,27 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+type dynamodbtypesAV = types.AttributeValue
+
+func avS(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+// plain renders an item's scalars as "S:value" / "N:value" for comparisons.
+func plain(item map[string]types.AttributeValue) map[string]any {
+	m := make(map[string]any, len(item))
+	for k, v := range item {
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			m[k] = "S:" + v.Value
+		case *types.AttributeValueMemberN:
+			m[k] = "N:" + v.Value
+		default:
+			m[k] = fmt.Sprintf("%T", v)
+		}
+	}
+	return m
+}

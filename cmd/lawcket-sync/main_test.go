@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/lawcket/lawcket/cmd/lawcket-sync/internal/lambdarun"
+	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/syncspec"
+)
+
+const spec = `table: Connections
+ttl: 2h
+fields:
+  channel: "#general"
+  user:
+    expr: query.user ?? "anonymous"
+  room:
+    expr: query.room
+    required: true
+    index: true
+`
+
+// badSpec has two problems; both must be reported with their positions.
+const badSpec = `table: Connections
+ttl: soon
+fields:
+  room:
+    expr: query.room +
+`
+
+func readEvent(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// modes are the ways the bootstrap is run: under aws-lambda-rie when it is
+// installed (the Done-when of the issue), and always under the minimal
+// Runtime API of lambdarun (which also checks the init/error report).
+func modes(t *testing.T) map[string]string {
+	m := map[string]string{"runtime-api": ""}
+	if rie, ok := lambdarun.FindRIE(); ok {
+		m["rie"] = rie
+	} else {
+		if os.Getenv("CI") == "true" {
+			t.Errorf("aws-lambda-rie not found (CI=true): go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest")
+		}
+		t.Log("aws-lambda-rie not found: running under the built-in Runtime API only")
+	}
+	return m
+}
+
+
+func proxy(t *testing.T, endpoint string) (string, *dynalitetest.Counter) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &dynalitetest.Counter{}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.Transport = c
+	srv := httptest.NewServer(rp)
+	t.Cleanup(srv.Close)
+	return srv.URL, c
+}
+
+func awsEnv(endpoint string, dir string) []string {
+	return []string{
+		"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint,
+		"AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_SESSION_TOKEN=",
+		"AWS_CONFIG_FILE=" + filepath.Join(dir, "no-config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "no-credentials"),
+		"LAWCKET_CONFIG=", "LAWCKET_TABLE=", "LAWCKET_TTL=",
+	}
+}
+
+func TestBootstrap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the bootstrap")
+	}
+	endpoint := dynalitetest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bootstrap, err := lambdarun.Build(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// lawcket.yaml beside the bootstrap, as in the deployment package.
+	if err := os.WriteFile(filepath.Join(dir, "lawcket.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := syncspec.Parse("lawcket.yaml", []byte(spec), syncspec.WithLookupEnv(func(string) (string, bool) { return "", false }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := dynalitetest.Client(endpoint)
+	dynalitetest.CreateTable(t, client, dynamo.TableDefinition(parsed, ""))
+	proxied, count := proxy(t, endpoint)
+
+	for name, rie := range modes(t) {
+		t.Run(name, func(t *testing.T) {
+			fn, err := lambdarun.Start(ctx, rie, bootstrap, awsEnv(proxied, dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fn.Close()
+			invoke := func(t *testing.T, event []byte) events.APIGatewayProxyResponse {
+				t.Helper()
+				count.Reset()
+				r, err := fn.Invoke(ctx, event)
+				if err != nil {
+					t.Fatalf("%v\n%s", err, fn.Output())
+				}
+				if r.Error != "" {
+					t.Fatalf("function error %s: %s\n%s", r.Error, r.Payload, fn.Output())
+				}
+				var resp events.APIGatewayProxyResponse
+				if err := json.Unmarshal(r.Payload, &resp); err != nil {
+					t.Fatalf("response %s: %v", r.Payload, err)
+				}
+				return resp
+			}
+			row := func(t *testing.T, id string) map[string]any {
+				t.Helper()
+				out, err := client.GetItem(ctx, &dynamodb.GetItemInput{
+					TableName: aws.String("Connections"),
+					Key:       map[string]dynamodbtypesAV{"connectionId": avS(id)},
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if out.Item == nil {
+					return nil
+				}
+				return plain(out.Item)
+			}
+
+			connect := readEvent(t, "connect.json")
+			resp := invoke(t, connect)
+			if resp.StatusCode != 200 {
+				t.Fatalf("connect: %d %q\n%s", resp.StatusCode, resp.Body, fn.Output())
+			}
+			if n, p := count.Count(""), count.Count("PutItem"); n != 1 || p != 1 {
+				t.Errorf("connect: %d requests (%d PutItem), want exactly 1 PutItem", n, p)
+			}
+			got := row(t, "BQ1a2ecXDoECJQg=")
+			for _, attr := range []string{"connectionId", "domainName", "stage", "connectedAt", "expiresAt", "channel", "user", "room"} {
+				if _, ok := got[attr]; !ok {
+					t.Errorf("row has no %s: %v", attr, got)
+				}
+			}
+			if got["room"] != "S:lobby" || got["user"] != "S:ada" || got["connectedAt"] != "N:1731324924553" || !strings.HasPrefix(fmt.Sprint(got["expiresAt"]), "N:") {
+				t.Errorf("row %v", got)
+			}
+
+			resp = invoke(t, readEvent(t, "message-default.json"))
+			if resp.StatusCode != 200 {
+				t.Errorf("message: %d %q", resp.StatusCode, resp.Body)
+			}
+			if n := count.Count(""); n != 0 {
+				t.Errorf("message made %d DynamoDB requests, want 0", n)
+			}
+
+			resp = invoke(t, readEvent(t, "disconnect.json"))
+			if resp.StatusCode != 200 {
+				t.Errorf("disconnect: %d %q", resp.StatusCode, resp.Body)
+			}
+			if n, d := count.Count(""), count.Count("DeleteItem"); n != 1 || d != 1 {
+				t.Errorf("disconnect: %d requests (%d DeleteItem), want exactly 1 DeleteItem", n, d)
+			}
+			if got := row(t, "BQ1a2ecXDoECJQg="); got != nil {
+				t.Errorf("row still there after disconnect: %v", got)
+			}
+
+			resp = invoke(t, readEvent(t, "connect-no-query.json"))
+			if resp.StatusCode != 400 || !strings.Contains(resp.Body, "field room") {
+				t.Errorf("connect without room: %d %q, want 400 naming field room", resp.StatusCode, resp.Body)
+			}
+			if n := count.Count(""); n != 0 {
+				t.Errorf("refused connect made %d DynamoDB requests, want 0", n)
+			}
+			var noQuery events.APIGatewayWebsocketProxyRequest
+			if err := json.Unmarshal(readEvent(t, "connect-no-query.json"), &noQuery); err != nil {
+				t.Fatal(err)
+			}
+			if got := row(t, noQuery.RequestContext.ConnectionID); got != nil {
+				t.Errorf("refused connection has a row: %v", got)
+			}
+		})
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte(badSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, rie := range modes(t) {
+		t.Run(name+"/invalid spec", func(t *testing.T) {
+			env := append(awsEnv(proxied, dir), "LAWCKET_CONFIG="+bad)
+			fn, err := lambdarun.Start(ctx, rie, bootstrap, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fn.Close()
+			r, err := fn.Invoke(ctx, readEvent(t, "connect.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Error == "" {
+				t.Fatalf("invalid spec: invocation succeeded: %s", r.Payload)
+			}
+			// Both problems, positioned, in the log; and in the init error
+			// report where the runtime relays it.
+			for _, want := range []string{bad + ":2:6", bad + ":5:"} {
+				if !strings.Contains(fn.Output(), want) {
+					t.Errorf("log lacks %q:\n%s", want, fn.Output())
+				}
+			}
+			if (r.Error != "lawcket.InitError" || !strings.Contains(string(r.Payload), bad+":2:6")) {
+				t.Errorf("init error report: %s %s", r.Error, r.Payload)
+			}
+			t.Logf("%s: invoke with an invalid spec → %s %s", name, r.Error, r.Payload)
+		})
+	}
+}
