@@ -67,7 +67,6 @@ func modes(t *testing.T) map[string]string {
 	return m
 }
 
-
 func proxy(t *testing.T, endpoint string) (string, *dynalitetest.Counter) {
 	u, err := url.Parse(endpoint)
 	if err != nil {
@@ -236,7 +235,7 @@ func TestBootstrap(t *testing.T) {
 					t.Errorf("log lacks %q:\n%s", want, fn.Output())
 				}
 			}
-			if (r.Error != "lawcket.InitError" || !strings.Contains(string(r.Payload), bad+":2:6")) {
+			if r.Error != "lawcket.InitError" || !strings.Contains(string(r.Payload), bad+":2:6") {
 				t.Errorf("init error report: %s %s", r.Error, r.Payload)
 			}
 			t.Logf("%s: invoke with an invalid spec → %s %s", name, r.Error, r.Payload)
