@@ -108,7 +108,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, names m
 	}
 	c.ws = ws
 	c.lastActive.Store(time.Now().UnixNano())
-	g.printRows("$connect " + c.id)
+	g.noteRows("$connect " + c.id)
 
 	g.mu.Lock()
 	if g.closed {
@@ -198,7 +198,7 @@ func (g *Gateway) disconnect(c *conn, code int, reason string) {
 	if _, err := g.invokeEvent(context.Background(), &ev); err != nil {
 		g.log.Error("$disconnect failed", "connectionId", c.id, "err", err)
 	}
-	g.printRows("$disconnect " + c.id)
+	g.noteRows("$disconnect " + c.id)
 }
 
 // invokeEvent runs ev through a handler process and decodes its proxy response.

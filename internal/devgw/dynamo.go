@@ -226,28 +226,63 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.Body.Write(b)
 }
 
-// printRows writes the table's rows to Config.RowsOutput after a connect or
-// disconnect: a header line, then one JSON object per row, in connectionId
-// order. Rows are read with Scan, page by page.
-func (g *Gateway) printRows(after string) {
+// startRows starts the goroutine that prints the table's rows to
+// Config.RowsOutput (see noteRows), when asked for and there is a table.
+func (g *Gateway) startRows(ctx context.Context) error {
 	if g.cfg.RowsOutput == nil || g.table == "" {
+		return nil
+	}
+	client, err := g.DynamoDBClient(ctx)
+	if err != nil {
+		return err
+	}
+	g.rowsCh = make(chan string, 256)
+	g.rowsDone = make(chan struct{})
+	go func() {
+		defer close(g.rowsDone)
+		for after := range g.rowsCh {
+			g.printRows(client, after)
+		}
+	}()
+	return nil
+}
+
+// noteRows asks for the rows to be printed after a connect or disconnect.
+// It never blocks a connection: when the printer lags, the note is dropped.
+func (g *Gateway) noteRows(after string) {
+	if g.rowsCh == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	g.rowsMu.Lock()
 	defer g.rowsMu.Unlock()
-	if g.rowsClient == nil {
-		c, err := g.DynamoDBClient(ctx)
-		if err != nil {
-			g.log.Warn("rows: no DynamoDB client", "err", err)
-			return
-		}
-		g.rowsClient = c
+	if g.rowsClosed {
+		return
 	}
+	select {
+	case g.rowsCh <- after:
+	default:
+	}
+}
+
+func (g *Gateway) stopRows() {
+	if g.rowsCh == nil {
+		return
+	}
+	g.rowsMu.Lock()
+	g.rowsClosed = true
+	close(g.rowsCh)
+	g.rowsMu.Unlock()
+	<-g.rowsDone
+}
+
+// printRows writes a header line, then one JSON object per row in
+// connectionId order. Rows are read with Scan, page by page.
+func (g *Gateway) printRows(client *dynamodb.Client, after string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	type row struct{ id, json string }
 	var rows []row
-	p := dynamodb.NewScanPaginator(g.rowsClient, &dynamodb.ScanInput{TableName: aws.String(g.table)})
+	p := dynamodb.NewScanPaginator(client, &dynamodb.ScanInput{TableName: aws.String(g.table)})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {

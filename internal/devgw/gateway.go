@@ -14,8 +14,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 // Defaults for the zero values of Config.
@@ -112,7 +110,9 @@ type Gateway struct {
 	static    http.Handler
 
 	rowsMu     sync.Mutex
-	rowsClient *dynamodb.Client
+	rowsClosed bool
+	rowsCh     chan string
+	rowsDone   chan struct{}
 	mu         sync.Mutex
 	conns      map[string]*conn
 	closed     bool
@@ -218,9 +218,15 @@ func (g *Gateway) Start(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
+	if err := g.startRows(ctx); err != nil {
+		ln.Close()
+		g.stopDynamo()
+		return err
+	}
 	g.pool = newPool(&g.cfg, g.log, g.childEnv())
 	if err := g.pool.start(context.Background()); err != nil {
 		ln.Close()
+		g.stopRows()
 		g.stopDynamo()
 		return err
 	}
@@ -327,6 +333,7 @@ func (g *Gateway) Close() error {
 	err := g.srv.Shutdown(shutdownCtx)
 	g.pool.stop()
 	g.wg.Wait()
+	g.stopRows()
 	g.stopDynamo()
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = nil
