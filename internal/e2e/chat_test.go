@@ -275,7 +275,7 @@ func TestMessageOver128KBCloses1009(t *testing.T) {
 func TestChatInBrowser(t *testing.T) {
 	findChromium(t)
 	e := startChat(t, nil)
-	chatInBrowser(t, "http://"+e.gw.Addr())
+	chatInBrowser(t, e)
 }
 
 func equal(a, b map[string]string) bool {
