@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -138,14 +139,46 @@ func decodeEvent(name string, data []byte) (*events.APIGatewayWebsocketProxyRequ
 	var offset int64 = -1
 	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
 		offset = se.Offset - 1 // Offset counts the bytes read, the bad one included
+		if se.Error() == "unexpected end of JSON input" {
+			offset = int64(len(data)) // the fault is at the end
+		}
 	} else if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		offset = te.Offset
+		// Offset is just past the offending value; name it by its JSON path.
+		line, col := position(data, int(te.Offset))
+		where := te.Field
+		if where == "" {
+			where = "the event"
+		}
+		return nil, fmt.Errorf("%s:%d:%d: %s: a JSON %s, want %s", name, line, col, where, te.Value, jsonKind(te.Type))
 	}
 	if offset < 0 {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	line, col := position(data, int(offset))
 	return nil, fmt.Errorf("%s:%d:%d: %w", name, line, col, err)
+}
+
+// jsonKind names the JSON value a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another kind of value"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a " + t.String()
 }
 
 // position is the 1-based line and column (in bytes) of data[offset].

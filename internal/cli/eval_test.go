@@ -127,8 +127,25 @@ func TestEvalRow(t *testing.T) {
 	}
 }
 
+// TestEvalInvalidEvents runs eval over testdata/events/invalid: each one is
+// an error naming the file, never a row.
+func TestEvalInvalidEvents(t *testing.T) {
+	paths, _ := filepath.Glob("../../testdata/events/invalid/*.json")
+	if len(paths) == 0 {
+		t.Skip("no events in testdata/events/invalid yet")
+	}
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			code, stdout, stderr := run(t, "", "eval", "-c", specDir+"minimal.yaml", "-e", path, "--now", fixedNow)
+			if code != ExitFindings || stdout != "" || !strings.Contains(stderr, path+":") {
+				t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+			}
+		})
+	}
+}
+
 // TestEvalEvents runs eval over every event of testdata/events: connect
-// events give a row or a refusal, the others are refused as not connects.
+// events give a row, the others are refused as not connects.
 func TestEvalEvents(t *testing.T) {
 	paths, _ := filepath.Glob("../../testdata/events/*.json")
 	if len(paths) == 0 {

@@ -30,6 +30,6 @@ func ExampleMain_refused() {
 		os.Stdout, os.Stdout)
 	fmt.Println("exit", code)
 	// Output:
-	// refused: 400: field room: required, but the expression gave nil
+	// refused: 400: field room: required, but its expression gave nil
 	// exit 1
 }

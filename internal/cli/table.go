@@ -71,10 +71,6 @@ func runTable(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 // leading letter so the terraform name derived from it is an identifier).
 var logicalID = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,254}$`)
 
-// ttlAttribute is the attribute DynamoDB's time to live reads: the row's
-// expiry in epoch seconds, written by the sync when the spec sets ttl.
-const ttlAttribute = "expiresAt"
-
 // The IAM actions lawcket needs: the sync Lambda writes and deletes rows, the
 // broadcaster reads them (Query on an index, Scan for all), deletes gone ones
 // and posts through the API Gateway Management API.
@@ -110,11 +106,10 @@ type index struct {
 	Throughput *throughput
 }
 
-// newTableDef translates dynamo.TableDefinition(spec, spec.Table), which is
-// the one definition of the table (the same input the tests and `lawcket dev`
-// create it from), adding TimeToLiveSpecification, which CreateTable cannot
-// carry. A setting no output format renders is an error rather than
-// silently dropped.
+// newTableDef translates dynamo.TableDefinition and dynamo.TimeToLiveInput,
+// the one definition of the table (the same the tests and `lawcket dev`
+// create it from). A setting no output format renders is an error rather
+// than silently dropped.
 func newTableDef(spec *syncspec.Spec, logicalID string) (*tableDef, error) {
 	in := dynamo.TableDefinition(spec, spec.Table)
 	if in == nil {
@@ -146,8 +141,9 @@ func newTableDef(spec *syncspec.Spec, logicalID string) (*tableDef, error) {
 		}
 		d.Indexes = append(d.Indexes, ix)
 	}
-	if spec.TTL > 0 {
-		d.TTL = ttlAttribute
+	if ttl := dynamo.TimeToLiveInput(spec, spec.Table); ttl != nil && ttl.TimeToLiveSpecification != nil &&
+		aws.ToBool(ttl.TimeToLiveSpecification.Enabled) {
+		d.TTL = aws.ToString(ttl.TimeToLiveSpecification.AttributeName)
 	}
 	return d, nil
 }

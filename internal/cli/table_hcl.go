@@ -54,7 +54,11 @@ func terraform(def *tableDef) []byte {
 	st := policy.block("statement")
 	st.attr("sid", hclString("LawcketConnectionsTable"))
 	st.attr("actions", hclList(tableActions))
-	st.attr("resources", "["+tableArn+", \"${"+tableArn+"}/index/*\"]")
+	if len(def.Indexes) > 0 {
+		st.attr("resources", "["+tableArn+", \"${"+tableArn+"}/index/*\"]")
+	} else {
+		st.attr("resources", "["+tableArn+"]")
+	}
 	st = policy.block("statement")
 	st.attr("sid", hclString("LawcketManageConnections"))
 	st.attr("actions", hclList(connectionActions))

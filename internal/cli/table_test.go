@@ -142,14 +142,14 @@ func TestTableCloudFormationParsed(t *testing.T) {
 			if tt.ttl && (p.TimeToLiveSpecification.AttributeName != "expiresAt" || !p.TimeToLiveSpecification.Enabled) {
 				t.Errorf("TimeToLiveSpecification = %+v", *p.TimeToLiveSpecification)
 			}
-			checkPolicy(t, tmpl.Resources[tt.name+"Policy"], tt.name)
+			checkPolicy(t, tmpl.Resources[tt.name+"Policy"], tt.name, len(tt.indexes) > 0)
 		})
 	}
 }
 
 // checkPolicy checks the managed policy's statements, including the tags of
 // the intrinsic functions that name the table.
-func checkPolicy(t *testing.T, res yaml.Node, table string) {
+func checkPolicy(t *testing.T, res yaml.Node, table string, indexes bool) {
 	t.Helper()
 	var policy struct {
 		Type       string `yaml:"Type"`
@@ -189,13 +189,16 @@ func checkPolicy(t *testing.T, res yaml.Node, table string) {
 			t.Errorf("no %s in %v", a, actions)
 		}
 	}
-	for _, r := range []string{
+	want := []string{
 		"!GetAtt " + table + ".Arn",
-		"!Join [/, [!GetAtt " + table + ".Arn, index, '*']]",
-	} {
-		if !slices.Contains(resources, r) {
-			t.Errorf("no resource %s in %q", r, resources)
-		}
+		"!Sub ${" + table + ".Arn}/index/*",
+		"!Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:*/*/*/@connections/*",
+	}
+	if !indexes {
+		want = slices.Delete(want, 1, 2)
+	}
+	if !slices.Equal(resources, want) {
+		t.Errorf("resources %q, want %q", resources, want)
 	}
 }
 
@@ -203,27 +206,77 @@ func checkPolicy(t *testing.T, res yaml.Node, table string) {
 // cfn-lint over the CloudFormation and SAM templates and over the
 // serverless.yml sections (put back into a template), terraform fmt over the
 // HCL (fmt parses it and fails on a syntax error; validate would need the
-// provider downloaded).
+// provider downloaded). The definition with provisioned throughput, a range
+// key and an INCLUDE projection, which no spec produces, checks the
+// renderers' remaining branches.
 func TestTableLint(t *testing.T) {
+	templates := map[string]string{} // file name → template
+	var hcl []string
 	for _, spec := range []string{"lawcket.yaml", "indexes.yaml", "minimal.yaml"} {
 		for _, format := range []string{"cloudformation", "sam", "serverless", "terraform"} {
-			t.Run(spec+"/"+format, func(t *testing.T) {
-				code, stdout, stderr := run(t, "", "table", "-c", specDir+spec, "--format", format)
-				if code != ExitOK {
-					t.Fatalf("exit %d: %s", code, stderr)
-				}
-				lint(t, format, stdout)
-			})
+			code, stdout, stderr := run(t, "", "table", "-c", specDir+spec, "--format", format)
+			if code != ExitOK {
+				t.Fatalf("%s %s: exit %d: %s", spec, format, code, stderr)
+			}
+			switch format {
+			case "terraform":
+				hcl = append(hcl, stdout)
+			case "serverless":
+				templates[spec+"."+format+".yaml"] = serverlessAsTemplate(t, stdout)
+			default:
+				templates[spec+"."+format+".yaml"] = stdout
+			}
 		}
 	}
+	def := provisionedDef()
+	hcl = append(hcl, string(terraform(def)))
+	for _, format := range []string{"cloudformation", "sam", "serverless"} {
+		out, err := cloudFormation(def, format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if format == "serverless" {
+			out = []byte(serverlessAsTemplate(t, string(out)))
+		}
+		templates["provisioned."+format+".yaml"] = string(out)
+	}
+
+	t.Run("cfn-lint", func(t *testing.T) {
+		cfnLint, err := exec.LookPath("cfn-lint")
+		if err != nil {
+			t.Skip("cfn-lint not installed")
+		}
+		dir := t.TempDir()
+		args := []string{"--regions", "eu-west-1", "--"}
+		for name, tmpl := range templates {
+			writeFile(t, filepath.Join(dir, name), tmpl)
+			args = append(args, filepath.Join(dir, name))
+		}
+		if msg, err := exec.Command(cfnLint, args...).CombinedOutput(); err != nil {
+			t.Errorf("cfn-lint: %v\n%s", err, msg)
+		}
+	})
+	t.Run("terraform fmt", func(t *testing.T) {
+		tf, err := exec.LookPath("terraform")
+		if err != nil {
+			t.Skip("terraform not installed")
+		}
+		for _, out := range hcl {
+			cmd := exec.Command(tf, "fmt", "-check", "-diff", "-")
+			cmd.Stdin = strings.NewReader(out)
+			cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE=/dev/null")
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("terraform fmt -check: %v\n%s\n%s", err, msg, out)
+			}
+		}
+	})
 }
 
-// TestTableRenderProvisioned renders a definition with what the spec never
-// produces but CreateTableInput can say (provisioned throughput, a range key,
-// INCLUDE projections), so every branch of the renderers is checked by the
-// real tools too.
-func TestTableRenderProvisioned(t *testing.T) {
-	def := &tableDef{
+// provisionedDef has what the spec never produces but CreateTableInput can
+// say: provisioned throughput, a range key, an INCLUDE projection, and a
+// table name that must not become an HCL interpolation.
+func provisionedDef() *tableDef {
+	return &tableDef{
 		LogicalID:  "Conns",
 		Name:       "Conns-${prod}",
 		Billing:    "PROVISIONED",
@@ -236,52 +289,24 @@ func TestTableRenderProvisioned(t *testing.T) {
 		}},
 		TTL: "expiresAt",
 	}
+}
+
+// TestTableRenderProvisioned compares the renderings of provisionedDef with
+// their golden files.
+func TestTableRenderProvisioned(t *testing.T) {
 	for _, format := range []string{"cloudformation", "terraform"} {
 		t.Run(format, func(t *testing.T) {
 			var out []byte
 			if format == "terraform" {
-				out = terraform(def)
+				out = terraform(provisionedDef())
 			} else {
 				var err error
-				if out, err = cloudFormation(def, format); err != nil {
+				if out, err = cloudFormation(provisionedDef(), format); err != nil {
 					t.Fatal(err)
 				}
 			}
 			golden(t, "render-provisioned-"+format, 0, string(out), "")
-			lint(t, format, string(out))
 		})
-	}
-}
-
-// lint checks out with cfn-lint or terraform fmt, skipping when the tool is
-// not installed.
-func lint(t *testing.T, format, out string) {
-	t.Helper()
-	switch format {
-	case "terraform":
-		tf, err := exec.LookPath("terraform")
-		if err != nil {
-			t.Skip("terraform not installed")
-		}
-		cmd := exec.Command(tf, "fmt", "-check", "-diff", "-")
-		cmd.Stdin = strings.NewReader(out)
-		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE=/dev/null")
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("terraform fmt -check: %v\n%s\n%s", err, msg, out)
-		}
-	default:
-		cfnLint, err := exec.LookPath("cfn-lint")
-		if err != nil {
-			t.Skip("cfn-lint not installed")
-		}
-		if format == "serverless" {
-			out = serverlessAsTemplate(t, out)
-		}
-		path := filepath.Join(t.TempDir(), "template.yaml")
-		writeFile(t, path, out)
-		if msg, err := exec.Command(cfnLint, "--regions", "eu-west-1", "--", path).CombinedOutput(); err != nil {
-			t.Errorf("cfn-lint: %v\n%s\n%s", err, msg, out)
-		}
 	}
 }
 

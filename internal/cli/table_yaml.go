@@ -122,7 +122,8 @@ func throughputNode(t *throughput) *yaml.Node {
 	return ymap("ReadCapacityUnits", yint(t.Read), "WriteCapacityUnits", yint(t.Write))
 }
 
-// policyStatements are the IAM statements lawcket needs. The ARNs are
+// policyStatements are the IAM statements lawcket needs (the indexes' ARN
+// only when the table has indexes). The ARNs are
 // CloudFormation intrinsic functions: !Sub where it reads best, !Join for
 // serverless.yml, where the Serverless Framework would take the ${...} of a
 // !Sub for its own variables. serverless.yml merges the statements into its
@@ -138,7 +139,11 @@ func policyStatements(def *tableDef, format string) *yaml.Node {
 			yref("AWS::Region"), yref("AWS::AccountId"), ystr("*/*/*/@connections/*"),
 		)
 	}
-	table := ymap("Effect", ystr("Allow"), "Action", ystrs(tableActions...), "Resource", yseq(tableArn, indexArn))
+	resources := yseq(tableArn)
+	if len(def.Indexes) > 0 {
+		resources.Content = append(resources.Content, indexArn)
+	}
+	table := ymap("Effect", ystr("Allow"), "Action", ystrs(tableActions...), "Resource", resources)
 	conns := ymap("Effect", ystr("Allow"), "Action", ystrs(connectionActions...), "Resource", yseq(connectionsArn))
 	if format != "serverless" {
 		table.Content = append([]*yaml.Node{ystr("Sid"), ystr("LawcketConnectionsTable")}, table.Content...)
