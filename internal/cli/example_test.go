@@ -33,3 +33,23 @@ func ExampleMain_refused() {
 	// refused: 400: field room: required, but its expression gave nil
 	// exit 1
 }
+
+// eval prints the row a connect event would write; --now fixes the clock
+// (the spec has no ttl, so here it changes nothing).
+func ExampleMain_eval() {
+	event := `{"requestContext": {"eventType": "CONNECT", "routeKey": "$connect",
+	  "connectionId": "abc=", "domainName": "example.com", "stage": "prod", "connectedAt": 1795568400000}}`
+	code := cli.Main(context.Background(),
+		[]string{"eval", "-c", "../../testdata/cli/spec/minimal.yaml", "-e", "-", "--now", "2026-11-25T01:00:00Z"},
+		strings.NewReader(event), os.Stdout, os.Stdout)
+	fmt.Println("exit", code)
+	// Output:
+	// {
+	//   "app": "chat",
+	//   "connectedAt": 1795568400000,
+	//   "connectionId": "abc=",
+	//   "domainName": "example.com",
+	//   "stage": "prod"
+	// }
+	// exit 0
+}

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/lawcket/lawcket/dynamo"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -374,5 +377,36 @@ func TestSnakeCase(t *testing.T) {
 		if got := snakeCase(in); got != want {
 			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestTableEnvOverride checks that LAWCKET_TABLE renames the table in every
+// format (the override itself is syncspec's).
+func TestTableEnvOverride(t *testing.T) {
+	t.Setenv("LAWCKET_TABLE", "staging-connections")
+	for format, want := range map[string]string{
+		"cloudformation": "TableName: staging-connections\n",
+		"serverless":     "TableName: staging-connections\n",
+		"terraform":      `name         = "staging-connections"` + "\n",
+	} {
+		code, stdout, stderr := run(t, "", "table", "-c", specDir+"lawcket.yaml", "--format", format)
+		if code != ExitOK || !strings.Contains(stdout, want) {
+			t.Errorf("%s: exit %d, want %q in\n%s%s", format, code, want, stdout, stderr)
+		}
+	}
+}
+
+// TestTableUnsupported checks that a CreateTableInput setting the renderers
+// do not know is an error, not silently dropped.
+func TestTableUnsupported(t *testing.T) {
+	in := dynamo.TableDefinition(nil, "t")
+	if err := unsupported(in); err != nil {
+		t.Fatalf("the plain definition: %v", err)
+	}
+	in.StreamSpecification = &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeKeysOnly}
+	in.Tags = []types.Tag{{Key: aws.String("team"), Value: aws.String("chat")}}
+	err := unsupported(in)
+	if err == nil || !strings.Contains(err.Error(), "StreamSpecification, Tags, which lawcket table cannot render") {
+		t.Errorf("err = %v", err)
 	}
 }
