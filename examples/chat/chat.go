@@ -96,17 +96,19 @@ func (c *chat) send(ctx context.Context, ev *lawcket.Event) error {
 
 // unknown handles $default: every message that is not {"action":"send",…}.
 func (c *chat) unknown(ctx context.Context, ev *lawcket.Event) error {
-	var probe struct {
-		Action *string `json:"action"`
-	}
+	const example = `{"action":"send","text":"hello"}`
+	var fields map[string]json.RawMessage
+	var action string
 	var msg string
 	switch {
-	case json.Unmarshal(ev.Body, &probe) != nil:
-		msg = `messages are JSON: send {"action":"send","text":"hello"}`
-	case probe.Action == nil:
-		msg = `missing "action": send {"action":"send","text":"hello"}`
+	case json.Unmarshal(ev.Body, &fields) != nil:
+		msg = "messages are JSON objects: send " + example
+	case fields["action"] == nil:
+		msg = `missing "action": send ` + example
+	case json.Unmarshal(fields["action"], &action) != nil:
+		msg = `"action" must be a string: send ` + example
 	default:
-		msg = fmt.Sprintf(`unknown action %q: the only action is "send", as {"action":"send","text":"hello"}`, truncate(*probe.Action, 64))
+		msg = fmt.Sprintf(`unknown action %q: the only action is "send", as %s`, truncate(action, 64), example)
 	}
 	return c.refuse(ctx, ev, msg)
 }

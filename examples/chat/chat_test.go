@@ -192,7 +192,8 @@ func TestUnknown(t *testing.T) {
 		{"no action", `{"text":"hi"}`, `missing "action"`},
 		{"unknown action", `{"action":"shout","text":"hi"}`, `unknown action "shout"`},
 		{"long action is cut", `{"action":"` + strings.Repeat("é", 100) + `"}`, "…"},
-		{"action not a string", `{"action":7}`, "messages are JSON"},
+		{"action not a string", `{"action":7}`, `"action" must be a string`},
+		{"not an object", `["send"]`, "messages are JSON objects"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

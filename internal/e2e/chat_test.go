@@ -228,7 +228,7 @@ func TestRouteSelection(t *testing.T) {
 		{"unknown action goes to $default", `{"action":"shout","text":"x"}`, "error", `unknown action "shout"`},
 		{"no action goes to $default", `{"text":"x"}`, "error", `missing "action"`},
 		{"non-JSON goes to $default", `send hello`, "error", "messages are JSON"},
-		{"action not a string goes to $default", `{"action":{"x":1}}`, "error", "action"},
+		{"action not a string goes to $default", `{"action":{"x":1}}`, "error", `"action" must be a string`},
 		{"empty text on send", `{"action":"send","text":"  "}`, "error", "empty"},
 		{"oversized text on send", `{"action":"send","text":"` + strings.Repeat("x", 5000) + `"}`, "error", "limit is 4096"},
 	}
