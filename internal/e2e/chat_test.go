@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/coder/websocket"
+	"github.com/lawcket/lawcket/internal/devgw"
+	"github.com/lawcket/lawcket/internal/dynalitetest"
 )
 
 func testContext(t *testing.T) context.Context {
@@ -288,4 +290,35 @@ func equal(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// TestChatOnDynalite runs the chat against an external DynamoDB-compatible
+// server (lawcket dev --dynamodb-endpoint) instead of the embedded one: dynalite,
+// the reference used by the library's own integration tests.
+func TestChatOnDynalite(t *testing.T) {
+	ctx := testContext(t)
+	endpoint := dynalitetest.Start(t)
+	e := startChat(t, func(c *devgw.Config) { c.DynamoDBEndpoint = endpoint })
+	a := e.join(ctx, t, "user=ann&room=d1")
+	b := e.join(ctx, t, "user=bob&room=d1")
+	c := e.join(ctx, t, "user=cy&room=d2")
+	a.say(ctx, "on dynalite")
+	want := map[string]string{"user": "ann", "room": "d1", "text": "on dynalite"}
+	for _, cl := range []*client{a, b} {
+		if got := cl.recv(ctx); !equal(got, want) {
+			t.Fatalf("got %v; want %v", got, want)
+		}
+	}
+	c.say(ctx, "alone")
+	if got := c.recv(ctx); got["text"] != "alone" {
+		t.Fatalf("d2 got %v; want only its own message", got)
+	}
+	id := e.idOf(ctx, t, "d1", "bob")
+	if err := b.tcp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.waitGone(ctx, t, id)
+	if n := e.countRows(ctx, t); n != 2 {
+		t.Fatalf("table has %d rows; want 2 (ann and cy)", n)
+	}
 }
