@@ -31,6 +31,7 @@ var chromiumFlags = []string{
 	"--disable-background-networking",
 	"--disable-component-update",
 	"--disable-sync",
+	"--disable-dev-shm-usage", // containers often have a small /dev/shm
 	"--remote-debugging-port=0",
 }
 
