@@ -1,0 +1,208 @@
+package dynamo_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/internal/dynalitetest"
+)
+
+// benchSpec has five expression fields.
+const benchSpec = `table: Connections
+ttl: 2h
+fields:
+  user:
+    expr: query.user ?? "anonymous"
+  room:
+    expr: query.room
+    required: true
+    index: true
+  team:
+    expr: lower(headers["x-team"])
+    default: none
+  ip:
+    expr: requestContext.identity.sourceIp
+  agent:
+    expr: headers["user-agent"]
+`
+
+// lifecycles are n distinct connections' connect, message and disconnect
+// events, encoded once before measuring.
+type lifecycles struct{ connect, message, disconnect [][]byte }
+
+func makeLifecycles(b *testing.B, n int) lifecycles {
+	b.Helper()
+	var l lifecycles
+	for _, f := range []struct {
+		name string
+		dst  *[][]byte
+	}{{"connect.json", &l.connect}, {"message-default.json", &l.message}, {"disconnect.json", &l.disconnect}} {
+		var req events.APIGatewayWebsocketProxyRequest
+		if err := json.Unmarshal(fixture(b, f.name, nil), &req); err != nil {
+			b.Fatal(err)
+		}
+		if req.Headers != nil {
+			req.Headers["X-Team"] = "Blue"
+		}
+		for i := range n {
+			req.RequestContext.ConnectionID = "bench-" + strconv.Itoa(i) + "="
+			raw, err := json.Marshal(&req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			*f.dst = append(*f.dst, raw)
+		}
+	}
+	return l
+}
+
+// cpu is the process's user+system CPU time and peak RSS (getrusage
+// RUSAGE_SELF). dynalite runs in its own process: its CPU is not counted.
+func cpu(b *testing.B) (time.Duration, int64) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Maxrss
+}
+
+// measure runs every lifecycle through h and reports the client CPU per
+// lifecycle and the process's peak RSS.
+func measure(b *testing.B, h lambda.Handler, l lifecycles) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start, _ := cpu(b)
+	for i := range b.N {
+		for _, raw := range [][]byte{l.connect[i], l.message[i], l.disconnect[i]} {
+			out, err := h.Invoke(ctx, raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !strings.Contains(string(out), `"statusCode":200`) {
+				b.Fatalf("response %s", out)
+			}
+		}
+	}
+	b.StopTimer()
+	end, maxrss := cpu(b)
+	b.ReportMetric(float64((end-start).Microseconds())/float64(b.N), "cpu-µs/lifecycle")
+	b.ReportMetric(float64(maxrss)/1024, "peak-RSS-MB")
+}
+
+// BenchmarkLifecycle: connect + message + close through the Lambda decode
+// path, with lawcket (wrapper + dynamo plugin, 5 expression fields) and with
+// a hand-written handler making the same PutItem/DeleteItem with the raw SDK.
+//
+//	go test -run '^$' -bench Lifecycle -benchtime 2000x -count 3 ./dynamo
+func BenchmarkLifecycle(b *testing.B) {
+	endpoint := dynalitetest.Start(b)
+	client := dynalitetest.Client(endpoint)
+	spec := parseSpec(b, benchSpec)
+	dynalitetest.CreateTable(b, client, dynamo.TableDefinition(spec, ""))
+
+	b.Run("lawcket", func(b *testing.B) {
+		l := makeLifecycles(b, b.N)
+		p, err := dynamo.NewPlugin(context.Background(), spec, dynamo.WithClient(client))
+		if err != nil {
+			b.Fatal(err)
+		}
+		app := lawcket.New(lawcket.WithPlugins(p))
+		app.On(lawcket.Message, func(context.Context, *lawcket.Event) error { return nil })
+		measure(b, lambda.NewHandler(app.Handler()), l)
+	})
+
+	b.Run("raw", func(b *testing.B) {
+		l := makeLifecycles(b, b.N)
+		measure(b, lambda.NewHandler(rawHandler(client, spec.Table, 2*time.Hour)), l)
+	})
+}
+
+// rawHandler is what the same Lambda looks like with no framework: the
+// five fields computed by hand, one PutItem on connect, one DeleteItem on
+// disconnect, nothing on messages.
+func rawHandler(c *dynamodb.Client, table string, ttl time.Duration) func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	return func(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+		rc := req.RequestContext
+		switch rc.EventType {
+		case "CONNECT":
+			user := req.QueryStringParameters["user"]
+			if user == "" {
+				user = "anonymous"
+			}
+			room := req.QueryStringParameters["room"]
+			if room == "" {
+				return events.APIGatewayProxyResponse{StatusCode: 400, Body: "field room: required"}, nil
+			}
+			team := "none"
+			if t := header(req.Headers, "x-team"); t != "" {
+				team = strings.ToLower(t)
+			}
+			item := map[string]types.AttributeValue{
+				"user":         &types.AttributeValueMemberS{Value: user},
+				"room":         &types.AttributeValueMemberS{Value: room},
+				"team":         &types.AttributeValueMemberS{Value: team},
+				"ip":           &types.AttributeValueMemberS{Value: rc.Identity.SourceIP},
+				"agent":        &types.AttributeValueMemberS{Value: header(req.Headers, "user-agent")},
+				"connectionId": &types.AttributeValueMemberS{Value: rc.ConnectionID},
+				"domainName":   &types.AttributeValueMemberS{Value: rc.DomainName},
+				"stage":        &types.AttributeValueMemberS{Value: rc.Stage},
+				"connectedAt":  &types.AttributeValueMemberN{Value: strconv.FormatInt(rc.ConnectedAt, 10)},
+				"expiresAt":    &types.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().Add(ttl).Unix(), 10)},
+			}
+			if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
+				return events.APIGatewayProxyResponse{StatusCode: 500}, err
+			}
+		case "DISCONNECT":
+			if _, err := c.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+				TableName: aws.String(table),
+				Key:       map[string]types.AttributeValue{"connectionId": &types.AttributeValueMemberS{Value: rc.ConnectionID}},
+			}); err != nil {
+				return events.APIGatewayProxyResponse{StatusCode: 500}, err
+			}
+		case "MESSAGE":
+		default:
+			return events.APIGatewayProxyResponse{StatusCode: 400}, fmt.Errorf("unknown event type %q", rc.EventType)
+		}
+		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+	}
+}
+
+func header(h map[string]string, name string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// BenchmarkBuildItem: evaluating five expression fields and marshalling the
+// row, with no I/O (the plugin's whole CPU work on connect besides the SDK).
+func BenchmarkBuildItem(b *testing.B) {
+	spec := parseSpec(b, benchSpec)
+	var req events.APIGatewayWebsocketProxyRequest
+	if err := json.Unmarshal(fixture(b, "connect.json", nil), &req); err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := dynamo.BuildItem(spec, &req, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
