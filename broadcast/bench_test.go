@@ -64,8 +64,11 @@ func BenchmarkBroadcast(b *testing.B) {
 	later := time.Now().Add(time.Hour)
 	var rows []stored
 	for room, n := range map[string]int{"r1000": 1000, "r10000": 10000} {
-		for i := range n {
-			rows = append(rows, stored{id: fmt.Sprintf("%s-%05d", room, i), host: api.host(), room: room, expires: later})
+		seen := map[string]bool{}
+		for i := 0; len(seen) < n; i++ {
+			if id := fmt.Sprintf("%s-%05d", room, i); dynaliteIndexSafe(seen, id) {
+				rows = append(rows, stored{id: id, host: api.host(), room: room, expires: later})
+			}
 		}
 	}
 	insert(b, client, spec.Table, rows)
