@@ -25,8 +25,9 @@ the connections table, as one JSON object on stdout. No AWS call is made.
 
 --format json (the default) prints plain JSON values; --format dynamodb prints
 the DynamoDB wire format ({"connectionId":{"S":"..."},...}), as PutItem sends
-it. --now fixes the clock for expiresAt (the TTL) so the output is
-reproducible. "-e -" reads the event from stdin.
+it. connectedAt comes from the event; --now fixes the clock that expiresAt
+(now + ttl) is computed from, so the output is reproducible. "-e -" reads the
+event from stdin.
 
 A refused connection prints "refused: STATUS: field NAME: reason" on stderr
 and exits 1, as does a message or disconnect event (only connect events write
