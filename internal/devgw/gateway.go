@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -125,6 +126,17 @@ func New(cfg Config) (*Gateway, error) {
 	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
 		return nil, errors.New("devgw: no handler command (lawcket dev [flags] -- COMMAND [ARGS...])")
 	}
+	path, err := exec.LookPath(cfg.Command[0])
+	if err != nil {
+		return nil, fmt.Errorf("devgw: handler command: %w", err)
+	}
+	if strings.ContainsRune(cfg.Command[0], filepath.Separator) {
+		// Relative to the gateway's directory, not to Dir.
+		if path, err = filepath.Abs(path); err != nil {
+			return nil, fmt.Errorf("devgw: handler command: %w", err)
+		}
+	}
+	cfg.Command = append([]string{path}, cfg.Command[1:]...)
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
 	}

@@ -566,3 +566,27 @@ func readJSON(t *testing.T, c *websocket.Conn) map[string]any {
 func asString(v any) string { s, _ := v.(string); return s }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+func TestNewErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  devgw.Config
+		want string
+	}{
+		{"no command", devgw.Config{}, "no handler command"},
+		{"command not found", devgw.Config{Command: []string{"./no-such-handler"}}, "handler command"},
+		{"bad stage", devgw.Config{Command: []string{"true"}, Stage: "a/b"}, `stage "a/b"`},
+		{"bad route selection", devgw.Config{Command: []string{"true"}, RouteSelection: "$request.header.x"}, "want $request.body.NAME"},
+		{"bad concurrency", devgw.Config{Command: []string{"true"}, Concurrency: -1}, "concurrency -1"},
+		{"negative timeout", devgw.Config{Command: []string{"true"}, IdleTimeout: -time.Second}, "timeouts must be positive"},
+		{"static not a dir", devgw.Config{Command: []string{"true"}, StaticDir: "gateway.go"}, "not a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := devgw.New(tt.cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
