@@ -115,7 +115,7 @@ func (c *chat) unknown(ctx context.Context, ev *lawcket.Event) error {
 
 // refuse posts an error frame to the sender.
 func (c *chat) refuse(ctx context.Context, ev *lawcket.Event, msg string) error {
-	c.log.InfoContext(ctx, "chat: message refused", "connectionId", ev.Connection.ID, "reason", msg)
+	c.log.InfoContext(ctx, "chat: message refused", "connectionId", ev.Connection.ID, "routeKey", ev.RouteKey, "reason", msg)
 	err := c.reply(ctx, ev, errorFrame{Error: msg})
 	if errors.Is(err, lawcket.ErrGone) {
 		return nil // the sender left meanwhile: nobody to tell

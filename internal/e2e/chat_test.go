@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -218,21 +219,36 @@ func TestStaleRowIsDeletedByBroadcast(t *testing.T) {
 }
 
 func TestRouteSelection(t *testing.T) {
+	// Without declared routes the gateway uses whatever $request.body.action
+	// gives as the route key (the wrapper falls back to the Message handler
+	// for keys it has no Route for); with routes declared, as on API Gateway,
+	// other values become $default. The chat answers the same either way.
+	for name, routes := range map[string][]string{"any route key": nil, "declared routes": {"send"}} {
+		t.Run(name, func(t *testing.T) { routeSelection(t, routes) })
+	}
+}
+
+func routeSelection(t *testing.T, routes []string) {
 	ctx := testContext(t)
-	e := startChat(t, nil)
+	e := startChat(t, func(c *devgw.Config) { c.Routes = routes })
 	c := e.join(ctx, t, "user=rs&room=routes")
+	shout := "shout" // the route key of {"action":"shout"}
+	if routes != nil {
+		shout = "$default"
+	}
 	tests := []struct {
 		name, body string
 		key, want  string // a key of the frame that comes back and a substring of its value
+		routeKey   string // the route key the chat logs for a refused message
 	}{
-		{"send route", `{"action":"send","text":"routed"}`, "text", "routed"},
-		{"send route, other keys first", `{"text":"second","action":"send"}`, "text", "second"},
-		{"unknown action goes to $default", `{"action":"shout","text":"x"}`, "error", `unknown action "shout"`},
-		{"no action goes to $default", `{"text":"x"}`, "error", `missing "action"`},
-		{"non-JSON goes to $default", `send hello`, "error", "messages are JSON"},
-		{"action not a string goes to $default", `{"action":{"x":1}}`, "error", `"action" must be a string`},
-		{"empty text on send", `{"action":"send","text":"  "}`, "error", "empty"},
-		{"oversized text on send", `{"action":"send","text":"` + strings.Repeat("x", 5000) + `"}`, "error", "limit is 4096"},
+		{"send route", `{"action":"send","text":"routed"}`, "text", "routed", ""},
+		{"send route, other keys first", `{"text":"second","action":"send"}`, "text", "second", ""},
+		{"unknown action", `{"action":"shout","text":"x"}`, "error", `unknown action "shout"`, shout},
+		{"no action goes to $default", `{"text":"x"}`, "error", `missing "action"`, "$default"},
+		{"non-JSON goes to $default", `send hello`, "error", "messages are JSON", "$default"},
+		{"action not a string goes to $default", `{"action":{"x":1}}`, "error", `"action" must be a string`, "$default"},
+		{"empty text on send", `{"action":"send","text":"  "}`, "error", "empty", "send"},
+		{"oversized text on send", `{"action":"send","text":"` + strings.Repeat("x", 5000) + `"}`, "error", "limit is 4096", "send"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,6 +260,9 @@ func TestRouteSelection(t *testing.T) {
 			}
 			if tt.key == "text" && (got["user"] != "rs" || got["room"] != "routes") {
 				t.Fatalf("frame %v; want user rs and room routes from the sender's row", got)
+			}
+			if tt.routeKey != "" {
+				e.waitLog(ctx, t, "reason="+strconv.Quote(got["error"]), "routeKey="+tt.routeKey+" ")
 			}
 		})
 	}

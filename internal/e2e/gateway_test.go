@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -387,4 +388,26 @@ func httpGet(ctx context.Context, url string) (string, error) {
 		return string(body), fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return string(body), nil
+}
+
+// waitLog waits until a line of the gateway's or handler's output contains
+// marker, and checks that it also contains want. (The handler's stderr reaches
+// the buffer through a pipe, a moment after the frame reaches the client.)
+func (e *env) waitLog(ctx context.Context, t testing.TB, marker, want string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for _, line := range strings.Split(e.out.String(), "\n") {
+			if strings.Contains(line, marker) {
+				if !strings.Contains(line, want) {
+					t.Fatalf("log line %q; want it to contain %q", line, want)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("no log line with %q within 5s; output:\n%s", marker, lastLines(e.out.String(), 20))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
