@@ -255,7 +255,7 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 		}
 		prog, err := expr.Compile(f.Expr, exprOpts...)
 		if err != nil {
-			errs = append(errs, exprError(f, err, opts.Env))
+			errs = append(errs, exprError(f, err))
 			continue
 		}
 		u, upper := analyze(prog.Node())
@@ -277,7 +277,7 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 		case f.IndexKey && f.Type == 0:
 			c.kind = String
 		}
-		if c.hasDef && f.Type == 0 && c.kind != 0 && defKind != c.kind {
+		if c.hasDef && f.Type == 0 && c.kind != 0 && defKind != 0 && defKind != c.kind {
 			fail(f, "default", "the default is a %s, but the index key is a %s", defKind, c.kind)
 		}
 		for j := range u {
@@ -308,7 +308,7 @@ func (p *Program) Kind(name string) Kind {
 
 // exprError turns an expr compile error into a *CompileError positioned in
 // the expression, with friendlier messages for the environment's names.
-func exprError(f *Field, err error, env map[string]string) *CompileError {
+func exprError(f *Field, err error) *CompileError {
 	var fe *file.Error
 	if !errors.As(err, &fe) {
 		return &CompileError{Field: f.Name, Key: "expr", Message: err.Error()}

@@ -194,3 +194,10 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Fatalf("got %v, want fs.ErrNotExist", err)
 	}
 }
+
+func TestScalarTableName(t *testing.T) {
+	spec, err := syncspec.Parse("spec.yaml", []byte("table: 123\n"), syncspec.WithLookupEnv(noEnv))
+	if err != nil || spec.Table != "123" {
+		t.Fatalf("got %v, %v", spec, err)
+	}
+}

@@ -317,7 +317,10 @@ func (p *parser) koanf(environ []string, r *raw) error {
 	return k.UnmarshalWithConf("", r, koanf.UnmarshalConf{DecoderConfig: &mapstructure.DecoderConfig{
 		DecodeHook:  mapstructure.StringToTimeDurationHookFunc(),
 		ErrorUnused: true,
-		Result:      r,
+		// The node walk has checked every value's kind; this lets a
+		// table name such as 123 (a YAML int) decode as a string.
+		WeaklyTypedInput: true,
+		Result:           r,
 	}})
 }
 
