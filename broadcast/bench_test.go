@@ -52,8 +52,9 @@ func (a *benchAPI) host() string { return strings.TrimPrefix(a.URL, "http://") }
 //   - sequential/conns=10000: one post at a time (the loop most samples
 //     write), for the speedup,
 //   - memory/conns=1000 and memory/conns=10000: the peak heap during Send
-//     (peak-heap-MB, sampled every millisecond), which should not grow with
-//     the number of connections.
+//     (peak-heap-MB, sampled every millisecond), which is bounded by one
+//     DynamoDB page (1 MB, about 6,000 rows here) and not by the number of
+//     connections; memory/page=1000/…: the same with pages of 1,000 rows.
 //
 // Run: go test -run '^$' -bench Broadcast -benchtime 1x ./broadcast
 func BenchmarkBroadcast(b *testing.B) {
@@ -73,20 +74,21 @@ func BenchmarkBroadcast(b *testing.B) {
 	}
 	insert(b, client, spec.Table, rows)
 
-	send := func(b *testing.B, conns, concurrency int) {
+	send := func(b *testing.B, table broadcast.Store, conns, concurrency int) {
 		sender, err := broadcast.New(table, poster, broadcast.WithConcurrency(concurrency))
 		if err != nil {
 			b.Fatal(err)
 		}
 		sel := dynamo.Selector{Field: "room", Value: fmt.Sprintf("r%d", conns)}
 		payload := []byte(`{"text":"hello everyone in the room"}`)
-		var peak uint64
+		var base, peak uint64
 		b.ResetTimer()
 		for range b.N {
 			var rep broadcast.Report
-			peak = max(peak, peakHeap(func() {
+			bs, pk := peakHeap(func() {
 				rep, err = sender.Send(context.Background(), sel, payload)
-			}))
+			})
+			base, peak = max(base, bs), max(peak, pk)
 			if err != nil || rep.Sent != conns {
 				b.Fatalf("sent %d of %d: %v %v", rep.Sent, conns, err, rep.Failures)
 			}
@@ -94,13 +96,22 @@ func BenchmarkBroadcast(b *testing.B) {
 		b.StopTimer()
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*conns), "ns/post")
 		b.ReportMetric(float64(b.N*conns)/b.Elapsed().Seconds(), "posts/s")
+		b.ReportMetric(float64(base)/(1<<20), "base-heap-MB")
 		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 	}
 
-	b.Run("fanout/conns=10000", func(b *testing.B) { send(b, 10000, broadcast.DefaultConcurrency) })
-	b.Run("sequential/conns=10000", func(b *testing.B) { send(b, 10000, 1) })
-	b.Run("memory/conns=1000", func(b *testing.B) { send(b, 1000, broadcast.DefaultConcurrency) })
-	b.Run("memory/conns=10000", func(b *testing.B) { send(b, 10000, broadcast.DefaultConcurrency) })
+	b.Run("fanout/conns=10000", func(b *testing.B) { send(b, table, 10000, broadcast.DefaultConcurrency) })
+	b.Run("sequential/conns=10000", func(b *testing.B) { send(b, table, 10000, 1) })
+	b.Run("memory/conns=1000", func(b *testing.B) { send(b, table, 1000, broadcast.DefaultConcurrency) })
+	b.Run("memory/conns=10000", func(b *testing.B) { send(b, table, 10000, broadcast.DefaultConcurrency) })
+	// With pages of 1,000 rows instead of DynamoDB's 1 MB, both room sizes
+	// hold the same page at a time.
+	paged, err := dynamo.NewTable(context.Background(), spec, dynamo.WithClient(client), dynamo.WithPageSize(1000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("memory/page=1000/conns=1000", func(b *testing.B) { send(b, paged, 1000, broadcast.DefaultConcurrency) })
+	b.Run("memory/page=1000/conns=10000", func(b *testing.B) { send(b, paged, 10000, broadcast.DefaultConcurrency) })
 }
 
 // BenchmarkBroadcastGenerated isolates the fan-out from DynamoDB's page
@@ -117,17 +128,19 @@ func BenchmarkBroadcastGenerated(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			var peak uint64
+			var base, peak uint64
 			for range b.N {
 				var rep broadcast.Report
-				peak = max(peak, peakHeap(func() {
+				bs, pk := peakHeap(func() {
 					rep, err = sender.Send(context.Background(), dynamo.Selector{}, []byte("x"))
-				}))
+				})
+				base, peak = max(base, bs), max(peak, pk)
 				if err != nil || rep.Sent != conns {
 					b.Fatalf("sent %d of %d: %v", rep.Sent, conns, err)
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*conns), "ns/post")
+			b.ReportMetric(float64(base)/(1<<20), "base-heap-MB")
 			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 		})
 	}
@@ -153,16 +166,18 @@ func (g generated) Connections(ctx context.Context, sel dynamo.Selector) iter.Se
 
 func (g generated) Delete(ctx context.Context, id string) error { return nil }
 
-// peakHeap runs fn and returns the highest heap object bytes (live and not
-// yet collected) seen every millisecond while it ran.
-func peakHeap(fn func()) uint64 {
+// peakHeap runs fn and returns the heap object bytes after a GC before fn
+// (base) and the highest heap object bytes (live and not yet collected) seen
+// every millisecond while it ran.
+func peakHeap(fn func()) (base, peak uint64) {
 	runtime.GC()
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	read := func() uint64 {
 		metrics.Read(sample)
 		return sample[0].Value.Uint64()
 	}
-	peak := read()
+	base = read()
+	peak = base
 	done := make(chan struct{})
 	stopped := make(chan uint64)
 	go func() {
@@ -181,5 +196,5 @@ func peakHeap(fn func()) uint64 {
 	}()
 	fn()
 	close(done)
-	return <-stopped
+	return base, <-stopped
 }

@@ -254,7 +254,9 @@ func (s *Sender) Send(ctx context.Context, sel dynamo.Selector, payload []byte, 
 	}
 	run := &run{Sender: s, cfg: cfg, payload: payload}
 
-	rows := make(chan dynamo.Row)
+	// The buffer lets the Store fetch its next page while the workers post
+	// the last rows of the current one.
+	rows := make(chan dynamo.Row, cfg.concurrency)
 	results := make([]Report, cfg.concurrency)
 	var wg sync.WaitGroup
 	for i := range cfg.concurrency {

@@ -35,9 +35,12 @@
 // # Memory and concurrency
 //
 // Rows are streamed page by page from the Store and handed to a fixed pool of
-// workers (WithConcurrency, default 32) through an unbuffered channel, so
-// memory stays flat in the number of connections: at any time Send holds at
-// most one page of rows (inside the Store's iterator) and one row per worker.
+// workers (WithConcurrency, default 32) through a channel of concurrency
+// rows, so memory stays flat in the number of connections: at any time Send
+// holds at most one page of rows (inside the Store's iterator; a DynamoDB
+// page is at most 1 MB, or dynamo.WithPageSize rows), concurrency buffered
+// rows and one row per worker. The buffer lets the Store read its next page
+// while the workers post the end of the current one.
 // Successful posts are only counted; failures are kept with their ids up to
 // WithMaxFailures (default 1000), the rest only counted.
 //
