@@ -129,6 +129,49 @@ func BenchmarkLifecycle(b *testing.B) {
 		l := makeLifecycles(b, b.N)
 		measure(b, lambda.NewHandler(rawHandler(client, spec.Table, 2*time.Hour)), l)
 	})
+
+	// interleaved alternates chunks of 50 lifecycles between the two, so a
+	// shared machine's changing load falls on both alike; it reports both
+	// figures and their ratio.
+	b.Run("interleaved", func(b *testing.B) {
+		l := makeLifecycles(b, b.N)
+		p, err := dynamo.NewPlugin(context.Background(), spec, dynamo.WithClient(client))
+		if err != nil {
+			b.Fatal(err)
+		}
+		app := lawcket.New(lawcket.WithPlugins(p))
+		app.On(lawcket.Message, func(context.Context, *lawcket.Event) error { return nil })
+		handlers := [2]lambda.Handler{lambda.NewHandler(app.Handler()), lambda.NewHandler(rawHandler(client, spec.Table, 2*time.Hour))}
+		var spent [2]time.Duration
+		var n [2]int
+		ctx := context.Background()
+		b.ResetTimer()
+		const chunk = 50
+		for lo := 0; lo < b.N; lo += chunk {
+			which := (lo / chunk) % 2
+			hi := min(lo+chunk, b.N)
+			start, _ := cpu(b)
+			for i := lo; i < hi; i++ {
+				for _, raw := range [][]byte{l.connect[i], l.message[i], l.disconnect[i]} {
+					if _, err := handlers[which].Invoke(ctx, raw); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			end, _ := cpu(b)
+			spent[which] += end - start
+			n[which] += hi - lo
+		}
+		b.StopTimer()
+		if n[0] == 0 || n[1] == 0 {
+			return // the b.N=1 probe run
+		}
+		fw := float64(spent[0].Microseconds()) / float64(n[0])
+		raw := float64(spent[1].Microseconds()) / float64(n[1])
+		b.ReportMetric(fw, "lawcket-cpu-µs/lifecycle")
+		b.ReportMetric(raw, "raw-cpu-µs/lifecycle")
+		b.ReportMetric(fw/raw, "ratio")
+	})
 }
 
 // rawHandler is what the same Lambda looks like with no framework: the
