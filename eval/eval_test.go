@@ -395,3 +395,40 @@ func TestKind(t *testing.T) {
 		t.Error(`ParseKind("any") accepted`)
 	}
 }
+
+// Header names differing only in case: the one that sorts first wins,
+// whatever the map order, in both the static-key and the whole-map paths.
+func TestHeaderCaseCollision(t *testing.T) {
+	req := bare()
+	req.Headers = map[string]string{"X-Team": "upper", "x-team": "lower", "X-TEAM": "shout"}
+	for _, expression := range []string{`headers["x-team"]`, `headers["x-team"] + string(len(headers))`} {
+		for range 20 {
+			got := eval1(t, expression, req, eval.Options{})
+			if got != "shout" && got != "shout1" {
+				t.Fatalf("%s = %v, want the value of X-TEAM (sorts first)", expression, got)
+			}
+		}
+	}
+}
+
+func TestIndexKeyKind(t *testing.T) {
+	p, err := eval.Compile([]eval.Field{
+		{Name: "at", Expr: `requestContext.connectedAt`, IndexKey: true},
+		{Name: "room", Expr: `query.room`, IndexKey: true},
+		{Name: "any", Expr: `authorizer.x`, IndexKey: true},
+		{Name: "lit", Value: 7, IndexKey: true},
+	}, eval.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]eval.Kind{"at": eval.Number, "room": eval.String, "any": eval.String, "lit": eval.Number} {
+		if got := p.Kind(name); got != want {
+			t.Errorf("Kind(%s) = %v, want %v", name, got, want)
+		}
+	}
+	req := bare()
+	req.RequestContext.Authorizer = map[string]any{"x": 5.0}
+	if _, err := p.Evaluate(req); err == nil || !strings.Contains(err.Error(), "field any: type is string, but the expression gave a number") {
+		t.Fatalf("got %v, want a refusal of any", err)
+	}
+}
