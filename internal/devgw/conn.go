@@ -108,6 +108,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, names m
 	}
 	c.ws = ws
 	c.lastActive.Store(time.Now().UnixNano())
+	g.log.Info("connected", "connectionId", c.id, "sourceIp", c.sourceIP, "query", r.URL.RawQuery)
 	g.noteRows("$connect " + c.id)
 
 	g.mu.Lock()
@@ -170,6 +171,7 @@ func (g *Gateway) deliver(c *conn, typ websocket.MessageType, data []byte) {
 	} else {
 		ev.Body = string(data)
 	}
+	g.log.Debug("message", "connectionId", c.id, "routeKey", ev.RequestContext.RouteKey, "bytes", len(data), "binary", binary)
 	if _, err := g.invokeEvent(context.Background(), &ev); err != nil {
 		g.log.Error("message route failed", "connectionId", c.id, "routeKey", ev.RequestContext.RouteKey, "err", err)
 		// API Gateway tells the client in a frame of its own.
@@ -190,6 +192,7 @@ func (g *Gateway) disconnect(c *conn, code int, reason string) {
 	ev := events.APIGatewayWebsocketProxyRequest{
 		RequestContext: c.requestContext("$disconnect", "DISCONNECT", now),
 	}
+	g.log.Info("disconnected", "connectionId", c.id, "disconnectStatusCode", code, "disconnectReason", reason)
 	ev.RequestContext.DisconnectStatusCode = int64(code)
 	ev.RequestContext.DisconnectReason = &reason
 	// The few headers API Gateway sends with $disconnect.

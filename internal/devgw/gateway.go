@@ -360,6 +360,7 @@ func (g *Gateway) childEnv() []string {
 		"AWS_LAMBDA_RUNTIME_API": true, "AWS_PROFILE": true, "AWS_DEFAULT_PROFILE": true,
 		"AWS_SESSION_TOKEN": true, "AWS_SECURITY_TOKEN": true, "AWS_ENDPOINT_URL": true,
 		"AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true,
+		"AWS_LAMBDA_MAX_CONCURRENCY": true, // one invocation at a time per process
 	}
 	var env []string
 	for _, kv := range os.Environ() {

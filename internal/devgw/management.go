@@ -17,6 +17,7 @@ const postTimeout = 10 * time.Second
 // serveManagement is the Management API: POST, GET and DELETE
 // /{stage}/@connections/{id}. Signatures are accepted without checking.
 func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request, id string) {
+	w.Header()["x-amzn-RequestId"] = []string{newUUID()} // the SDK reports it with errors
 	if id == "" || strings.Contains(id, "/") {
 		writeJSONError(w, http.StatusBadRequest, "BadRequestException", "Invalid connectionId: "+id)
 		return
