@@ -135,6 +135,15 @@ func TestConnectEvent(t *testing.T) {
 	})
 }
 
+func TestPostDuringConnectIsGone(t *testing.T) {
+	g, _ := start(t, devgw.Config{})
+	c := dial(t, g.URL()+"?selfpost=1")
+	ev := connectEvent(t, c)
+	if got := ev.StageVariables["selfpostError"]; !strings.Contains(got, "GoneException") {
+		t.Errorf("post during $connect: %q, want a GoneException", got)
+	}
+}
+
 func TestConnectRefused(t *testing.T) {
 	g, _ := start(t, devgw.Config{})
 	for _, status := range []int{400, 401, 403, 500} {

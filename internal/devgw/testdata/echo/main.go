@@ -2,7 +2,9 @@
 // program that answers through the Management API.
 //
 //   - $connect: ?status=N refuses with N (body "refused"); ?proto=P echoes P
-//     as Sec-WebSocket-Protocol; ?crash=1 exits the process; else 200. The event is kept for "connect".
+//     as Sec-WebSocket-Protocol; ?crash=1 exits the process; ?selfpost=1
+//     posts to the connection first and keeps the error in the event's
+//     stageVariables.selfpostError; else 200. The event is kept for "connect".
 //   - {"action":"connect"} posts back the $connect event of the connection.
 //   - {"action":"watch"} makes the connection the watcher: every $disconnect
 //     event is posted to it. With several processes, set ECHO_WATCH_FILE so
@@ -76,6 +78,11 @@ func (h *handler) serve(ctx context.Context, ev events.APIGatewayWebsocketProxyR
 				return events.APIGatewayProxyResponse{}, err
 			}
 			return events.APIGatewayProxyResponse{StatusCode: code, Body: "refused"}, nil
+		}
+		if ev.QueryStringParameters["selfpost"] != "" {
+			// Posting during one's own $connect fails: not established yet.
+			err := h.post(ctx, id, "too early")
+			ev.StageVariables = map[string]string{"selfpostError": fmt.Sprint(err)}
 		}
 		h.mu.Lock()
 		h.connects[id] = ev
