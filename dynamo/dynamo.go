@@ -25,6 +25,12 @@ type Client interface {
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
+// ItemGetter is the optional part of a Client that Table.Get needs.
+// *dynamodb.Client implements it.
+type ItemGetter interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+}
+
 // Option configures NewPlugin / NewTable. Options never panic; a bad value
 // makes the constructor return an error.
 type Option func(*options)
@@ -170,6 +176,37 @@ func (t *Table) Delete(ctx context.Context, connectionID string) error {
 		Key:       map[string]types.AttributeValue{AttrConnectionID: &types.AttributeValueMemberS{Value: connectionID}},
 	})
 	return translate("DeleteItem", t.name, err)
+}
+
+// Get reads one connection's row with a strongly consistent GetItem (a
+// message handler reading its sender's row sees the row its $connect
+// wrote). A row that is absent or whose expiresAt has passed is
+// ErrNotFound. The client must also implement ItemGetter (a
+// *dynamodb.Client does).
+func (t *Table) Get(ctx context.Context, connectionID string) (Row, error) {
+	if connectionID == "" {
+		return Row{}, errors.New("dynamo: get: empty connection id")
+	}
+	g, ok := t.client.(ItemGetter)
+	if !ok {
+		return Row{}, fmt.Errorf("dynamo: get: the client (%T) has no GetItem method", t.client)
+	}
+	out, err := g.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &t.name,
+		Key:            map[string]types.AttributeValue{AttrConnectionID: &types.AttributeValueMemberS{Value: connectionID}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Row{}, translate("GetItem", t.name, err)
+	}
+	if out.Item == nil {
+		return Row{}, fmt.Errorf("%w: %s", ErrNotFound, connectionID)
+	}
+	row := rowOf(out.Item)
+	if !row.ExpiresAt.IsZero() && !row.ExpiresAt.After(t.clock()) {
+		return Row{}, fmt.Errorf("%w: %s (expired at %s)", ErrNotFound, connectionID, row.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return row, nil
 }
 
 // Connections streams the selected rows page by page, skipping rows whose

@@ -699,3 +699,41 @@ func (c unusedClient) Query(context.Context, *dynamodb.QueryInput, ...func(*dyna
 func (c unusedClient) Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
 	return nil, c.fail("Scan")
 }
+
+func TestGet(t *testing.T) {
+	e := newEnv(t, fullSpec)
+	ctx := context.Background()
+	p, err := dynamo.NewPlugin(ctx, e.spec, dynamo.WithClient(e.client), fixedClock(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	putRows(t, p, "g", "lobby", 1)
+	e.counter.Reset()
+	row, err := p.Table().Get(ctx, "g-000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.ConnectionID != "g-000" || row.Stage != "prod" || row.Item["room"].(*types.AttributeValueMemberS).Value != "lobby" {
+		t.Errorf("row %+v", row)
+	}
+	if n := e.counter.Count("GetItem"); n != 1 || e.counter.Count("") != 1 {
+		t.Errorf("Get made %d requests, want 1 GetItem", e.counter.Count(""))
+	}
+	if _, err := p.Table().Get(ctx, "nobody"); !errors.Is(err, dynamo.ErrNotFound) {
+		t.Errorf("Get(absent) = %v, want ErrNotFound", err)
+	}
+	later, err := dynamo.NewTable(ctx, e.spec, dynamo.WithClient(e.client), fixedClock(t0.Add(3*time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := later.Get(ctx, "g-000"); !errors.Is(err, dynamo.ErrNotFound) {
+		t.Errorf("Get(expired) = %v, want ErrNotFound", err)
+	}
+	noGet, err := dynamo.NewTable(ctx, e.spec, dynamo.WithClient(unusedClient{t}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := noGet.Get(ctx, "g-000"); err == nil || !strings.Contains(err.Error(), "no GetItem") {
+		t.Errorf("Get through a client without GetItem: %v", err)
+	}
+}

@@ -28,6 +28,9 @@ var (
 	// ErrInvalidRequest: DynamoDB refused the request as invalid
 	// (ValidationException), e.g. a value whose type does not match a GSI key.
 	ErrInvalidRequest = errors.New("dynamo: invalid request")
+	// ErrNotFound: Table.Get found no live row for the connection (absent,
+	// or its expiresAt has passed).
+	ErrNotFound = errors.New("dynamo: connection not found")
 	// ErrNotIndexed: Connections was asked to select by a field that is not
 	// declared index: true in the spec.
 	ErrNotIndexed = errors.New("dynamo: field is not indexed")
