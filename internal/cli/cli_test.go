@@ -110,20 +110,23 @@ func TestExitCodes(t *testing.T) {
 }
 
 // TestHelpEveryCommand checks that every command in the table answers -h with
-// its help on stdout and exit 0, and is listed by the usage.
+// its help on stdout and exit 0, an unknown flag with the problem and its
+// help on stderr and exit 2, and is listed by the usage.
 func TestHelpEveryCommand(t *testing.T) {
 	_, list, _ := run(t, "", "help")
 	for name := range commands() {
 		if !strings.Contains(list, "\n  "+name+" ") {
 			t.Errorf("usage does not list %s:\n%s", name, list)
 		}
-		if name == "broadcast" || name == "dev" {
-			continue // owned and tested by their own files' authors
-		}
 		t.Run(name, func(t *testing.T) {
 			code, stdout, stderr := run(t, "", name, "-h")
 			if code != ExitOK || !strings.HasPrefix(stdout, "usage: lawcket "+name) || stderr != "" {
 				t.Errorf("lawcket %s -h: exit %d\nstdout:\n%s\nstderr:\n%s", name, code, stdout, stderr)
+			}
+			code, stdout, stderr = run(t, "", name, "--no-such-flag")
+			if code != ExitUsage || stdout != "" || !strings.Contains(stderr, "flag provided but not defined: -no-such-flag") ||
+				!strings.Contains(stderr, "usage: lawcket "+name) {
+				t.Errorf("lawcket %s --no-such-flag: exit %d\nstdout:\n%s\nstderr:\n%s", name, code, stdout, stderr)
 			}
 		})
 	}
