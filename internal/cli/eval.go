@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/dynamo"
-	"github.com/lawcket/lawcket/eval"
 )
 
 const evalAbout = `
@@ -84,14 +83,12 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return ExitOK
 }
 
-// refusal reports whether err refuses the connection, with the HTTP status
-// and the reason (which names the field).
+// refusal reports whether err refuses the connection (dynamo.BuildItem's
+// *lawcket.Rejection), with the HTTP status and the reason, which names the
+// field.
 func refusal(err error) (status int, reason string, ok bool) {
 	if rej, ok := errors.AsType[*lawcket.Rejection](err); ok {
 		return rej.Status, rej.Reason, true
-	}
-	if ref, ok := errors.AsType[*eval.Refusal](err); ok {
-		return 400, ref.Error(), true
 	}
 	return 0, "", false
 }
