@@ -323,7 +323,8 @@ func (c *conn) touch() {
 	c.mu.Unlock()
 }
 
-// closeByServer closes the connection with code; the first reason wins.
+// closeByServer closes the connection with code (1006: drops it without a
+// close frame); the first reason wins.
 func (c *conn) closeByServer(code int, reason string) {
 	c.mu.Lock()
 	first := c.serverCode == 0
@@ -331,7 +332,11 @@ func (c *conn) closeByServer(code int, reason string) {
 		c.serverCode, c.serverWhy = code, reason
 	}
 	c.mu.Unlock()
-	if first && c.ws != nil {
+	switch {
+	case !first || c.ws == nil:
+	case code == int(websocket.StatusAbnormalClosure): // 1006 is never sent in a frame
+		c.ws.CloseNow()
+	default:
 		go c.ws.Close(websocket.StatusCode(code), reason)
 	}
 }

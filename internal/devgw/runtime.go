@@ -223,7 +223,6 @@ type worker struct {
 
 	mu       sync.Mutex
 	proc     *exec.Cmd
-	gen      int         // process generation, bumped at each start
 	alive    bool        // the current process runs
 	healthy  bool        // the current process reached /next
 	inflight *invocation // held by the current process
@@ -261,7 +260,6 @@ func (w *worker) run(ctx context.Context) bool {
 	cmd.Stderr = tail
 
 	w.mu.Lock()
-	w.gen++
 	w.proc = cmd
 	w.initErr = ""
 	w.exited = make(chan struct{})
