@@ -19,5 +19,7 @@
 // Run it locally (nothing else to install):
 //
 //	go build -o bin/chat ./examples/chat
-//	go run ./cmd/lawcket dev -c examples/chat/lawcket.yaml --static examples/chat/static -- ./bin/chat
+//	go run ./cmd/lawcket dev --rows -c examples/chat/lawcket.yaml --static examples/chat/static -- ./bin/chat
+//
+// and open http://127.0.0.1:8080/ in two browser tabs.
 package main
