@@ -139,6 +139,8 @@ type CompileError struct {
 	Snippet string
 }
 
+// Error formats the problem as FIELD.KEY:LINE:COLUMN: message (the
+// position only for expression errors), followed by the snippet.
 func (e *CompileError) Error() string {
 	s := e.Field
 	if e.Key != "" {
@@ -163,6 +165,7 @@ type Refusal struct {
 	Err error
 }
 
+// Error says "field NAME: reason".
 func (r *Refusal) Error() string { return "field " + r.Field + ": " + r.Reason }
 
 // Unwrap returns the underlying evaluation error.

@@ -51,3 +51,16 @@ func ExampleProgram_Evaluate() {
 	// map[channel:#general room:lobby team:red user:anonymous] <nil>
 	// refused: room required, but its expression gave nil
 }
+
+func ExampleNewEnv() {
+	env := eval.NewEnv(&events.APIGatewayWebsocketProxyRequest{
+		Headers: map[string]string{"X-Team": "Red"},
+		RequestContext: events.APIGatewayWebsocketProxyRequestContext{
+			ConnectionID: "abc=", Stage: "prod",
+			Authorizer: map[string]any{"principalId": "user-42", "admin": "true"},
+		},
+	}, map[string]string{"STAGE_NAME": "prod"})
+	fmt.Println(env["query"], env["headers"], env["authorizer"], env["env"])
+	// Output:
+	// map[] map[x-team:Red] map[admin:true principalId:user-42] map[STAGE_NAME:prod]
+}

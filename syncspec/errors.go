@@ -53,6 +53,8 @@ func (e *Error) Error() string {
 // print.
 type Errors []*Error
 
+// Error is the complete report: one problem per line (expression problems
+// followed by their snippet lines), without a trailing newline.
 func (es Errors) Error() string {
 	lines := make([]string, len(es))
 	for i, e := range es {

@@ -64,3 +64,24 @@ fields:
 	//  | ..............^
 	// 4 problems; the first at line 2
 }
+
+func ExampleLoad() {
+	// WithLookupEnv stands in for the process environment (LAWCKET_TABLE,
+	// LAWCKET_TTL and the env: allowlist); without it, Load reads os env.
+	env := map[string]string{"LAWCKET_TABLE": "Connections-prod", "STAGE_NAME": "prod"}
+	spec, err := syncspec.Load("../testdata/spec/good/example.yaml", syncspec.WithLookupEnv(func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(spec.Table, spec.TTL, spec.Env)
+	for _, f := range spec.IndexFields() {
+		fmt.Printf("index %s (%s) at %d:%d\n", f.Name, f.Type, f.Line, f.Col)
+	}
+	// Output:
+	// Connections-prod 3h0m0s [STAGE_NAME]
+	// index room (string) at 10:3
+}
