@@ -6,10 +6,16 @@
 // driven over the DevTools protocol.
 //
 // Lifecycle: the chat binary and the lawcket command are built once per test
-// run into a temporary directory; each test starts its own gateway (free
-// loopback port, embedded DynamoDB) and stops it at cleanup. Tests do not
-// share state and may run in parallel.
+// run (go build, into a temporary directory removed by TestMain); each test
+// starts its own gateway (in-process devgw.Gateway on a free loopback port
+// with the embedded DynamoDB, or `lawcket dev` as a process for the CLI test
+// and the benchmark) and stops it at cleanup. Tests share no state; they run
+// one after another, as the gateway and its handler processes already keep
+// the machine's cores busy.
 //
-// The browser test needs chromium (Debian: apt-get install -y chromium). It
-// skips when chromium is missing, except under CI=true, where it fails.
+// The browser test needs chromium (Debian: apt-get install -y chromium, or
+// $LAWCKET_CHROMIUM). It skips when chromium is missing, except under CI=true,
+// where it fails. The dynalite variant follows internal/dynalitetest's rule
+// (skip locally without Node, fail under CI=true). Set E2E_VERBOSE=1 to see
+// the gateway's and the handler's output of passing tests too.
 package e2e
