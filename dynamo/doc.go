@@ -6,7 +6,8 @@
 // deletes the row with exactly one DeleteItem; messages cause no DynamoDB
 // request at all. Table.Connections reads rows back (a Query on an
 // index: true field's GSI, or a Scan), every page, streamed, skipping rows
-// whose expiresAt has passed; it is what broadcast builds on.
+// whose expiresAt has passed; it is what broadcast builds on. Table.Get
+// reads one connection's row (a consistent GetItem), e.g. the sender's.
 //
 // # Rows
 //

@@ -9,6 +9,9 @@
 // by skipping the real server.
 //
 // Start is safe to call from parallel tests; each call gets its own server.
+// Launch does the same outside a test (demos, tools) and returns a stop
+// function. Counter (installed with WithCounter) counts a client's requests
+// by operation, to assert how many DynamoDB calls a lifecycle makes.
 package dynalitetest
 
 import (

@@ -26,3 +26,43 @@ func TestCreateTableIsActive(t *testing.T) {
 		t.Fatalf("table is %s after CreateTable, want ACTIVE", desc.Table.TableStatus)
 	}
 }
+
+func TestCounterCountsOperations(t *testing.T) {
+	endpoint := Start(t)
+	c := &Counter{}
+	client := Client(endpoint, WithCounter(c))
+	ctx := context.Background()
+	for range 2 {
+		if _, err := client.ListTables(ctx, &dynamodb.ListTablesInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("Nope")}); err == nil {
+		t.Fatal("DescribeTable of a missing table succeeded")
+	}
+	if got := c.Count("ListTables"); got != 2 {
+		t.Errorf("ListTables counted %d, want 2", got)
+	}
+	if got := c.Count(""); got != 3 {
+		t.Errorf("total %d, want 3", got)
+	}
+	c.Reset()
+	if got := c.Count(""); got != 0 {
+		t.Errorf("after Reset: %d", got)
+	}
+}
+
+func TestLaunch(t *testing.T) {
+	Start(t) // skip (or fail under CI) like every integration test when dynalite is missing
+	endpoint, stop, err := Launch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Client(endpoint).ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if _, err := Client(endpoint).ListTables(context.Background(), &dynamodb.ListTablesInput{}, func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }); err == nil {
+		t.Error("dynalite still answers after stop")
+	}
+}
