@@ -68,6 +68,7 @@ type config struct {
 	maxDelay    time.Duration
 	maxFailures int
 	exclude     string
+	apiID       string
 	logger      *slog.Logger
 	errs        []error
 }
@@ -136,6 +137,14 @@ func WithMaxFailures(n int) Option {
 // broadcast. An empty id excludes nothing.
 func Exclude(connectionID string) Option {
 	return func(c *config) { c.exclude = connectionID }
+}
+
+// WithAPIID sets the API id posted with every row (lawcket.Target.APIID),
+// for a Management API endpoint with the {apiId} placeholder: rows store
+// domainName and stage, not the API id. In a handler, pass
+// ev.Connection.APIID.
+func WithAPIID(apiID string) Option {
+	return func(c *config) { c.apiID = apiID }
 }
 
 // WithLogger sets the logger (default slog.Default()). Send logs failed
@@ -311,7 +320,7 @@ func (r *run) work(ctx context.Context, rows <-chan dynamo.Row, rep *Report) {
 }
 
 func (r *run) one(ctx context.Context, row dynamo.Row, rep *Report) {
-	target := lawcket.Target{ConnectionID: row.ConnectionID, DomainName: row.DomainName, Stage: row.Stage}
+	target := lawcket.Target{ConnectionID: row.ConnectionID, DomainName: row.DomainName, Stage: row.Stage, APIID: r.cfg.apiID}
 	attempts, err := r.post(ctx, target, rep)
 	switch {
 	case err == nil:

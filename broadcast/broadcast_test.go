@@ -374,3 +374,30 @@ func sorted(s []string) []string {
 	slices.Sort(s)
 	return s
 }
+
+func TestSendAPIID(t *testing.T) {
+	api := newMgmtAPI(t, 0)
+	awsEnv(t)
+	// An endpoint with {apiId}, as behind a custom domain.
+	poster, err := lawcket.NewPoster(context.Background(), append(broadcast.PosterOptions(4), lawcket.WithPosterEndpoint("http://{domainName}/{apiId}/{stage}"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &memStore{rows: rowsOf(api.host(), "r1", "a")}
+	sender, err := broadcast.New(store, poster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sender.Send(context.Background(), dynamo.Selector{}, []byte("x"), broadcast.WithAPIID("abc123"))
+	if err != nil || rep.Sent != 1 {
+		t.Fatalf("report %+v, err %v", rep, err)
+	}
+	if posts := api.all(); len(posts) != 1 || posts[0].Stage != "abc123/prod" {
+		t.Errorf("posts = %+v, want one to /abc123/prod", posts)
+	}
+	// Without it, every post fails, saying why.
+	rep, err = sender.Send(context.Background(), dynamo.Selector{}, []byte("x"))
+	if err != nil || rep.Failed != 1 || !strings.Contains(rep.Failures[0].Error, "{apiId}") {
+		t.Errorf("report %+v, err %v", rep, err)
+	}
+}

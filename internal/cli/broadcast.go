@@ -34,12 +34,12 @@ The table is reached with the default AWS configuration (AWS_REGION, the
 credentials chain, AWS_ENDPOINT_URL_DYNAMODB for a local DynamoDB). Posts go to
 https://{domainName}/{stage} of each row unless --endpoint or
 LAWCKET_MANAGEMENT_ENDPOINT gives another endpoint; both may use the
-{domainName}, {stage} and {apiId} placeholders, as in
+{domainName}, {stage} and {apiId} (from --api-id) placeholders, as in
 https://abc123.execute-api.eu-west-1.amazonaws.com/{stage} behind a custom
 domain, or http://127.0.0.1:8080/local for the local gateway.`
 
 func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := newFlags("broadcast", "lawcket broadcast [-c lawcket.yaml] (--where FIELD=VALUE | --all) --data JSON|@file [--endpoint URL] [--concurrency N] [--exclude ID]", broadcastAbout, stderr)
+	f := newFlags("broadcast", "lawcket broadcast [-c lawcket.yaml] (--where FIELD=VALUE | --all) --data JSON|@file [--endpoint URL] [--concurrency N] [--exclude ID] [--api-id ID]", broadcastAbout, stderr)
 	config := configFlag(f.FlagSet)
 	where := f.String("where", "", "post to the connections whose index field `FIELD=VALUE`")
 	all := f.Bool("all", false, "post to every stored connection")
@@ -48,6 +48,7 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	endpoint := f.String("endpoint", "", "the Management API endpoint `URL` (placeholders {domainName}, {stage}, {apiId}); default $LAWCKET_MANAGEMENT_ENDPOINT, else https://{domainName}/{stage}")
 	concurrency := f.Int("concurrency", broadcast.DefaultConcurrency, "how many posts are in flight at once")
 	exclude := f.String("exclude", "", "a connection `ID` not to post to (the sender)")
+	apiID := f.String("api-id", "", "the API `ID` that fills {apiId} in the endpoint (rows do not store it)")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
@@ -111,7 +112,7 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
 		return ExitFindings
 	}
-	sender, err := broadcast.New(table, poster, broadcast.WithConcurrency(*concurrency), broadcast.Exclude(*exclude))
+	sender, err := broadcast.New(table, poster, broadcast.WithConcurrency(*concurrency), broadcast.Exclude(*exclude), broadcast.WithAPIID(*apiID))
 	if err != nil {
 		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
 		return ExitUsage

@@ -91,7 +91,7 @@ func TestBroadcastHelp(t *testing.T) {
 	if code != ExitOK || stderr != "" {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
-	for _, want := range []string{"usage: lawcket broadcast", "-where", "-all", "-data", "-endpoint", "-concurrency", "-exclude", `"sent"`} {
+	for _, want := range []string{"usage: lawcket broadcast", "-where", "-all", "-data", "-endpoint", "-concurrency", "-exclude", "-api-id", `"sent"`} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("help does not mention %s:\n%s", want, stdout)
 		}
@@ -115,12 +115,13 @@ type cliMgmtAPI struct {
 	*httptest.Server
 	mu    sync.Mutex
 	posts map[string][]string // id → bodies
+	paths []string            // the endpoint path of every post
 }
 
 func newCLIMgmtAPI(t *testing.T) *cliMgmtAPI {
 	m := &cliMgmtAPI{posts: map[string][]string{}}
 	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, raw, ok := strings.Cut(r.URL.EscapedPath(), "/@connections/")
+		prefix, raw, ok := strings.Cut(r.URL.EscapedPath(), "/@connections/")
 		id, err := url.PathUnescape(raw)
 		if !ok || err != nil || r.Method != http.MethodPost || r.Header.Get("Authorization") == "" {
 			w.Header().Set("x-amzn-ErrorType", "BadRequestException")
@@ -131,6 +132,7 @@ func newCLIMgmtAPI(t *testing.T) *cliMgmtAPI {
 		body, _ := io.ReadAll(r.Body)
 		m.mu.Lock()
 		m.posts[id] = append(m.posts[id], string(body))
+		m.paths = append(m.paths, prefix)
 		m.mu.Unlock()
 		switch {
 		case strings.HasPrefix(id, "gone-"):
@@ -229,7 +231,7 @@ func TestBroadcastRoom(t *testing.T) {
 	api := newCLIMgmtAPI(t)
 
 	code, stdout, stderr := run(t, "", "broadcast", "-c", spec, "--where", "room=r1", "--data", `{"text":"hi"}`,
-		"--endpoint", api.URL+"/{stage}", "--exclude", "sender", "--concurrency", "4")
+		"--endpoint", api.URL+"/{apiId}/{stage}", "--api-id", "abc", "--exclude", "sender", "--concurrency", "4")
 	if code != ExitOK {
 		t.Fatalf("exit %d, stderr %q, stdout %q", code, stderr, stdout)
 	}
@@ -244,6 +246,13 @@ func TestBroadcastRoom(t *testing.T) {
 			t.Errorf("posts to %s = %q, want %d", id, got, want)
 		}
 	}
+	api.mu.Lock()
+	for _, p := range api.paths {
+		if p != "/abc/prod" {
+			t.Errorf("posted to %s/@connections, want /abc/prod", p)
+		}
+	}
+	api.mu.Unlock()
 	if rowStored(t, c, "Connections", "gone-1") {
 		t.Error("gone-1 was not deleted")
 	}
