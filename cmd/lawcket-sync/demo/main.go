@@ -124,7 +124,7 @@ func demo(ctx context.Context, config string, noRIE bool, out io.Writer) error {
 	defer fn.Close()
 	fmt.Fprintf(out, "running %s with lawcket.yaml beside it under %s\n\n", bootstrap, modeName(fn.Mode))
 
-	var connectionID string
+	var connectionID, previous string
 	for _, step := range []struct{ title, file string }{
 		{"$connect", "events/connect.json"},
 		{"message", "events/message.json"},
@@ -164,15 +164,21 @@ func demo(ctx context.Context, config string, noRIE bool, out io.Writer) error {
 			fmt.Fprintf(out, "  row %s: none\n", connectionID)
 			continue
 		}
-		fmt.Fprintf(out, "  row %s:\n", connectionID)
 		names := make([]string, 0, len(row.Item))
 		for k := range row.Item {
 			names = append(names, k)
 		}
 		sort.Strings(names)
+		var text strings.Builder
 		for _, k := range names {
-			fmt.Fprintf(out, "    %-13s %s\n", k, show(row.Item[k]))
+			fmt.Fprintf(&text, "    %-13s %s\n", k, show(row.Item[k]))
 		}
+		if text.String() == previous {
+			fmt.Fprintf(out, "  row %s: unchanged\n", connectionID)
+			continue
+		}
+		previous = text.String()
+		fmt.Fprintf(out, "  row %s:\n%s", connectionID, previous)
 	}
 	return nil
 }

@@ -21,7 +21,7 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		"events/connect.json          ← 200; DynamoDB requests: 1 PutItem",
 		`room          S  "lobby"`,
-		"events/message.json          ← 200; DynamoDB requests: none",
+		"events/message.json          ← 200; DynamoDB requests: none\n  row BQ1a2ecXDoECJQg=: unchanged",
 		"events/disconnect.json       ← 200; DynamoDB requests: 1 DeleteItem",
 		`events/connect-no-query.json ← 400 "field room: required`,
 		"row BQ1a2ecXDoECJQg=: none",
