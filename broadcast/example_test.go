@@ -139,7 +139,8 @@ func Example_handler() {
 			return err
 		}
 		rep, err := sender.Send(ctx, dynamo.Selector{Field: "room", Value: msg.Room}, payload,
-			broadcast.Exclude(ev.Connection.ID))
+			broadcast.Exclude(ev.Connection.ID),
+			broadcast.WithAPIID(ev.Connection.APIID)) // for an endpoint with {apiId}
 		if err != nil {
 			return err // the invocation's deadline, or the table could not be read
 		}

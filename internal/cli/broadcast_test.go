@@ -308,3 +308,25 @@ func TestBroadcastAllFailures(t *testing.T) {
 		t.Errorf("report %v", rep)
 	}
 }
+
+func TestBroadcastInterrupted(t *testing.T) {
+	spec := writeBroadcastSpec(t)
+	broadcastEnv(t, spec, map[string]string{"live-1": "r1"})
+	api := newCLIMgmtAPI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // as after Ctrl-C
+	var stdout, stderr strings.Builder
+	code := Main(ctx, []string{"broadcast", "-c", spec, "--all", "--data", "x", "--endpoint", api.URL + "/{stage}"}, strings.NewReader(""), &stdout, &stderr)
+	if code != ExitFindings {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	if rep := decodeReport(t, stdout.String()); rep["sent"] != 0.0 {
+		t.Errorf("report %v", rep)
+	}
+	if !strings.Contains(stderr.String(), "stopped early") {
+		t.Errorf("stderr %q", stderr.String())
+	}
+	if got := api.got("live-1"); len(got) != 0 {
+		t.Errorf("posted after the interruption: %q", got)
+	}
+}
