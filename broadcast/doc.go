@@ -28,6 +28,11 @@
 //	rep, err := sender.Send(ctx, dynamo.Selector{Field: "room", Value: room}, body,
 //		broadcast.Exclude(ev.ConnectionID))
 //
+// Each post goes to the Poster's endpoint for the row's domainName and stage
+// (https://{domainName}/{stage}, or lawcket.WithPosterEndpoint /
+// LAWCKET_MANAGEMENT_ENDPOINT behind a custom domain). Rows do not store the
+// API id: for an endpoint with {apiId}, pass WithAPIID.
+//
 // Send returns only when every post and every delete it started has finished:
 // no goroutine outlives it, which is what a Lambda handler needs (the
 // environment freezes once the handler returns).
