@@ -51,6 +51,10 @@ func BuildItem(spec *syncspec.Spec, req *events.APIGatewayWebsocketProxyRequest,
 	return b.build(req, now)
 }
 
+// encoder is attributevalue's default encoder, built once: an Encoder holds
+// only its options and is safe for concurrent use.
+var encoder = attributevalue.NewEncoder()
+
 // builder holds what BuildItem derives from a spec, computed once per Plugin.
 type builder struct {
 	program *eval.Program
@@ -120,7 +124,7 @@ func (b *builder) build(req *events.APIGatewayWebsocketProxyRequest, now time.Ti
 	}
 	item := make(map[string]types.AttributeValue, len(values)+5)
 	for name, v := range values {
-		av, err := attributevalue.Marshal(v)
+		av, err := encoder.Encode(v)
 		if err != nil {
 			return nil, refuse(&eval.Refusal{Field: name, Reason: "cannot store value: " + err.Error()})
 		}
