@@ -1,0 +1,25 @@
+// Command lawcket-sync is a ready-made WebSocket Lambda that needs no user
+// code: it keeps one DynamoDB row per connection as lawcket.yaml describes
+// (package dynamo). $connect stores the row (or refuses the client with 400
+// when the spec refuses it, 500 when DynamoDB fails); $disconnect deletes
+// it; every message is answered 200 and nothing else happens.
+//
+// Build it as the bootstrap of a provided.al2023 function and ship
+// lawcket.yaml beside it:
+//
+//	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -tags lambda.norpc -o bootstrap ./cmd/lawcket-sync
+//	zip function.zip bootstrap lawcket.yaml
+//
+// Environment:
+//
+//	LAWCKET_CONFIG   the spec (default: lawcket.yaml beside the executable)
+//	LAWCKET_TABLE    overrides table: (applied by package syncspec)
+//	LAWCKET_TTL      overrides ttl:
+//	AWS_REGION, the credentials chain, AWS_ENDPOINT_URL_DYNAMODB: as for any
+//	aws-sdk-go-v2 client
+//
+// Lifecycle: the spec is loaded and compiled, and the DynamoDB client built,
+// once per execution environment, in main before lambda.Start. An invalid
+// spec fails the init: every problem is logged at FILE:LINE:COL, reported to
+// the Lambda Runtime API as an init error, and the process exits with status 1.
+package main
