@@ -222,6 +222,10 @@ func (t *Table) Connections(ctx context.Context, sel Selector) iter.Seq2[Row, er
 			HasMorePages() bool
 		}
 		var next func() ([]map[string]types.AttributeValue, error)
+		if sel.Field == "" && sel.Value != "" {
+			yield(Row{}, fmt.Errorf("dynamo: selector value %q without a field (the zero Selector selects all rows)", sel.Value))
+			return
+		}
 		if sel.Field == "" {
 			p := dynamodb.NewScanPaginator(t.client, &dynamodb.ScanInput{TableName: &t.name, Limit: t.limit()})
 			pages = p

@@ -5,16 +5,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/lawcket/lawcket"
@@ -477,6 +482,7 @@ fields:
 		{dynamo.Selector{Field: "nope", Value: "x"}, `"nope"`, dynamo.ErrNotIndexed},
 		{dynamo.Selector{Field: "level", Value: "high"}, `level is a number field`, nil},
 		{dynamo.Selector{Field: "room", Value: ""}, `empty value`, nil},
+		{dynamo.Selector{Value: "lobby"}, `without a field`, nil},
 	} {
 		t.Run(tt.sel.Field+"="+tt.sel.Value, func(t *testing.T) {
 			n := 0
@@ -735,5 +741,49 @@ func TestGet(t *testing.T) {
 	}
 	if _, err := noGet.Get(ctx, "g-000"); err == nil || !strings.Contains(err.Error(), "no GetItem") {
 		t.Errorf("Get through a client without GetItem: %v", err)
+	}
+}
+
+// A DynamoDB that keeps throttling: the SDK retries (here with short
+// backoffs; by default until its attempts or the invocation's deadline run
+// out), then the connect fails with 500 — the client is not accepted.
+func TestThrottledPutRefusesClientWithinDeadline(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}`)
+	}))
+	defer srv.Close()
+	client := dynalitetest.Client(srv.URL, func(o *dynamodb.Options) {
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = 10
+			so.MaxBackoff = 5 * time.Millisecond
+		})
+	})
+	p, err := dynamo.NewPlugin(context.Background(), parseSpec(t, fullSpec), dynamo.WithClient(client), dynamo.WithLogger(slogTo(io.Discard)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req events.APIGatewayWebsocketProxyRequest
+	if err := json.Unmarshal(fixture(t, "connect.json", nil), &req); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = p.OnConnect(ctx, &lawcket.Event{Type: lawcket.Connect, Request: req})
+	if !errors.Is(err, dynamo.ErrThrottled) {
+		t.Fatalf("OnConnect against a throttling DynamoDB: %v", err)
+	}
+	if n := calls.Load(); n != 10 {
+		t.Errorf("%d attempts before giving up, want MaxAttempts = 10", n)
+	}
+	lambdaCtx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	app := lawcket.New(lawcket.WithPlugins(p), lawcket.WithLogger(slogTo(io.Discard)))
+	out, err := lambda.NewHandler(app.Handler()).Invoke(lambdaCtx, fixture(t, "connect.json", nil))
+	if err == nil {
+		t.Fatalf("connect without its row was answered %s, want a fault (500)", out)
 	}
 }
