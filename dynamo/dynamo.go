@@ -143,19 +143,24 @@ func NewTable(ctx context.Context, spec *syncspec.Spec, opts ...Option) (*Table,
 // Name returns the table's name.
 func (t *Table) Name() string { return t.name }
 
-// Row is one stored connection.
+// Row is one stored connection: its reserved attributes, decoded, and the
+// whole item (the spec's fields included; decode them with
+// attributevalue.UnmarshalMap).
 type Row struct {
-	ConnectionID string
-	DomainName   string
-	Stage        string
-	ConnectedAt  time.Time
-	ExpiresAt    time.Time // zero when the spec has no ttl
+	ConnectionID string    // connectionId
+	DomainName   string    // domainName: with Stage, where the Management API reaches the connection
+	Stage        string    // stage
+	ConnectedAt  time.Time // connectedAt (epoch ms)
+	ExpiresAt    time.Time // expiresAt (epoch s); zero when the spec has no ttl
 	Item         map[string]types.AttributeValue
 }
 
 // Selector picks rows: Field/Value select through Field's GSI; the zero Selector selects all.
 type Selector struct {
+	// Field is an index: true field of the spec, or "" for every row.
 	Field string
+	// Value is the field's value to match: a string, or a number's text
+	// for a type: number field.
 	Value string
 }
 
