@@ -341,3 +341,26 @@ func TestChatOnDynalite(t *testing.T) {
 		t.Fatalf("table has %d rows; want 2 (ann and cy)", n)
 	}
 }
+
+// TestManagementAPIRightAfterHandshake: once a client has its 101, the
+// connection is established: the Management API knows it and posts reach it,
+// with no delay (a broadcast triggered by another client may come at once).
+func TestManagementAPIRightAfterHandshake(t *testing.T) {
+	ctx := testContext(t)
+	e := startChat(t, nil)
+	for i := range 30 {
+		user := "u" + strconv.Itoa(i)
+		c, _, err := e.dial(ctx, t, "room=fast&user="+user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := e.idOf(ctx, t, "fast", user)
+		if _, err := e.mgmt.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte(`{"text":"first"}`)}); err != nil {
+			t.Fatalf("connect %d: PostToConnection right after the handshake: %v", i, err)
+		}
+		if m := c.recv(ctx); m["text"] != "first" {
+			t.Fatalf("got %v", m)
+		}
+		c.conn.CloseNow()
+	}
+}
