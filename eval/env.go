@@ -272,6 +272,16 @@ func wanted(u *usage, k string, fold bool) (string, bool) {
 // last of the multi-valued ones (what API Gateway itself puts in the
 // single-valued map) when only those are present.
 func fillSingle(dst map[string]any, u *usage, single map[string]string, multi map[string][]string, fold bool) {
+	if !u.all && !fold { // constant keys, exact names: look them up
+		for _, k := range u.keys {
+			if v, ok := single[k]; ok {
+				dst[k] = v
+			} else if vs := multi[k]; single == nil && len(vs) > 0 {
+				dst[k] = vs[len(vs)-1]
+			}
+		}
+		return
+	}
 	if single == nil {
 		for k, vs := range multi {
 			if ek, ok := wanted(u, k, fold); ok && len(vs) > 0 && first(dst, ek, k, fold, multi) {
@@ -290,6 +300,19 @@ func fillSingle(dst map[string]any, u *usage, single map[string]string, multi ma
 // fillMulti is fillSingle for lists: multi-valued parameters, or a list of
 // one per single-valued parameter when only those are present.
 func fillMulti(dst map[string]any, u *usage, multi map[string][]string, single map[string]string, fold bool) {
+	if !u.all && !fold { // constant keys, exact names: look them up
+		for _, k := range u.keys {
+			if vs, ok := multi[k]; ok {
+				if vs == nil {
+					vs = []string{}
+				}
+				dst[k] = vs
+			} else if v, ok := single[k]; multi == nil && ok {
+				dst[k] = []string{v}
+			}
+		}
+		return
+	}
 	if multi == nil {
 		for k, v := range single {
 			if ek, ok := wanted(u, k, fold); ok && first(dst, ek, k, fold, single) {

@@ -49,6 +49,13 @@ func multiOnly() *events.APIGatewayWebsocketProxyRequest {
 	return req
 }
 
+// singleOnly has only the single-valued query map.
+func singleOnly() *events.APIGatewayWebsocketProxyRequest {
+	req := bare()
+	req.QueryStringParameters = map[string]string{"user": "ada"}
+	return req
+}
+
 // eval1 compiles one optional field and evaluates it, returning the value
 // (nil when the field is omitted).
 func eval1(t *testing.T, expression string, req *events.APIGatewayWebsocketProxyRequest, opts eval.Options) any {
@@ -81,6 +88,9 @@ func TestEnvironment(t *testing.T) {
 		{"queryAll", "connect", `queryAll.room`, []any{"lobby"}},
 		{"queryAll multi", "multi", `join(queryAll.tag, ",")`, "a,b"},
 		{"queryAll absent", "bare", `queryAll.tag ?? []`, []any{}},
+		{"queryAll from single only", "single", `queryAll.user`, []any{"ada"}},
+		{"queryAll whole from single only", "single", `queryAll`, map[string]any{"user": []any{"ada"}}},
+		{"query from single only", "single", `query.user`, "ada"},
 		{"headers lower-cased", "connect", `headers["x-forwarded-proto"]`, "https"},
 		{"headers member", "connect", `headers.host`, "abc123def4.execute-api.eu-west-1.amazonaws.com"},
 		{"headers whole", "connect", `headers["sec-websocket-version"] in values(headers)`, true},
@@ -129,6 +139,7 @@ func TestEnvironment(t *testing.T) {
 		"connect-authorizer": event(t, "connect-authorizer"),
 		"bare":               bare(),
 		"multi":              multiOnly(),
+		"single":             singleOnly(),
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
