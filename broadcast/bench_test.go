@@ -52,7 +52,8 @@ func (a *benchAPI) host() string { return strings.TrimPrefix(a.URL, "http://") }
 //   - sequential/conns=10000: one post at a time (the loop most samples
 //     write), for the speedup,
 //   - memory/conns=1000 and memory/conns=10000: the peak heap during Send
-//     (peak-heap-MB, sampled every millisecond), which is bounded by one
+//     (peak-heap-MB, and peak-live-MB: the live heap marked by each GC,
+//     sampled every millisecond), which is bounded by one
 //     DynamoDB page (1 MB, about 6,000 rows here) and not by the number of
 //     connections; memory/page=1000/…: the same with pages of 1,000 rows.
 //
@@ -81,14 +82,13 @@ func BenchmarkBroadcast(b *testing.B) {
 		}
 		sel := dynamo.Selector{Field: "room", Value: fmt.Sprintf("r%d", conns)}
 		payload := []byte(`{"text":"hello everyone in the room"}`)
-		var base, peak uint64
+		var heap heapUse
 		b.ResetTimer()
 		for range b.N {
 			var rep broadcast.Report
-			bs, pk := peakHeap(func() {
+			heap = heap.max(measureHeap(func() {
 				rep, err = sender.Send(context.Background(), sel, payload)
-			})
-			base, peak = max(base, bs), max(peak, pk)
+			}))
 			if err != nil || rep.Sent != conns {
 				b.Fatalf("sent %d of %d: %v %v", rep.Sent, conns, err, rep.Failures)
 			}
@@ -96,8 +96,7 @@ func BenchmarkBroadcast(b *testing.B) {
 		b.StopTimer()
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*conns), "ns/post")
 		b.ReportMetric(float64(b.N*conns)/b.Elapsed().Seconds(), "posts/s")
-		b.ReportMetric(float64(base)/(1<<20), "base-heap-MB")
-		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+		heap.report(b)
 	}
 
 	b.Run("fanout/conns=10000", func(b *testing.B) { send(b, table, 10000, broadcast.DefaultConcurrency) })
@@ -128,20 +127,18 @@ func BenchmarkBroadcastGenerated(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			var base, peak uint64
+			var heap heapUse
 			for range b.N {
 				var rep broadcast.Report
-				bs, pk := peakHeap(func() {
+				heap = heap.max(measureHeap(func() {
 					rep, err = sender.Send(context.Background(), dynamo.Selector{}, []byte("x"))
-				})
-				base, peak = max(base, bs), max(peak, pk)
+				}))
 				if err != nil || rep.Sent != conns {
 					b.Fatalf("sent %d of %d: %v", rep.Sent, conns, err)
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*conns), "ns/post")
-			b.ReportMetric(float64(base)/(1<<20), "base-heap-MB")
-			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+			heap.report(b)
 		})
 	}
 }
@@ -166,35 +163,53 @@ func (g generated) Connections(ctx context.Context, sel dynamo.Selector) iter.Se
 
 func (g generated) Delete(ctx context.Context, id string) error { return nil }
 
-// peakHeap runs fn and returns the heap object bytes after a GC before fn
-// (base) and the highest heap object bytes (live and not yet collected) seen
-// every millisecond while it ran.
-func peakHeap(fn func()) (base, peak uint64) {
+// heapUse is what measureHeap saw.
+type heapUse struct {
+	base uint64 // heap objects after a GC, before fn
+	peak uint64 // highest heap objects (live and not yet collected) while fn ran
+	live uint64 // highest live heap marked by a GC while fn ran
+}
+
+func (h heapUse) max(o heapUse) heapUse {
+	return heapUse{max(h.base, o.base), max(h.peak, o.peak), max(h.live, o.live)}
+}
+
+func (h heapUse) report(b *testing.B) {
+	b.ReportMetric(float64(h.base)/(1<<20), "base-heap-MB")
+	b.ReportMetric(float64(h.peak)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(float64(h.live)/(1<<20), "peak-live-MB")
+}
+
+// measureHeap runs fn, sampling runtime/metrics every millisecond.
+func measureHeap(fn func()) heapUse {
 	runtime.GC()
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	read := func() uint64 {
-		metrics.Read(sample)
-		return sample[0].Value.Uint64()
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	read := func(h *heapUse) {
+		metrics.Read(samples)
+		h.peak = max(h.peak, samples[0].Value.Uint64())
+		h.live = max(h.live, samples[1].Value.Uint64())
 	}
-	base = read()
-	peak = base
+	var h heapUse
+	read(&h)
+	h.base = h.peak
 	done := make(chan struct{})
-	stopped := make(chan uint64)
+	stopped := make(chan heapUse)
 	go func() {
-		p := peak
+		h := h
 		tick := time.NewTicker(time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
 			case <-done:
-				stopped <- max(p, read())
+				read(&h)
+				stopped <- h
 				return
 			case <-tick.C:
-				p = max(p, read())
+				read(&h)
 			}
 		}
 	}()
 	fn()
 	close(done)
-	return base, <-stopped
+	return <-stopped
 }
