@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -208,7 +207,7 @@ func (p *pool) killHolder(inv *invocation) {
 		w.mu.Lock()
 		if w.inflight == inv && w.proc != nil && w.proc.Process != nil {
 			p.log.Warn("handler timed out; restarting its process", "worker", w.n, "requestId", inv.id)
-			_ = syscall.Kill(-w.proc.Process.Pid, syscall.SIGKILL) // its process group
+			killProcess(w.proc)
 		}
 		w.mu.Unlock()
 	}
@@ -254,7 +253,7 @@ func (w *worker) run(ctx context.Context) bool {
 	cmd := exec.Command(p.cfg.Command[0], p.cfg.Command[1:]...)
 	cmd.Dir = p.cfg.Dir
 	cmd.Env = append(append([]string(nil), p.env...), "AWS_LAMBDA_RUNTIME_API="+w.ln.Addr().String())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownProcessGroup(cmd)
 	tail := newTailWriter(p.cfg.Output, fmt.Sprintf("[%s %d] ", p.cfg.FunctionName, w.n), 20)
 	cmd.Stdout = tail
 	cmd.Stderr = tail
@@ -284,11 +283,11 @@ func (w *worker) run(ctx context.Context) bool {
 	case err = <-waitErr:
 	case <-ctx.Done():
 		// Lambda sends SIGTERM at shutdown, then SIGKILL.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		terminateProcess(cmd)
 		select {
 		case err = <-waitErr:
 		case <-time.After(2 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			killProcess(cmd)
 			err = <-waitErr
 		}
 	}
