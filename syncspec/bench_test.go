@@ -99,11 +99,13 @@ func BenchmarkEvaluate(b *testing.B) {
 	spec := loadTen(b)
 	req := benchEvent(b)
 	b.ReportAllocs()
+	done := reportCPU(b)
 	for b.Loop() {
 		if _, err := spec.Program.Evaluate(req); err != nil {
 			b.Fatal(err)
 		}
 	}
+	done()
 }
 
 // BenchmarkEvaluateParallel is BenchmarkEvaluate from GOMAXPROCS goroutines
@@ -133,6 +135,7 @@ func BenchmarkEvaluateCompilePerCall(b *testing.B) {
 	opts := eval.Options{Env: map[string]string{"STAGE_NAME": "prod"}}
 	req := benchEvent(b)
 	b.ReportAllocs()
+	done := reportCPU(b)
 	for b.Loop() {
 		p, err := eval.Compile(fields, opts)
 		if err != nil {
@@ -142,17 +145,20 @@ func BenchmarkEvaluateCompilePerCall(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	done()
 }
 
 // BenchmarkEvaluateHandWritten is the same row computed by Go code.
 func BenchmarkEvaluateHandWritten(b *testing.B) {
 	req := benchEvent(b)
 	b.ReportAllocs()
+	done := reportCPU(b)
 	for b.Loop() {
 		if _, err := handWritten(req, "prod"); err != nil {
 			b.Fatal(err)
 		}
 	}
+	done()
 }
 
 // fiftyFields is a 50-field spec: 20 literals of every kind and 30
@@ -201,9 +207,11 @@ func BenchmarkLoad50(b *testing.B) {
 	data := fiftyFields()
 	lookup := syncspec.WithLookupEnv(envOf("STAGE_NAME", "prod"))
 	b.ReportAllocs()
+	done := reportCPU(b)
 	for b.Loop() {
 		if _, err := syncspec.Parse("fifty.yaml", data, lookup); err != nil {
 			b.Fatal(err)
 		}
 	}
+	done()
 }
