@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/coder/websocket"
 )
@@ -35,11 +34,7 @@ func BenchmarkChat1000Clients(b *testing.B) {
 	const clients, roomSize, procs = 1000, 10, 4
 	ctx := context.Background()
 	dev := startDevProcess(b, "--concurrency", strconv.Itoa(procs))
-	db := dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-		BaseEndpoint: aws.String(dev.dynamoURL),
-	})
+	db := dynamodb.NewFromConfig(localAWS, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(dev.dynamoURL) })
 
 	var errs atomic.Int64
 	fail := func(format string, args ...any) {
@@ -115,6 +110,7 @@ type devProcess struct {
 	pid       int
 	wsURL     string
 	dynamoURL string
+	mgmtURL   string
 	pageURL   string
 	stderr    *syncBuffer
 
@@ -170,7 +166,8 @@ func startDevProcess(t testing.TB, flags ...string) *devProcess {
 	timer.Stop()
 	go io.Copy(io.Discard, stdout)
 	d.wsURL, d.dynamoURL, d.pageURL = banner["WebSocket URL"], banner["DynamoDB"], banner["Static page"]
-	if !strings.HasPrefix(d.wsURL, "ws://127.0.0.1:") || !strings.HasPrefix(d.dynamoURL, "http://") || !strings.HasPrefix(d.pageURL, "http://127.0.0.1:") {
+	d.mgmtURL = banner["Management API"]
+	if !strings.HasPrefix(d.wsURL, "ws://127.0.0.1:") || !strings.HasPrefix(d.dynamoURL, "http://") || !strings.HasPrefix(d.mgmtURL, "http://127.0.0.1:") || !strings.HasPrefix(d.pageURL, "http://127.0.0.1:") {
 		t.Fatalf("lawcket dev banner %v; want the WebSocket URL, the DynamoDB endpoint and the static page\n%s", banner, d.stderr)
 	}
 	return d

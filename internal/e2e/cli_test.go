@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/coder/websocket"
 )
@@ -34,6 +34,24 @@ func TestCLIRunsTheChat(t *testing.T) {
 		defer c.CloseNow()
 		clients = append(clients, c)
 	}
+	// The table shows both rows; both connections are established.
+	db := dynamodb.NewFromConfig(localAWS, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(dynamoURL) })
+	out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("chat-connections")})
+	if err != nil || len(out.Items) != 2 {
+		t.Fatalf("scan: %v rows, %v; want 2", len(out.Items), err)
+	}
+	mgmt := managementClient(dev.mgmtURL)
+	for _, item := range out.Items {
+		var r row
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Room != "cli" || (r.User != "ann" && r.User != "bob") {
+			t.Fatalf("row %+v; want ann's and bob's in room cli", r)
+		}
+		waitKnown(ctx, t, mgmt, r.ConnectionID)
+	}
+
 	if err := clients[0].Write(ctx, websocket.MessageText, []byte(`{"action":"send","text":"hi bob"}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -42,17 +60,6 @@ func TestCLIRunsTheChat(t *testing.T) {
 		if err != nil || string(data) != `{"user":"ann","room":"cli","text":"hi bob"}` {
 			t.Fatalf("client %d read %s, %v", i, data, err)
 		}
-	}
-
-	// The table shows both rows.
-	db := dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-		BaseEndpoint: aws.String(dynamoURL),
-	})
-	out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("chat-connections")})
-	if err != nil || len(out.Items) != 2 {
-		t.Fatalf("scan: %v rows, %v; want 2", len(out.Items), err)
 	}
 
 	// Ctrl-C closes the clients (1001 going away) and exits 0.

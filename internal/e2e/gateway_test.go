@@ -157,18 +157,12 @@ func startChat(t testing.TB, edit func(*devgw.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	awsCfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	}
 	return &env{
 		gw:    gw,
 		table: gw.TableName(),
 		db:    db,
-		mgmt: apigatewaymanagementapi.NewFromConfig(awsCfg, func(o *apigatewaymanagementapi.Options) {
-			o.BaseEndpoint = aws.String(gw.ManagementEndpoint())
-		}),
-		out: out,
+		mgmt:  managementClient(gw.ManagementEndpoint()),
+		out:   out,
 	}
 }
 
@@ -245,18 +239,36 @@ func (e *env) join(ctx context.Context, t testing.TB, query string) *client {
 // checks that moment is gone.
 func (e *env) waitEstablished(ctx context.Context, t testing.TB, room, user string) {
 	t.Helper()
-	id := e.idOf(ctx, t, room, user)
+	waitKnown(ctx, t, e.mgmt, e.idOf(ctx, t, room, user))
+}
+
+// waitKnown polls GetConnection until the Management API knows id.
+func waitKnown(ctx context.Context, t testing.TB, mgmt *apigatewaymanagementapi.Client, id string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, err := e.mgmt.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
+		_, err := mgmt.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
 		if err == nil {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("e2e: connection %s of %s in %s unknown to the Management API 10s after its handshake: %v", id, user, room, err)
+			t.Fatalf("e2e: connection %s unknown to the Management API 10s after its handshake: %v", id, err)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// localAWS is the static configuration of the gateway's local endpoints.
+var localAWS = aws.Config{
+	Region:      "us-east-1",
+	Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+}
+
+// managementClient is an SDK Management API client for endpoint.
+func managementClient(endpoint string) *apigatewaymanagementapi.Client {
+	return apigatewaymanagementapi.NewFromConfig(localAWS, func(o *apigatewaymanagementapi.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+	})
 }
 
 // send writes one text frame.
