@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -38,6 +40,9 @@ func newApp(ctx context.Context, getenv func(string) string) (*lawcket.App, erro
 		return nil, err
 	}
 	spec, err := syncspec.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no spec at %s: ship lawcket.yaml beside the bootstrap or set %s: %w", path, EnvConfig, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("invalid spec:\n%w", err)
 	}
