@@ -22,12 +22,14 @@ import (
 type conn struct {
 	g           *Gateway
 	id          string
-	ws          *websocket.Conn
+	ws          *websocket.Conn // set under mu before ready is closed
 	connectedAt time.Time
 	sourceIP    string
 	userAgent   string
 	domainName  string
 	lastActive  atomic.Int64 // unix nanoseconds
+
+	ready chan struct{} // closed once the handshake is done (ws set, or failed)
 
 	mu         sync.Mutex
 	idle       *time.Timer
@@ -100,21 +102,14 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, names m
 	if proto := responseHeader(resp, "Sec-WebSocket-Protocol"); proto != "" {
 		opts.Subprotocols = []string{proto}
 	}
-	ws, err := websocket.Accept(w, r, opts)
-	if err != nil {
-		g.log.Warn("WebSocket handshake failed after $connect", "connectionId", c.id, "err", err)
-		g.disconnect(c, 1006, "Handshake failed")
-		return
-	}
-	c.ws = ws
-	c.lastActive.Store(time.Now().UnixNano())
-	g.log.Info("connected", "connectionId", c.id, "sourceIp", c.sourceIP, "query", r.URL.RawQuery)
-	g.noteRows("$connect " + c.id)
-
+	// Register before the 101 goes out: a client may call the Management API
+	// the moment its handshake completes. Lookups wait for c.ready.
+	c.ready = make(chan struct{})
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
-		ws.Close(websocket.StatusGoingAway, "Going away")
+		g.log.Info("refusing a handshake: the gateway is shutting down", "connectionId", c.id)
+		writeJSONError(w, http.StatusGone, "", "Going away")
 		g.disconnect(c, 1001, "Going away")
 		return
 	}
@@ -122,6 +117,28 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, names m
 	g.connWG.Add(1)
 	g.mu.Unlock()
 	defer g.connWG.Done()
+
+	ws, err := websocket.Accept(w, r, opts)
+	if err != nil {
+		g.mu.Lock()
+		delete(g.conns, c.id)
+		g.mu.Unlock()
+		close(c.ready)
+		g.log.Warn("WebSocket handshake failed after $connect", "connectionId", c.id, "err", err)
+		g.disconnect(c, 1006, "Handshake failed")
+		return
+	}
+	c.lastActive.Store(time.Now().UnixNano())
+	c.mu.Lock()
+	c.ws = ws
+	code, why := c.serverCode, c.serverWhy // closed while the handshake completed
+	c.mu.Unlock()
+	close(c.ready)
+	if code != 0 {
+		go ws.Close(websocket.StatusCode(code), why)
+	}
+	g.log.Info("connected", "connectionId", c.id, "sourceIp", c.sourceIP, "query", r.URL.RawQuery)
+	g.noteRows("$connect " + c.id)
 	c.run()
 }
 
@@ -331,13 +348,14 @@ func (c *conn) closeByServer(code int, reason string) {
 	if first {
 		c.serverCode, c.serverWhy = code, reason
 	}
+	ws := c.ws // nil while the handshake completes: it closes with serverCode then
 	c.mu.Unlock()
 	switch {
-	case !first || c.ws == nil:
+	case !first || ws == nil:
 	case code == int(websocket.StatusAbnormalClosure): // 1006 is never sent in a frame
-		c.ws.CloseNow()
+		ws.CloseNow()
 	default:
-		go c.ws.Close(websocket.StatusCode(code), reason)
+		go ws.Close(websocket.StatusCode(code), reason)
 	}
 }
 

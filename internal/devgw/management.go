@@ -34,7 +34,7 @@ func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request, id str
 				"Message too long: posts are limited to 128 KB")
 			return
 		}
-		c := g.lookup(id)
+		c := g.lookup(r.Context(), id)
 		if c == nil {
 			writeGone(w, id)
 			return
@@ -50,7 +50,7 @@ func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request, id str
 		c.touch()
 		w.WriteHeader(http.StatusOK)
 	case http.MethodGet:
-		c := g.lookup(id)
+		c := g.lookup(r.Context(), id)
 		if c == nil {
 			writeGone(w, id)
 			return
@@ -74,7 +74,7 @@ func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request, id str
 		w.WriteHeader(http.StatusOK)
 		w.Write(body)
 	case http.MethodDelete:
-		c := g.lookup(id)
+		c := g.lookup(r.Context(), id)
 		if c == nil {
 			writeGone(w, id)
 			return
@@ -89,10 +89,26 @@ func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request, id str
 
 const isoMillis = "2006-01-02T15:04:05.000Z07:00"
 
-func (g *Gateway) lookup(id string) *conn {
+// lookup returns the established connection id, nil when there is none.
+// A connection whose handshake is completing is waited for.
+func (g *Gateway) lookup(ctx context.Context, id string) *conn {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.conns[id]
+	c := g.conns[id]
+	g.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ws == nil {
+		return nil
+	}
+	return c
 }
 
 func writeGone(w http.ResponseWriter, id string) {
