@@ -7,14 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/dynamo"
 )
 
 // MaxTextBytes bounds the text of one chat message (UTF-8 bytes). API Gateway
@@ -41,15 +38,13 @@ type errorFrame struct {
 
 // sender is the part of a connection's row the chat reads back.
 type sender struct {
-	User      string `dynamodbav:"user"`
-	Room      string `dynamodbav:"room"`
-	ExpiresAt int64  `dynamodbav:"expiresAt"` // epoch seconds; 0 without ttl
+	User string `dynamodbav:"user"`
+	Room string `dynamodbav:"room"`
 }
 
-// itemGetter is the part of the DynamoDB client the chat calls to read the
-// sender's row.
-type itemGetter interface {
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+// rowReader reads one connection's row (a *dynamo.Table).
+type rowReader interface {
+	Get(ctx context.Context, connectionID string) (dynamo.Row, error)
 }
 
 // roomPoster posts data to every stored connection whose room is room.
@@ -64,11 +59,9 @@ var errNoRow = errors.New("chat: no row for this connection")
 // chat holds what the handlers share; it is built once in main and safe for
 // concurrent use.
 type chat struct {
-	db     itemGetter
-	table  string
+	rows   rowReader
 	toRoom roomPoster
 	reply  replier
-	now    func() time.Time
 	log    *slog.Logger
 }
 
@@ -142,31 +135,20 @@ func parseSend(body []byte) (text, problem string) {
 	return req.Text, ""
 }
 
-// lookup reads the sender's row with a consistent read: its $connect stored it
-// before the connection could send anything.
+// lookup reads the sender's row: its $connect stored it before the
+// connection could send anything, and the read is strongly consistent. An
+// absent or expired row is errNoRow.
 func (c *chat) lookup(ctx context.Context, connectionID string) (sender, error) {
-	out, err := c.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:            aws.String(c.table),
-		Key:                  map[string]types.AttributeValue{"connectionId": &types.AttributeValueMemberS{Value: connectionID}},
-		ProjectionExpression: aws.String("#u, #r, expiresAt"),
-		ExpressionAttributeNames: map[string]string{
-			"#u": "user",
-			"#r": "room",
-		},
-		ConsistentRead: aws.Bool(true),
-	})
+	row, err := c.rows.Get(ctx, connectionID)
+	if errors.Is(err, dynamo.ErrNotFound) {
+		return sender{}, errNoRow
+	}
 	if err != nil {
 		return sender{}, fmt.Errorf("chat: read row of %s: %w", connectionID, err)
 	}
-	if len(out.Item) == 0 {
-		return sender{}, errNoRow
-	}
 	var s sender
-	if err := attributevalue.UnmarshalMap(out.Item, &s); err != nil {
+	if err := attributevalue.UnmarshalMap(row.Item, &s); err != nil {
 		return sender{}, fmt.Errorf("chat: decode row of %s: %w", connectionID, err)
-	}
-	if s.ExpiresAt != 0 && s.ExpiresAt < c.now().Unix() {
-		return sender{}, errNoRow // expired: DynamoDB deletes it lazily
 	}
 	if s.Room == "" {
 		return sender{}, fmt.Errorf("chat: row of %s has no room", connectionID)

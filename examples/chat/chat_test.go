@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/syncspec"
 )
 
 func TestParseSend(t *testing.T) {
@@ -76,28 +79,31 @@ func (r *recorder) toRoom(_ context.Context, room string, data []byte) error {
 	return nil
 }
 
-// newTestChat starts dynalite with a chat table holding rows.
+// newTestChat starts dynalite with the example's table holding rows; the
+// chat reads them through a dynamo.Table whose clock says now.
 func newTestChat(t *testing.T, now time.Time, rows ...map[string]types.AttributeValue) (*chat, *recorder) {
 	t.Helper()
+	ctx := context.Background()
+	spec, err := syncspec.Load("lawcket.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	db := dynalitetest.Client(dynalitetest.Start(t))
-	dynalitetest.CreateTable(t, db, &dynamodb.CreateTableInput{
-		TableName:            aws.String("chat-test"),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("connectionId"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("connectionId"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
+	dynalitetest.CreateTable(t, db, dynamo.TableDefinition(spec, spec.Table))
 	for _, item := range rows {
-		if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("chat-test"), Item: item}); err != nil {
+		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(spec.Table), Item: item}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	table, err := dynamo.NewTable(ctx, spec, dynamo.WithClient(db), dynamo.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
 	rec := &recorder{}
 	return &chat{
-		db:     db,
-		table:  "chat-test",
+		rows:   table,
 		toRoom: rec.toRoom,
 		reply:  rec.reply,
-		now:    func() time.Time { return now },
 		log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}, rec
 }
@@ -105,6 +111,9 @@ func newTestChat(t *testing.T, now time.Time, rows ...map[string]types.Attribute
 func row(id, user, room string, expiresAt int64) map[string]types.AttributeValue {
 	item := map[string]types.AttributeValue{
 		"connectionId": &types.AttributeValueMemberS{Value: id},
+		"domainName":   &types.AttributeValueMemberS{Value: "example.test"},
+		"stage":        &types.AttributeValueMemberS{Value: "local"},
+		"connectedAt":  &types.AttributeValueMemberN{Value: "1"},
 		"user":         &types.AttributeValueMemberS{Value: user},
 		"room":         &types.AttributeValueMemberS{Value: room},
 	}
@@ -172,10 +181,21 @@ func TestSend(t *testing.T) {
 }
 
 func TestSendReadFailureIsAnError(t *testing.T) {
-	c, rec := newTestChat(t, time.Now())
-	c.table = "no-such-table"
-	err := c.send(context.Background(), messageEvent("a=", "send", `{"action":"send","text":"hi"}`))
-	if err == nil || !strings.Contains(err.Error(), "read row") {
+	// A real server, and a table that does not exist on it.
+	spec, err := syncspec.Load("lawcket.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Table = "no-such-table"
+	db := dynalitetest.Client(dynalitetest.Start(t))
+	table, err := dynamo.NewTable(context.Background(), spec, dynamo.WithClient(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	c := &chat{rows: table, toRoom: rec.toRoom, reply: rec.reply, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	err = c.send(context.Background(), messageEvent("a=", "send", `{"action":"send","text":"hi"}`))
+	if err == nil || !strings.Contains(err.Error(), "read row") || !errors.Is(err, dynamo.ErrTableNotFound) {
 		t.Fatalf("send = %v; want the read error (a fault, not the client's)", err)
 	}
 	if len(rec.rooms)+len(rec.replies) != 0 {

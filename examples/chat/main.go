@@ -5,7 +5,6 @@ import (
 	"log"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -42,8 +41,7 @@ func newApp(ctx context.Context, specPath string) (*lawcket.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := dynamodb.NewFromConfig(cfg)
-	sync, err := dynamo.NewPlugin(ctx, spec, dynamo.WithClient(db))
+	sync, err := dynamo.NewPlugin(ctx, spec, dynamo.WithClient(dynamodb.NewFromConfig(cfg)))
 	if err != nil {
 		return nil, err
 	}
@@ -52,11 +50,9 @@ func newApp(ctx context.Context, specPath string) (*lawcket.App, error) {
 		return nil, err
 	}
 	c := &chat{
-		db:     db,
-		table:  spec.Table,
+		rows:   sync.Table(),
 		toRoom: toRoom,
 		reply:  func(ctx context.Context, ev *lawcket.Event, v any) error { return ev.Reply(ctx, v) },
-		now:    time.Now,
 		log:    slog.Default(),
 	}
 	ws := lawcket.New(lawcket.WithPlugins(sync), lawcket.WithAWSConfig(cfg))
