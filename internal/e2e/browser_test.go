@@ -40,7 +40,6 @@ func chatInBrowser(t *testing.T, e *env) {
 		if err := p.tab.waitText(ctx, "#status", "connected to room "+p.room+" as "+p.user); err != nil {
 			t.Fatalf("%s: %v", p.user, err)
 		}
-		e.waitEstablished(ctx, t, p.room, p.user)
 	}
 	if err := alice.typeInto(ctx, "#text", "hello from a browser <b>tab</b>"); err != nil {
 		t.Fatal(err)

@@ -344,7 +344,8 @@ func TestChatOnDynalite(t *testing.T) {
 
 // TestManagementAPIRightAfterHandshake: once a client has its 101, the
 // connection is established: the Management API knows it and posts reach it,
-// with no delay (a broadcast triggered by another client may come at once).
+// with no delay (a broadcast triggered by another client may come at once;
+// a 410 there would make the broadcaster delete the new member's row).
 func TestManagementAPIRightAfterHandshake(t *testing.T) {
 	ctx := testContext(t)
 	e := startChat(t, nil)

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -220,42 +219,7 @@ func (e *env) join(ctx context.Context, t testing.TB, query string) *client {
 		}
 		t.Fatalf("e2e: connect ?%s: %v (HTTP %d)", query, err, status)
 	}
-	q, err := url.ParseQuery(query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	user := q.Get("user")
-	if user == "" {
-		user = "anonymous"
-	}
-	e.waitEstablished(ctx, t, q.Get("room"), user)
 	return c
-}
-
-// waitEstablished waits until the Management API knows the connection of user
-// in room. The client has its 101 a moment before the gateway registers the
-// connection (see /work/notes/G-to-F.md); until then a post to it answers 410
-// and a broadcast would delete its row. TestManagementAPIRightAfterHandshake
-// checks that moment is gone.
-func (e *env) waitEstablished(ctx context.Context, t testing.TB, room, user string) {
-	t.Helper()
-	waitKnown(ctx, t, e.mgmt, e.idOf(ctx, t, room, user))
-}
-
-// waitKnown polls GetConnection until the Management API knows id.
-func waitKnown(ctx context.Context, t testing.TB, mgmt *apigatewaymanagementapi.Client, id string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, err := mgmt.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("e2e: connection %s unknown to the Management API 10s after its handshake: %v", id, err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // localAWS is the static configuration of the gateway's local endpoints.
