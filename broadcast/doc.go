@@ -21,12 +21,12 @@
 // Build the Sender once (in main, next to the table and the poster) and call
 // Send from any handler or process:
 //
-//	table, _ := dynamo.NewTable(ctx, spec)
-//	poster, _ := lawcket.NewPoster(ctx)
-//	sender, _ := broadcast.New(table, poster)
+//	table, err := dynamo.NewTable(ctx, spec)
+//	poster, err := lawcket.NewPoster(ctx, broadcast.PosterOptions(broadcast.DefaultConcurrency)...)
+//	sender, err := broadcast.New(table, poster)
 //	...
 //	rep, err := sender.Send(ctx, dynamo.Selector{Field: "room", Value: room}, body,
-//		broadcast.Exclude(ev.ConnectionID))
+//		broadcast.Exclude(ev.Connection.ID))
 //
 // Each post goes to the Poster's endpoint for the row's domainName and stage
 // (https://{domainName}/{stage}, or lawcket.WithPosterEndpoint /
@@ -68,8 +68,8 @@
 //
 // The AWS SDK's standard retryer also retries LimitExceededException (3
 // attempts by default) and 5xx answers. Send does its own, bounded retries for
-// 429s, so build the Poster used for broadcasts with the SDK's retries turned
-// off, or the two multiply (see the README).
+// 429s, so build the Poster used for broadcasts with the SDK's throttle
+// retries turned off, or the two multiply: PosterOptions gives the options.
 //
 // A Sender is safe for concurrent use: Send may be called from many
 // goroutines at once; each call has its own workers and Report.
