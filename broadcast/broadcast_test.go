@@ -243,7 +243,7 @@ func TestSendCancelDuringBackoff(t *testing.T) {
 		for api.postsTo("thr-1") == 0 {
 			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond) // into the wait
+		time.Sleep(200 * time.Millisecond) // well into the 1h wait
 		cancel()
 	}()
 	rep, err := sender.Send(ctx, dynamo.Selector{}, []byte("x"))
