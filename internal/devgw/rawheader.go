@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"strings"
 	"sync"
 )
 
@@ -78,18 +79,38 @@ func headerNames(r *http.Request) map[string]string {
 	if rc.requests != 1 || !rc.done || rc.buf == nil {
 		return nil
 	}
+	return parseHeaderNames(rc.buf)
+}
+
+// parseHeaderNames maps canonical names to raw names in a request's header
+// block (request line and header lines, without the final blank line).
+func parseHeaderNames(block []byte) map[string]string {
 	names := make(map[string]string)
-	lines := bytes.Split(rc.buf, []byte("\r\n"))
-	for _, line := range lines[1:] { // lines[0] is the request line
+	lines := bytes.Split(block, []byte("\n")) // Go's server also accepts bare LF
+	for _, line := range lines[1:] {          // lines[0] is the request line
 		name, _, ok := bytes.Cut(line, []byte(":"))
-		if !ok || len(name) == 0 {
-			continue
-		}
 		raw := string(bytes.TrimSpace(name))
+		if !ok || !isToken(raw) {
+			continue // Go's server refuses such a request anyway
+		}
 		canon := textproto.CanonicalMIMEHeaderKey(raw)
 		if _, seen := names[canon]; !seen {
 			names[canon] = raw
 		}
 	}
 	return names
+}
+
+// isToken reports whether s is a non-empty HTTP token (RFC 9110 tchar).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
