@@ -599,3 +599,34 @@ func TestNewErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestPostToClientThatDoesNotRead: once the client's buffers are full, a post
+// that cannot be written in time drops the connection and answers 410.
+func TestPostToClientThatDoesNotRead(t *testing.T) {
+	defer devgw.SetPostTimeout(200 * time.Millisecond)()
+	g, _ := start(t, devgw.Config{})
+	watcher := watch(t, g)
+	c := dial(t, g.URL())
+	id := connectEvent(t, c).RequestContext.ConnectionID
+	chunk := strings.Repeat("x", 64<<10)
+	url := g.ManagementEndpoint() + "/@connections/" + id
+	for i := 0; ; i++ {
+		if i == 2000 {
+			t.Fatal("128 MB posted to a client that does not read, and still no 410")
+		}
+		resp, err := http.Post(url, "application/octet-stream", strings.NewReader(chunk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusGone {
+			break
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("post %d: status %d", i, resp.StatusCode)
+		}
+	}
+	if ev := nextDisconnect(t, watcher); ev.RequestContext.ConnectionID != id || ev.RequestContext.DisconnectStatusCode != 1006 {
+		t.Errorf("$disconnect %s %d, want %s 1006", ev.RequestContext.ConnectionID, ev.RequestContext.DisconnectStatusCode, id)
+	}
+}

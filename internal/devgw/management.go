@@ -12,7 +12,7 @@ import (
 
 // postTimeout bounds a post to a client that does not read; the connection
 // is then closed and the post answers 410.
-const postTimeout = 10 * time.Second
+var postTimeout = 10 * time.Second
 
 // serveManagement is the Management API: POST, GET and DELETE
 // /{stage}/@connections/{id}. Signatures are accepted without checking.
