@@ -107,6 +107,13 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return ExitFindings
 	}
 	printDevBanner(stdout, g, cfg)
+	started := time.Now()
+	go func() {
+		// Connects that arrive before this wait for the handler (go run compiles, init runs).
+		if g.WaitReady(ctx) == nil {
+			fmt.Fprintf(stderr, "lawcket dev: handler ready after %v\n", time.Since(started).Round(time.Millisecond))
+		}
+	}()
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "lawcket dev: shutting down")
 	if err := g.Close(); err != nil {

@@ -115,6 +115,9 @@ func TestDevRuns(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("lawcket dev did not stop after its context ended")
 	}
+	if !strings.Contains(stderr.String(), "handler ready after") {
+		t.Errorf("stderr does not say the handler is ready:\n%s", stderr.String())
+	}
 	if !strings.Contains(stderr.String(), "no lawcket.yaml here") {
 		t.Errorf("stderr does not say it runs without a table:\n%s", stderr.String())
 	}

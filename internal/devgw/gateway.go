@@ -263,6 +263,11 @@ func (g *Gateway) WaitReady(ctx context.Context) error {
 	select {
 	case <-g.pool.ready():
 		return nil
+	default:
+	}
+	select {
+	case <-g.pool.ready():
+		return nil
 	case <-ctx.Done():
 		g.pool.mu.Lock()
 		err := g.pool.lastInit
