@@ -155,6 +155,13 @@ func (v *identVisitor) Visit(node *ast.Node) {
 	if !ok || v.covered[id] {
 		return
 	}
+	if root, rest, ok := strings.Cut(id.Value, flatSep); ok { // flattened name.key
+		if i := nameIndex(root); i >= 0 {
+			key, _, _ := strings.Cut(rest, flatSep)
+			v.u[i].addKey(key)
+		}
+		return
+	}
 	if id.Value == "$env" {
 		for i := range v.u {
 			v.u[i].all = true
@@ -211,7 +218,7 @@ func newState() *state {
 // fill builds the environment of one connect event, reading only what u
 // says the program uses. The maps are cleared first, so nothing of an
 // earlier connection remains visible.
-func (s *state) fill(u *usages, req *events.APIGatewayWebsocketProxyRequest, env map[string]any) map[string]any {
+func (s *state) fill(u *usages, req *events.APIGatewayWebsocketProxyRequest, env map[string]any, flats []flatName) map[string]any {
 	clear(s.env)
 	if u[0].used() {
 		clear(s.query)
@@ -233,8 +240,10 @@ func (s *state) fill(u *usages, req *events.APIGatewayWebsocketProxyRequest, env
 		fillMulti(s.headersAll, &u[3], req.MultiValueHeaders, req.Headers, true)
 		s.env[nameHeadersAll] = s.headersAll
 	}
+	var auth map[string]any
 	if u[4].used() {
-		s.env[nameAuthorizer] = authorizerMap(req.RequestContext.Authorizer)
+		auth = authorizerMap(req.RequestContext.Authorizer)
+		s.env[nameAuthorizer] = auth
 	}
 	if u[5].used() {
 		clear(s.reqCtx)
@@ -243,6 +252,38 @@ func (s *state) fill(u *usages, req *events.APIGatewayWebsocketProxyRequest, env
 		s.env[nameRequestContext] = s.reqCtx
 	}
 	s.env[nameEnv] = env
+	// Flattened accesses (see flat.go) read the maps just filled.
+	for i := range flats {
+		f := &flats[i]
+		var m map[string]any
+		switch f.root {
+		case 0:
+			m = s.query
+		case 1:
+			m = s.queryAll
+		case 2:
+			m = s.headers
+		case 3:
+			m = s.headersAll
+		case 4:
+			m = auth
+		case 5:
+			m = s.reqCtx
+		case 6:
+			m = env
+		}
+		if f.sub != "" {
+			s.env[nameRequestContext+flatSep+f.key] = s.identity
+			m = s.identity
+			if v, ok := m[f.sub]; ok {
+				s.env[f.name] = v
+			}
+			continue
+		}
+		if v, ok := m[f.key]; ok {
+			s.env[f.name] = v
+		}
+	}
 	return s.env
 }
 
@@ -427,5 +468,5 @@ func NewEnv(req *events.APIGatewayWebsocketProxyRequest, env map[string]string) 
 	for k, v := range env {
 		e[k] = v
 	}
-	return newState().fill(&u, req, e)
+	return newState().fill(&u, req, e, nil)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -111,6 +112,7 @@ type Program struct {
 	exprs  int
 	env    map[string]any
 	uses   usages
+	flats  []flatName // flattened accesses the environment provides
 	budget uint
 	pool   sync.Pool // of *runner
 }
@@ -193,7 +195,8 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 		p.env[k] = v
 		known[k] = true
 	}
-	exprOpts := []expr.Option{expr.Env(envType(known)), expr.MaxNodes(maxNodes)}
+	envT := envType(known)
+	exprOpts := []expr.Option{expr.Env(envT), expr.MaxNodes(maxNodes)}
 
 	var errs []error
 	fail := func(f *Field, key, format string, args ...any) {
@@ -256,7 +259,15 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 			p.fields = append(p.fields, c)
 			continue
 		}
-		prog, err := expr.Compile(f.Expr, exprOpts...)
+		compileOpts, flats := exprOpts, []flatName(nil)
+		if flatten {
+			if tree, err := parser.Parse(f.Expr); err == nil {
+				if o, cands := planFlat(tree.Node, envT, maxNodes); o != nil {
+					compileOpts, flats = o, cands
+				}
+			}
+		}
+		prog, err := expr.Compile(f.Expr, compileOpts...)
 		if err != nil {
 			errs = append(errs, exprError(f, err))
 			continue
@@ -287,6 +298,7 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 			p.uses[j].merge(u[j])
 		}
 		c.prog = prog
+		p.addFlats(flats)
 		p.exprs++
 		p.fields = append(p.fields, c)
 	}
@@ -295,6 +307,18 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 	}
 	p.pool.New = func() any { return &runner{vm: vm.VM{MemoryBudget: p.budget}, st: newState()} }
 	return p, nil
+}
+
+func (p *Program) addFlats(fs []flatName) {
+	for _, f := range fs {
+		dup := false
+		for _, g := range p.flats {
+			dup = dup || g.name == f.name
+		}
+		if !dup {
+			p.flats = append(p.flats, f)
+		}
+	}
 }
 
 // Kind returns the kind of the named field's values: its Type, the kind of
@@ -372,7 +396,7 @@ func (p *Program) Evaluate(req *events.APIGatewayWebsocketProxyRequest) (map[str
 		clear(r.st.env) // drop this connection's data before reuse
 		p.pool.Put(r)
 	}()
-	env := r.st.fill(&p.uses, req, p.env)
+	env := r.st.fill(&p.uses, req, p.env, p.flats)
 	for i := range p.fields {
 		f := &p.fields[i]
 		if f.prog == nil {
