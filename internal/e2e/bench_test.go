@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/coder/websocket"
+	"github.com/lawcket/lawcket/internal/dynalitetest"
 )
 
 // BenchmarkChat1000Clients is issue 7's figure with the chat example: 1,000
@@ -26,14 +27,26 @@ import (
 // reads the 10 messages of its room, then all disconnect and the table is
 // empty again. One op is that whole round; errors fail the benchmark. The
 // gateway runs as `lawcket dev` in its own process, so "gw-peak-MB" is its
-// own peak RSS (VmHWM: WebSocket server, Runtime API and embedded DynamoDB;
-// not the handler processes, nor these clients).
+// own peak RSS (VmHWM: WebSocket server, Runtime API and, in "embedded", the
+// in-memory DynamoDB; not the handler processes, nor these clients).
 //
 //	go test -run '^$' -bench Chat1000 -benchtime 3x ./internal/e2e
 func BenchmarkChat1000Clients(b *testing.B) {
-	const clients, roomSize, procs = 1000, 10, 4
+	const procs = 4
+	b.Run("embedded", func(b *testing.B) {
+		chat1000(b, startDevProcess(b, "--concurrency", strconv.Itoa(procs)))
+	})
+	// The same with the table on dynalite (--dynamodb-endpoint): the embedded
+	// DynamoDB answers a GSI Query by scanning every row, which dominates here.
+	b.Run("dynalite", func(b *testing.B) {
+		endpoint := dynalitetest.Start(b)
+		chat1000(b, startDevProcess(b, "--concurrency", strconv.Itoa(procs), "--dynamodb-endpoint", endpoint))
+	})
+}
+
+func chat1000(b *testing.B, dev *devProcess) {
+	const clients, roomSize = 1000, 10
 	ctx := context.Background()
-	dev := startDevProcess(b, "--concurrency", strconv.Itoa(procs))
 	db := dynamodb.NewFromConfig(localAWS, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(dev.dynamoURL) })
 
 	var errs atomic.Int64
