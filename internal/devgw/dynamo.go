@@ -79,11 +79,15 @@ func (g *Gateway) stopDynamo() {
 // DynamoDBClient returns a client for the gateway's DynamoDB endpoint (with
 // the local static credentials when it is embedded or on loopback).
 func (g *Gateway) DynamoDBClient(ctx context.Context) (*dynamodb.Client, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(g.cfg.Region)}
 	if g.localDynamo() {
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+		// No shared config: a stray AWS_PROFILE must not break local use.
+		return dynamodb.New(dynamodb.Options{
+			Region:       g.cfg.Region,
+			Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+			BaseEndpoint: aws.String(g.dynamoURL),
+		}), nil
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(g.cfg.Region))
 	if err != nil {
 		return nil, fmt.Errorf("devgw: AWS config: %w", err)
 	}

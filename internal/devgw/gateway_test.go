@@ -476,7 +476,8 @@ func TestHandlerFailures(t *testing.T) {
 		if _, ev := readEvent(t, c); ev.RequestContext.RouteKey != "after" {
 			t.Errorf("after restart: route %q", ev.RequestContext.RouteKey)
 		}
-		if !strings.Contains(out.String(), "crashing on purpose") || !strings.Contains(out.String(), "crashed during an invocation") {
+		if !strings.Contains(out.String(), "[lawcket-dev 1] ") || !strings.Contains(out.String(), "crashing on purpose") ||
+			!strings.Contains(out.String(), "crashed during an invocation") {
 			t.Errorf("log does not show the crash:\n%s", out)
 		}
 	})
@@ -628,5 +629,47 @@ func TestPostToClientThatDoesNotRead(t *testing.T) {
 	}
 	if ev := nextDisconnect(t, watcher); ev.RequestContext.ConnectionID != id || ev.RequestContext.DisconnectStatusCode != 1006 {
 		t.Errorf("$disconnect %s %d, want %s 1006", ev.RequestContext.ConnectionID, ev.RequestContext.DisconnectStatusCode, id)
+	}
+}
+
+// TestHandlerEnvironment: what an unmodified lambda.Start program sees.
+func TestHandlerEnvironment(t *testing.T) {
+	t.Setenv("AWS_PROFILE", "no-such-profile") // would break the SDK's default config
+	t.Setenv("AWS_REGION", "eu-west-3")
+	g, _ := start(t, devgw.Config{SpecPath: "testdata/lawcket.yaml", FunctionName: "chat"})
+	c := dial(t, g.URL())
+	send(t, c, websocket.MessageText, `{"action":"env"}`)
+	env := readJSON(t, c)
+	spec, _ := filepath.Abs("testdata/lawcket.yaml")
+	want := map[string]any{
+		"AWS_ENDPOINT_URL_DYNAMODB":       g.DynamoDBEndpoint(),
+		"LAWCKET_MANAGEMENT_ENDPOINT":     g.ManagementEndpoint(),
+		"LAWCKET_CONFIG":                  spec,
+		"AWS_ACCESS_KEY_ID":               "local",
+		"AWS_SECRET_ACCESS_KEY":           "local",
+		"AWS_REGION":                      "eu-west-3",
+		"AWS_LAMBDA_FUNCTION_NAME":        "chat",
+		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+		"_HANDLER":                        "echo",
+		"ctx.functionArn":                 "arn:aws:lambda:eu-west-3:000000000000:function:chat",
+		"ctx.deadlineIn":                  "29s",
+	}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s = %v, want %v", k, env[k], v)
+		}
+	}
+	if _, ok := env["AWS_PROFILE"]; ok {
+		t.Error("AWS_PROFILE passed to the handler")
+	}
+	if api, _ := env["AWS_LAMBDA_RUNTIME_API"].(string); !strings.HasPrefix(api, "127.0.0.1:") {
+		t.Errorf("AWS_LAMBDA_RUNTIME_API = %q", api)
+	}
+	if id, _ := env["ctx.requestId"].(string); len(id) != 36 {
+		t.Errorf("request id %q is not a UUID", id)
+	}
+	if tr, _ := env["ctx.traceId"].(string); !strings.HasPrefix(tr, "Root=1-") {
+		t.Errorf("trace id %q", tr)
 	}
 }

@@ -10,7 +10,8 @@
 //     event is posted to it. With several processes, set ECHO_WATCH_FILE so
 //     they share the watcher's id.
 //   - {"action":"crash"} exits the process; {"action":"fail"} returns an
-//     error; {"action":"sleep"} sleeps a minute.
+//     error; {"action":"sleep"} sleeps a minute; {"action":"env"} posts
+//     the environment and invocation context the runtime gave it.
 //   - any other message posts back its own event (a body over 64 KB is
 //     replaced by "len:N").
 //
@@ -30,6 +31,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
@@ -135,6 +137,23 @@ func (h *handler) serve(ctx context.Context, ev events.APIGatewayWebsocketProxyR
 		return events.APIGatewayProxyResponse{}, errors.New("failing on purpose")
 	case "sleep":
 		time.Sleep(time.Minute)
+	case "env":
+		// What the runtime gave this invocation: environment and context.
+		env := map[string]string{}
+		for _, k := range []string{"AWS_ENDPOINT_URL_DYNAMODB", "LAWCKET_MANAGEMENT_ENDPOINT", "LAWCKET_CONFIG",
+			"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_PROFILE", "AWS_LAMBDA_FUNCTION_NAME",
+			"AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "_HANDLER", "AWS_LAMBDA_RUNTIME_API"} {
+			if v, ok := os.LookupEnv(k); ok {
+				env[k] = v
+			}
+		}
+		lc, _ := lambdacontext.FromContext(ctx)
+		deadline, _ := ctx.Deadline()
+		env["ctx.requestId"] = lc.AwsRequestID
+		env["ctx.functionArn"] = lc.InvokedFunctionArn
+		env["ctx.deadlineIn"] = time.Until(deadline).Round(time.Second).String()
+		env["ctx.traceId"] = os.Getenv("_X_AMZN_TRACE_ID")
+		return events.APIGatewayProxyResponse{StatusCode: 200}, h.post(ctx, id, env)
 	}
 	return events.APIGatewayProxyResponse{StatusCode: 200}, h.post(ctx, id, ev)
 }
