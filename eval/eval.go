@@ -198,6 +198,13 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 	envT := envType(known)
 	exprOpts := []expr.Option{expr.Env(envT), expr.MaxNodes(maxNodes)}
 
+	// $env shows the whole environment, flattened names included: a
+	// program that uses it anywhere is not flattened.
+	flat := flatten
+	for i := range fields {
+		flat = flat && !strings.Contains(fields[i].Expr, "$env")
+	}
+
 	var errs []error
 	fail := func(f *Field, key, format string, args ...any) {
 		errs = append(errs, &CompileError{Field: f.Name, Key: key, Message: fmt.Sprintf(format, args...)})
@@ -260,7 +267,7 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 			continue
 		}
 		compileOpts, flats := exprOpts, []flatName(nil)
-		if flatten {
+		if flat {
 			if tree, err := parser.Parse(f.Expr); err == nil {
 				if o, cands := planFlat(tree.Node, envT, maxNodes); o != nil {
 					compileOpts, flats = o, cands

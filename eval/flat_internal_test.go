@@ -8,6 +8,27 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
+// A program where any expression uses $env is not flattened: $env would
+// show the flattened names.
+func TestFlatteningOffWithEnvVariable(t *testing.T) {
+	p, err := Compile([]Field{{Name: "u", Expr: `query.user`}, {Name: "all", Expr: `keys($env)`}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.flats) != 0 {
+		t.Fatalf("flattened %v", p.flats)
+	}
+	out, err := p.Evaluate(&events.APIGatewayWebsocketProxyRequest{QueryStringParameters: map[string]string{"user": "ada"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range out["all"].([]any) {
+		if strings.Contains(k.(string), flatSep) {
+			t.Fatalf("$env shows %q", k)
+		}
+	}
+}
+
 func TestFlattening(t *testing.T) {
 	tests := []struct {
 		expr  string
