@@ -6,7 +6,6 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/dynamo"
@@ -26,12 +25,12 @@ func newRoomPoster(ctx context.Context, cfg aws.Config, table *dynamo.Table, log
 	if err != nil {
 		return nil, fmt.Errorf("chat: management API client: %w", err)
 	}
-	sender, err := broadcast.New(table, poster, broadcast.WithLogger(log))
+	bc, err := broadcast.New(table, poster, broadcast.WithLogger(log))
 	if err != nil {
 		return nil, fmt.Errorf("chat: broadcaster: %w", err)
 	}
 	return func(ctx context.Context, room string, data []byte) error {
-		rep, err := sender.Send(ctx, dynamo.Selector{Field: "room", Value: room}, data)
+		rep, err := bc.Send(ctx, dynamo.Selector{Field: "room", Value: room}, data)
 		if err != nil {
 			return fmt.Errorf("chat: broadcast to room %q: %w", room, err)
 		}
