@@ -127,7 +127,19 @@ func readEvent(t testing.TB, c *websocket.Conn) (websocket.MessageType, events.A
 }
 
 func TestEcho(t *testing.T) {
-	g, _ := start(t, devgw.Config{})
+	t.Run("default build", func(t *testing.T) { testEcho(t, echoBin) })
+	t.Run("-tags lambda.norpc", func(t *testing.T) {
+		bin := filepath.Join(t.TempDir(), "echo-norpc")
+		if out, err := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, "./testdata/echo").CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		testEcho(t, bin)
+	})
+}
+
+func testEcho(t *testing.T, bin string) {
+	t.Setenv("_LAMBDA_SERVER_PORT", "1") // the gateway must not pass it on (RPC mode)
+	g, _ := start(t, devgw.Config{Command: []string{bin}})
 	c := dial(t, g.URL())
 	send(t, c, websocket.MessageText, `{"action":"hello"}`)
 	typ, ev := readEvent(t, c)

@@ -366,6 +366,7 @@ func (g *Gateway) childEnv() []string {
 		"AWS_SESSION_TOKEN": true, "AWS_SECURITY_TOKEN": true, "AWS_ENDPOINT_URL": true,
 		"AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true,
 		"AWS_LAMBDA_MAX_CONCURRENCY": true, // one invocation at a time per process
+		"_LAMBDA_SERVER_PORT":        true, // would select aws-lambda-go's legacy RPC mode
 	}
 	var env []string
 	for _, kv := range os.Environ() {
