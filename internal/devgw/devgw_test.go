@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(serveEnv) != "" {
 		os.Exit(serveForBenchmark())
 	}
+	if os.Getenv(rawRuntimeEnv) != "" {
+		os.Exit(rawRuntime())
+	}
 	dir, err := os.MkdirTemp("", "devgw-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

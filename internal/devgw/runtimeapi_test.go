@@ -1,0 +1,89 @@
+package devgw_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/coder/websocket"
+	"github.com/lawcket/lawcket/internal/devgw"
+)
+
+// rawRuntimeEnv makes the test binary a custom runtime speaking the Runtime
+// API with plain HTTP (see rawRuntime), to check the protocol itself.
+const rawRuntimeEnv = "DEVGW_TEST_RAW_RUNTIME"
+
+// rawRuntime checks every invocation's headers, answers a wrong request id
+// first (it must be refused with 400), then accepts connects and fails
+// messages through /error. Protocol violations exit with status 2.
+func rawRuntime() int {
+	base := "http://" + os.Getenv("AWS_LAMBDA_RUNTIME_API") + "/2018-06-01/runtime/invocation/"
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(os.Stderr, "PROTOCOL: "+format+"\n", args...)
+		return 2
+	}
+	for {
+		resp, err := http.Get(base + "next")
+		if err != nil {
+			return fail("next: %v", err)
+		}
+		payload, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		id := resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
+		deadline, err := strconv.ParseInt(resp.Header.Get("Lambda-Runtime-Deadline-Ms"), 10, 64)
+		switch {
+		case resp.StatusCode != http.StatusOK:
+			return fail("next: status %d", resp.StatusCode)
+		case id == "":
+			return fail("no Lambda-Runtime-Aws-Request-Id")
+		case err != nil || deadline < time.Now().UnixMilli():
+			return fail("Lambda-Runtime-Deadline-Ms %q", resp.Header.Get("Lambda-Runtime-Deadline-Ms"))
+		case !strings.HasPrefix(resp.Header.Get("Lambda-Runtime-Invoked-Function-Arn"), "arn:aws:lambda:"):
+			return fail("Lambda-Runtime-Invoked-Function-Arn %q", resp.Header.Get("Lambda-Runtime-Invoked-Function-Arn"))
+		case !strings.HasPrefix(resp.Header.Get("Lambda-Runtime-Trace-Id"), "Root=1-"):
+			return fail("Lambda-Runtime-Trace-Id %q", resp.Header.Get("Lambda-Runtime-Trace-Id"))
+		}
+		var ev events.APIGatewayWebsocketProxyRequest
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return fail("payload: %v", err)
+		}
+		post := func(path, body string) (int, error) {
+			r, err := http.Post(base+path, "application/json", strings.NewReader(body))
+			if err != nil {
+				return 0, err
+			}
+			r.Body.Close()
+			return r.StatusCode, nil
+		}
+		if code, err := post("not-"+id+"/response", `{}`); err != nil || code != http.StatusBadRequest {
+			return fail("response for a wrong id: %d %v, want 400", code, err)
+		}
+		path, body := id+"/response", `{"statusCode":200}`
+		if ev.RequestContext.EventType == "MESSAGE" {
+			path, body = id+"/error", `{"errorMessage":"boom","errorType":"RawError"}`
+		}
+		if code, err := post(path, body); err != nil || code != http.StatusAccepted {
+			return fail("%s: %d %v, want 202", path, code, err)
+		}
+	}
+}
+
+func TestRuntimeAPIProtocol(t *testing.T) {
+	t.Setenv(rawRuntimeEnv, "1")
+	g, out := start(t, devgw.Config{Command: []string{os.Args[0], "-test.run=^$"}})
+	c := dial(t, g.URL())
+	send(t, c, websocket.MessageText, `{"action":"x"}`)
+	if msg := readJSON(t, c); msg["message"] != "Internal server error" {
+		t.Errorf("error frame %v", msg)
+	}
+	if !strings.Contains(out.String(), "RawError: boom") || strings.Contains(out.String(), "PROTOCOL") {
+		t.Errorf("output:\n%s", out)
+	}
+}
