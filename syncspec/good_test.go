@@ -201,3 +201,14 @@ func TestScalarTableName(t *testing.T) {
 		t.Fatalf("got %v, %v", spec, err)
 	}
 }
+
+func TestWithEvalOptions(t *testing.T) {
+	data := []byte("table: T12\nfields:\n  n:\n    expr: 1 + 2 + 3 + 4 + 5\n")
+	if _, err := syncspec.Parse("spec.yaml", data, syncspec.WithLookupEnv(noEnv)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := syncspec.Parse("spec.yaml", data, syncspec.WithLookupEnv(noEnv), syncspec.WithEvalOptions(eval.Options{MaxNodes: 3}))
+	if err == nil || !strings.Contains(err.Error(), "fields.n.expr: compilation failed: expression exceeds maximum allowed nodes") {
+		t.Fatalf("got %v, want a node-budget error at the expression", err)
+	}
+}
