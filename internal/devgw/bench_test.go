@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,20 @@ func serveForBenchmark() int {
 	if err := g.WaitReady(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
+	}
+	if path := os.Getenv("DEVGW_BENCH_CPUPROFILE"); path != "" {
+		// The gateway's own profile: DEVGW_BENCH_CPUPROFILE=/tmp/gw.prof go test -bench ...
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	fmt.Println(g.URL())
 	<-ctx.Done()
