@@ -44,6 +44,7 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	routes := f.String("routes", "", "comma-separated custom route `keys` the API defines; other values go to $default (default: any value is a route)")
 	f.IntVar(&cfg.Concurrency, "concurrency", 1, "number of handler `processes` (each handles one invocation at a time)")
 	f.StringVar(&cfg.StaticDir, "static", "", "serve this `dir` at / (plain HTTP GETs)")
+	f.BoolVar(&cfg.FrameLimit, "frame-limit", false, "enforce API Gateway's 32 KB frame limit (a larger client frame closes with 1009, as browsers' big messages do on AWS)")
 	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", devgw.DefaultIdleTimeout, "close connections idle this `long`")
 	f.DurationVar(&cfg.MaxLifetime, "max-lifetime", devgw.DefaultMaxLifetime, "close connections after this `long`")
 	f.DurationVar(&cfg.Timeout, "timeout", devgw.DefaultTimeout, "integration timeout: a handler taking `longer` is answered 504 and restarted")

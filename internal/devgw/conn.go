@@ -137,6 +137,15 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, names m
 	if code != 0 {
 		go ws.Close(websocket.StatusCode(code), why)
 	}
+	if g.cfg.FrameLimit {
+		tooBig := func(size uint64) {
+			g.log.Warn("frame over 32 KB (API Gateway's frame limit): closing with 1009", "connectionId", c.id, "frameBytes", size)
+			c.closeByServer(int(websocket.StatusMessageTooBig), "Message too big")
+		}
+		if !watchFrames(r, MaxFrameSize, tooBig) {
+			g.log.Warn("frame limit not enforced on this connection (not the first request of its TCP connection)", "connectionId", c.id)
+		}
+	}
 	g.log.Info("connected", "connectionId", c.id, "sourceIp", c.sourceIP, "query", r.URL.RawQuery)
 	g.noteRows("$connect " + c.id)
 	c.run()

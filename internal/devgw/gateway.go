@@ -68,6 +68,10 @@ type Config struct {
 	Concurrency int
 	// StaticDir, when set, is served at / for plain (non-WebSocket) GETs.
 	StaticDir string
+	// FrameLimit enforces API Gateway's 32 KB frame limit (MaxFrameSize):
+	// a larger client frame closes the connection with 1009. Off by
+	// default, so a message up to 128 KB may be sent as one frame.
+	FrameLimit bool
 	// IdleTimeout closes a connection without traffic (default 10 min).
 	IdleTimeout time.Duration
 	// MaxLifetime closes a connection after this long (default 2 h).

@@ -673,3 +673,42 @@ func TestHandlerEnvironment(t *testing.T) {
 		t.Errorf("trace id %q", tr)
 	}
 }
+
+func TestFrameLimit(t *testing.T) {
+	g, _ := start(t, devgw.Config{FrameLimit: true})
+	watcher := watch(t, g)
+	c := dial(t, g.URL())
+	c.SetReadLimit(1 << 20)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// A 32 KB frame passes.
+	send(t, c, websocket.MessageText, strings.Repeat("a", devgw.MaxFrameSize))
+	if _, ev := readEvent(t, c); len(ev.Body) != devgw.MaxFrameSize {
+		t.Fatalf("32 KB frame: handler saw %d bytes", len(ev.Body))
+	}
+	// A 128 KB message in 32 KB frames passes.
+	w, err := c.Writer(ctx, websocket.MessageText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if _, err := w.Write([]byte(strings.Repeat("b", devgw.MaxFrameSize))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ev := readEvent(t, c); ev.Body != "len:"+itoa(devgw.MaxMessageSize) {
+		t.Fatalf("128 KB in frames: handler saw %s", ev.Body)
+	}
+	// One frame of 32 KB + 1 closes with 1009.
+	send(t, c, websocket.MessageText, strings.Repeat("c", devgw.MaxFrameSize+1))
+	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+		t.Fatalf("read %v, want close 1009", err)
+	}
+	if ev := nextDisconnect(t, watcher); ev.RequestContext.DisconnectStatusCode != 1009 {
+		t.Errorf("disconnectStatusCode %d, want 1009", ev.RequestContext.DisconnectStatusCode)
+	}
+}

@@ -28,32 +28,96 @@ func (l rawHeaderListener) Accept() (net.Conn, error) {
 	return &rawHeaderConn{Conn: c}, nil
 }
 
-// rawHeaderConn records what is read until the end of the first header block.
+// maxPending bounds the bytes kept after the first header block until the
+// connection becomes a WebSocket (a client rarely sends frames before the
+// 101; an HTTP keep-alive connection sends its next request there).
+const maxPending = 1 << 10
+
+// rawHeaderConn records what is read until the end of the first header
+// block; once watchFrames is called it also follows the WebSocket frames
+// the client sends (see frameScanner).
 type rawHeaderConn struct {
 	net.Conn
 	mu       sync.Mutex
 	buf      []byte
 	done     bool
 	requests int
+
+	pending  []byte // read after the header block, before watchFrames
+	overflow bool   // pending exceeded maxPending: frames cannot be followed
+	frames   *frameScanner
+	limit    uint64
+	tooBig   func(size uint64) // called once, from Read
 }
 
 func (c *rawHeaderConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
 		c.mu.Lock()
+		got := p[:n]
 		if !c.done {
-			c.buf = append(c.buf, p[:n]...)
+			start := len(c.buf)
+			c.buf = append(c.buf, got...)
 			if i := bytes.Index(c.buf, []byte("\r\n\r\n")); i >= 0 {
+				got = c.buf[max(i+4, start):]
 				c.buf = c.buf[:i]
 				c.done = true
 			} else if len(c.buf) > maxRawHeader {
 				c.buf = nil
 				c.done = true
+				c.overflow = true
+			} else {
+				got = nil
+			}
+		}
+		var tooBig func(uint64)
+		var size uint64
+		if len(got) > 0 {
+			switch {
+			case c.frames != nil:
+				if s, over := c.frames.feed(got, c.limit); over {
+					tooBig, size = c.tooBig, s
+					c.frames = nil // report once
+				}
+			case !c.overflow && c.tooBig == nil:
+				if len(c.pending)+len(got) > maxPending {
+					c.pending, c.overflow = nil, true
+				} else {
+					c.pending = append(c.pending, got...)
+				}
 			}
 		}
 		c.mu.Unlock()
+		if tooBig != nil {
+			tooBig(size)
+		}
 	}
 	return n, err
+}
+
+// watchFrames follows the client's frames from now on (including those
+// read before, after the handshake) and calls tooBig once for the first
+// frame over limit. It reports false when the frames cannot be followed.
+func (c *rawHeaderConn) watchFrames(limit uint64, tooBig func(size uint64)) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.overflow || !c.done || c.requests != 1 {
+		return false
+	}
+	c.frames, c.limit, c.tooBig = &frameScanner{}, limit, tooBig
+	pending := c.pending
+	c.pending = nil
+	if s, over := c.frames.feed(pending, limit); over {
+		c.frames = nil
+		go tooBig(s)
+	}
+	return true
+}
+
+// watchFrames is rawHeaderConn.watchFrames for r's connection.
+func watchFrames(r *http.Request, limit uint64, tooBig func(size uint64)) bool {
+	rc, ok := r.Context().Value(rawHeaderKey{}).(*rawHeaderConn)
+	return ok && rc.watchFrames(limit, tooBig)
 }
 
 type rawHeaderKey struct{}
