@@ -62,8 +62,9 @@
 //
 // Only the Lambda proxy integration is emulated (no authorizers, no route
 // responses: the body a message route returns is ignored, as it is on AWS
-// without a route response). The 32 KB frame size limit is not enforced
-// (only the 128 KB message limit). Rate limits (500 new connections/s,
+// without a route response). The 32 KB frame size limit is enforced only
+// with Config.FrameLimit (the gateway then follows the frame headers on the
+// raw connection); by default a message up to 128 KB may come as one frame. Rate limits (500 new connections/s,
 // 429 LimitExceeded) are not emulated. disconnectReason texts are close to,
 // not byte-identical with, AWS's. Client header casing is exact for a
 // handshake that is the first request on its TCP connection (the normal case);
