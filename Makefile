@@ -41,7 +41,7 @@ test: deps
 ## chat: the chat example behind the local gateway; open http://$(ADDR)/ in two tabs.
 chat:
 	$(GO) build -o bin/chat ./examples/chat
-	$(GO) run ./cmd/lawcket dev -c examples/chat/lawcket.yaml --static examples/chat/static --addr $(ADDR) -- ./bin/chat
+	$(GO) run ./cmd/lawcket dev --rows -c examples/chat/lawcket.yaml --static examples/chat/static --addr $(ADDR) -- ./bin/chat
 
 ## demo: one connect / message / disconnect through the built sync Lambda under the emulator, against dynalite.
 demo: node_modules/.package-lock.json $(RIE)
