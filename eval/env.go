@@ -63,6 +63,18 @@ func envType(allowed map[string]bool) types.Map {
 	}
 }
 
+// runEnvType is envType with the values of query and headers typed as any:
+// the environment programs run against (see Compile).
+func runEnvType(checked types.Map) types.Map {
+	run := make(types.Map, len(checked))
+	for k, v := range checked {
+		run[k] = v
+	}
+	run[nameQuery] = types.Map{types.Extra: types.Any}
+	run[nameHeaders] = types.Map{types.Extra: types.Any}
+	return run
+}
+
 // usage records what parts of the environment a program reads, so that
 // each connection builds only those: all, or only the listed keys.
 type usage struct {

@@ -197,6 +197,15 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 	}
 	envT := envType(known)
 	exprOpts := []expr.Option{expr.Env(envT), expr.MaxNodes(maxNodes)}
+	// Programs are checked against envT, where query and header values are
+	// strings, so `query.a + 1` or `type: number` over `query.age` are load
+	// errors. But a missing key gives nil at run time, and a program compiled
+	// against string-typed values uses string-only operations that fail on
+	// nil (`query.room == ""` would be an evaluation error, not false). So
+	// the program that runs is compiled again against runT, where those
+	// values are of any type and every operation is nil-safe.
+	runT := runEnvType(envT)
+	runOpts := []expr.Option{expr.Env(runT), expr.MaxNodes(maxNodes)}
 
 	// $env shows the whole environment, flattened names included: a
 	// program that uses it anywhere is not flattened.
@@ -266,16 +275,21 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 			p.fields = append(p.fields, c)
 			continue
 		}
-		compileOpts, flats := exprOpts, []flatName(nil)
+		prog, err := expr.Compile(f.Expr, exprOpts...)
+		if err != nil {
+			errs = append(errs, exprError(f, err))
+			continue
+		}
+		compileOpts, flats := runOpts, []flatName(nil)
 		if flat {
 			if tree, err := parser.Parse(f.Expr); err == nil {
-				if o, cands := planFlat(tree.Node, envT, maxNodes); o != nil {
+				if o, cands := planFlat(tree.Node, runT, maxNodes); o != nil {
 					compileOpts, flats = o, cands
 				}
 			}
 		}
-		prog, err := expr.Compile(f.Expr, compileOpts...)
-		if err != nil {
+		run, err := expr.Compile(f.Expr, compileOpts...)
+		if err != nil { // the checked program compiled, so this is lawcket's bug
 			errs = append(errs, exprError(f, err))
 			continue
 		}
@@ -304,7 +318,7 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 		for j := range u {
 			p.uses[j].merge(u[j])
 		}
-		c.prog = prog
+		c.prog = run
 		p.addFlats(flats)
 		p.exprs++
 		p.fields = append(p.fields, c)

@@ -84,6 +84,15 @@ func TestEnvironment(t *testing.T) {
 		{"query absent", "connect-no-query", `query`, map[string]any{}},
 		{"query absent coalesce", "connect-no-query", `query.user ?? "anonymous"`, "anonymous"},
 		{"query bare", "bare", `len(query)`, 0},
+		// A missing key is nil in every operation, not only under ??: the
+		// comparisons compile to nil-safe operations (see Compile).
+		{"query missing equals empty", "connect-no-query", `query.room == ""`, false},
+		{"query missing not equals", "connect-no-query", `query.room != "lobby"`, true},
+		{"query missing is nil", "connect-no-query", `query.room == nil`, true},
+		{"query missing ternary", "connect-no-query", `query.room == "" ? "empty" : "unset"`, "unset"},
+		{"query present equals", "connect", `query.room == "lobby"`, true},
+		{"headers missing equals", "connect", `headers["x-team"] == "red"`, false},
+		{"headers missing in list", "connect", `headers["x-team"] in ["red", "blue"]`, false},
 		{"query from multi only", "multi", `query.tag`, "b"},
 		{"queryAll", "connect", `queryAll.room`, []any{"lobby"}},
 		{"queryAll multi", "multi", `join(queryAll.tag, ",")`, "a,b"},
