@@ -1,6 +1,3 @@
-// Command lawcket validates a lawcket.yaml, dry-runs the row a connect event
-// writes, prints the table definition, broadcasts to stored connections and
-// runs a local API Gateway WebSocket gateway. See the README.
 package main
 
 import (

@@ -1,7 +1,3 @@
-// Command readme is the program of the README's quick start: the DynamoDB
-// sync plugin stores one row per connection, and messages are echoed back to
-// their sender. Run it as a Lambda function (or under `lawcket dev`) with
-// lawcket.yaml in the working directory.
 package main
 
 import (
