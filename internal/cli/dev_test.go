@@ -2,18 +2,17 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/lawcket/lawcket/internal/devgw"
 )
 
 func TestDevUsage(t *testing.T) {
@@ -71,7 +70,7 @@ func TestDevRuns(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
-	var stderr syncWriter
+	var stderr devgw.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		// No lawcket.yaml in the working directory: runs without a table.
@@ -121,22 +120,4 @@ func TestDevRuns(t *testing.T) {
 	if !strings.Contains(stderr.String(), "no lawcket.yaml here") {
 		t.Errorf("stderr does not say it runs without a table:\n%s", stderr.String())
 	}
-}
-
-// syncWriter is a bytes.Buffer safe for the gateway's goroutines.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }

@@ -237,7 +237,7 @@ func (g *Gateway) invokeEvent(ctx context.Context, ev *events.APIGatewayWebsocke
 	if err != nil {
 		return resp, fmt.Errorf("devgw: encode event: %w", err)
 	}
-	out, err := g.pool.invoke(ctx, payload)
+	out, err := g.fn.Invoke(ctx, payload)
 	if err != nil {
 		return resp, err
 	}

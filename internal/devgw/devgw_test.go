@@ -1,7 +1,6 @@
 package devgw_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,28 +43,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer collects the gateway's log and the handler's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // start runs a gateway on a free port in front of the echo binary.
-func start(t testing.TB, cfg devgw.Config) (*devgw.Gateway, *syncBuffer) {
+func start(t testing.TB, cfg devgw.Config) (*devgw.Gateway, *devgw.SyncBuffer) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &devgw.SyncBuffer{}
 	if cfg.Command == nil {
 		cfg.Command = []string{echoBin}
 	}

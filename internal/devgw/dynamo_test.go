@@ -123,7 +123,7 @@ func TestEmbeddedDynamoDB(t *testing.T) {
 // TestTableFromSpec: Start creates the spec's table and GSIs in the embedded
 // DynamoDB, and RowsOutput shows the rows after each connect and disconnect.
 func TestTableFromSpec(t *testing.T) {
-	rows := &syncBuffer{}
+	rows := &devgw.SyncBuffer{}
 	g, _ := start(t, devgw.Config{SpecPath: "testdata/lawcket.yaml", RowsOutput: rows})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

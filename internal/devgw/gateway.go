@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -108,7 +107,7 @@ type Gateway struct {
 
 	ln        net.Listener
 	srv       *http.Server
-	pool      *pool
+	fn        *Function
 	dynamo    *dynamoServer
 	dynamoURL string
 	table     string
@@ -130,17 +129,12 @@ func New(cfg Config) (*Gateway, error) {
 	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
 		return nil, errors.New("devgw: no handler command (lawcket dev [flags] -- COMMAND [ARGS...])")
 	}
-	path, err := exec.LookPath(cfg.Command[0])
-	if err != nil {
-		return nil, fmt.Errorf("devgw: handler command: %w", err)
+	fc := cfg.function()
+	if err := fc.setDefaults(); err != nil {
+		return nil, err
 	}
-	if strings.ContainsRune(cfg.Command[0], filepath.Separator) {
-		// Relative to the gateway's directory, not to Dir.
-		if path, err = filepath.Abs(path); err != nil {
-			return nil, fmt.Errorf("devgw: handler command: %w", err)
-		}
-	}
-	cfg.Command = append([]string{path}, cfg.Command[1:]...)
+	cfg.Command, cfg.Concurrency, cfg.Timeout = fc.Command, fc.Concurrency, fc.Timeout
+	cfg.FunctionName, cfg.Region, cfg.Logger, cfg.Output = fc.FunctionName, fc.Region, fc.Logger, fc.Output
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
 	}
@@ -157,41 +151,17 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Concurrency == 0 {
-		cfg.Concurrency = 1
-	}
-	if cfg.Concurrency < 0 || cfg.Concurrency > 1000 {
-		return nil, fmt.Errorf("devgw: concurrency %d: want 1 to 1000", cfg.Concurrency)
-	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	if cfg.MaxLifetime == 0 {
 		cfg.MaxLifetime = DefaultMaxLifetime
 	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.IdleTimeout < 0 || cfg.MaxLifetime < 0 || cfg.Timeout < 0 {
+	if cfg.IdleTimeout < 0 || cfg.MaxLifetime < 0 {
 		return nil, errors.New("devgw: timeouts must be positive")
-	}
-	if cfg.FunctionName == "" {
-		cfg.FunctionName = DefaultFunctionName
-	}
-	if cfg.Region == "" {
-		cfg.Region = os.Getenv("AWS_REGION")
-	}
-	if cfg.Region == "" {
-		cfg.Region = DefaultRegion
 	}
 	if cfg.APIID == "" {
 		cfg.APIID = randomAPIID()
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Output == nil {
-		cfg.Output = os.Stderr
 	}
 	if cfg.SpecPath != "" {
 		abs, err := filepath.Abs(cfg.SpecPath)
@@ -239,8 +209,9 @@ func (g *Gateway) Start(ctx context.Context) error {
 		g.stopDynamo()
 		return err
 	}
-	g.pool = newPool(&g.cfg, g.log, g.childEnv())
-	if err := g.pool.start(context.Background()); err != nil {
+	fc := g.cfg.function()
+	fc.Env = g.childEnv()
+	if g.fn, err = startFunction(fc); err != nil {
 		ln.Close()
 		g.stopRows()
 		g.stopDynamo()
@@ -263,25 +234,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 }
 
 // WaitReady waits until a handler process asks for its first invocation.
-func (g *Gateway) WaitReady(ctx context.Context) error {
-	select {
-	case <-g.pool.ready():
-		return nil
-	default:
-	}
-	select {
-	case <-g.pool.ready():
-		return nil
-	case <-ctx.Done():
-		g.pool.mu.Lock()
-		err := g.pool.lastInit
-		g.pool.mu.Unlock()
-		if err != nil {
-			return fmt.Errorf("devgw: handler not ready: %w", err)
-		}
-		return ctx.Err()
-	}
-}
+func (g *Gateway) WaitReady(ctx context.Context) error { return g.fn.WaitReady(ctx) }
 
 // Addr is the address the gateway listens on (host:port), valid after Start.
 func (g *Gateway) Addr() string { return g.ln.Addr().String() }
@@ -352,7 +305,7 @@ func (g *Gateway) Close() error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := g.srv.Shutdown(shutdownCtx)
-	g.pool.stop()
+	g.fn.Close()
 	g.wg.Wait()
 	g.stopRows()
 	g.stopDynamo()
@@ -362,54 +315,28 @@ func (g *Gateway) Close() error {
 	return err
 }
 
-// childEnv is the handler's environment (without AWS_LAMBDA_RUNTIME_API,
-// which each worker adds).
+// function is the part of c that configures the handler processes.
+func (c *Config) function() FunctionConfig {
+	return FunctionConfig{
+		Command: c.Command, Dir: c.Dir, Concurrency: c.Concurrency, Timeout: c.Timeout,
+		FunctionName: c.FunctionName, Region: c.Region, Logger: c.Logger, Output: c.Output,
+	}
+}
+
+// childEnv is what the gateway adds to the handler's environment (see
+// FunctionConfig.environ): its endpoints, local credentials, the spec, then
+// Config.Env.
 func (g *Gateway) childEnv() []string {
-	drop := map[string]bool{
-		"AWS_LAMBDA_RUNTIME_API": true, "AWS_PROFILE": true, "AWS_DEFAULT_PROFILE": true,
-		"AWS_SESSION_TOKEN": true, "AWS_SECURITY_TOKEN": true, "AWS_ENDPOINT_URL": true,
-		"AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true,
-		"AWS_LAMBDA_MAX_CONCURRENCY": true, // one invocation at a time per process
-		"_LAMBDA_SERVER_PORT":        true, // would select aws-lambda-go's legacy RPC mode
-	}
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if !drop[k] {
-			env = append(env, kv)
-		}
-	}
-	cwd := g.cfg.Dir
-	if cwd == "" {
-		cwd, _ = os.Getwd()
-	}
-	name := g.cfg.FunctionName
-	env = append(env,
-		"AWS_ENDPOINT_URL_DYNAMODB="+g.dynamoURL,
-		"LAWCKET_MANAGEMENT_ENDPOINT="+g.ManagementEndpoint(),
+	env := []string{
+		"AWS_ENDPOINT_URL_DYNAMODB=" + g.dynamoURL,
+		"LAWCKET_MANAGEMENT_ENDPOINT=" + g.ManagementEndpoint(),
 		"AWS_ACCESS_KEY_ID=local",
 		"AWS_SECRET_ACCESS_KEY=local",
-		"AWS_REGION="+g.cfg.Region,
-		"AWS_DEFAULT_REGION="+g.cfg.Region,
-		"AWS_LAMBDA_FUNCTION_NAME="+name,
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
-		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
-		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
-		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/"+name,
-		"AWS_LAMBDA_LOG_STREAM_NAME="+time.Now().UTC().Format("2006/01/02")+"/[$LATEST]"+randomHex(16),
-		"AWS_EXECUTION_ENV=AWS_Lambda_provided.al2023",
-		"_HANDLER="+filepath.Base(g.cfg.Command[0]),
-		"LAMBDA_TASK_ROOT="+cwd,
-		"LAMBDA_RUNTIME_DIR="+cwd,
-	)
+	}
 	if g.cfg.SpecPath != "" {
 		env = append(env, "LAWCKET_CONFIG="+g.cfg.SpecPath)
 	}
 	return append(env, g.cfg.Env...)
-}
-
-func (c *Config) functionARN() string {
-	return "arn:aws:lambda:" + c.Region + ":000000000000:function:" + c.FunctionName
 }
 
 // ServeHTTP routes WebSocket upgrades, the Management API and static files.

@@ -19,7 +19,8 @@ import (
 // Errors an invocation can end with. The gateway answers 502 for all of them
 // except ErrTimeout (504), as API Gateway does for a failing integration.
 var (
-	// ErrFunction: the handler returned an error (POST .../error).
+	// ErrFunction: the handler returned an error (POST .../error, whose
+	// body the error wraps as a *FunctionError).
 	ErrFunction = errors.New("devgw: handler returned an error")
 	// ErrCrashed: the handler process exited while the invocation was in flight.
 	ErrCrashed = errors.New("devgw: handler process exited during the invocation")
@@ -52,7 +53,7 @@ func (inv *invocation) finish(body []byte, err error) {
 // pool runs Concurrency handler processes, each with its own Runtime API
 // endpoint, all taking invocations from one queue.
 type pool struct {
-	cfg     *Config
+	cfg     *FunctionConfig
 	log     *slog.Logger
 	env     []string // child environment, without AWS_LAMBDA_RUNTIME_API
 	queue   chan *invocation
@@ -70,11 +71,11 @@ type pool struct {
 	cancel      context.CancelFunc
 }
 
-func newPool(cfg *Config, log *slog.Logger, env []string) *pool {
+func newPool(cfg *FunctionConfig) *pool {
 	return &pool{
 		cfg:     cfg,
-		log:     log,
-		env:     env,
+		log:     cfg.Logger,
+		env:     cfg.environ(),
 		queue:   make(chan *invocation),
 		readyCh: make(chan struct{}),
 		failCh:  make(chan struct{}),
@@ -154,7 +155,7 @@ func (p *pool) unavailable() (<-chan struct{}, error) {
 		return p.failCh, fmt.Errorf("%w: gateway closed", ErrUnavailable)
 	}
 	if p.healthy == 0 && p.lastInit != nil {
-		return p.failCh, fmt.Errorf("%w: %v", ErrUnavailable, p.lastInit)
+		return p.failCh, fmt.Errorf("%w: %w", ErrUnavailable, p.lastInit)
 	}
 	return p.failCh, nil
 }
@@ -222,10 +223,10 @@ type worker struct {
 
 	mu       sync.Mutex
 	proc     *exec.Cmd
-	alive    bool        // the current process runs
-	healthy  bool        // the current process reached /next
-	inflight *invocation // held by the current process
-	initErr  string      // from POST /runtime/init/error
+	alive    bool           // the current process runs
+	healthy  bool           // the current process reached /next
+	inflight *invocation    // held by the current process
+	initErr  *FunctionError // from POST /runtime/init/error
 	exited   chan struct{}
 }
 
@@ -260,7 +261,7 @@ func (w *worker) run(ctx context.Context) bool {
 
 	w.mu.Lock()
 	w.proc = cmd
-	w.initErr = ""
+	w.initErr = nil
 	w.exited = make(chan struct{})
 	exited := w.exited
 	w.mu.Unlock()
@@ -318,14 +319,17 @@ func (w *worker) run(ctx context.Context) bool {
 		inv.finish(nil, fmt.Errorf("%w (%s)", ErrCrashed, status))
 	}
 	if !wasHealthy {
-		msg := initErr
-		if msg == "" {
-			msg = strings.TrimSpace(tail.lastLines())
+		var msg string
+		var ierr error
+		if initErr != nil {
+			msg = initErr.Error()
+			ierr = fmt.Errorf("handler exited during init (%s): %w", status, initErr)
+		} else {
+			if msg = strings.TrimSpace(tail.lastLines()); msg == "" {
+				msg = "(no output)"
+			}
+			ierr = fmt.Errorf("handler exited during init (%s): %s", status, msg)
 		}
-		if msg == "" {
-			msg = "(no output)"
-		}
-		ierr := fmt.Errorf("handler exited during init (%s): %s", status, msg)
 		p.log.Error("INIT ERROR: the handler process exited before asking for an invocation; "+
 			"connects are answered 502 until it starts", "worker", w.n, "exit", status, "output", msg)
 		p.initFailed(ierr)
@@ -354,12 +358,12 @@ func (w *worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		w.next(rw, r)
 	case path == "init/error" && r.Method == http.MethodPost:
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		msg := describeLambdaError(body)
+		fe := newFunctionError(body)
 		w.mu.Lock()
-		w.initErr = msg
+		w.initErr = fe
 		w.mu.Unlock()
-		w.pool.log.Error("INIT ERROR reported by the handler", "worker", w.n, "error", msg)
-		w.pool.initFailed(fmt.Errorf("handler init error: %s", msg))
+		w.pool.log.Error("INIT ERROR reported by the handler", "worker", w.n, "error", fe.Error())
+		w.pool.initFailed(fmt.Errorf("handler init error: %w", fe))
 		rw.WriteHeader(http.StatusAccepted)
 		io.WriteString(rw, `{"status":"OK"}`)
 	case strings.HasPrefix(path, "invocation/") && r.Method == http.MethodPost:
@@ -473,9 +477,9 @@ func (w *worker) answer(rw http.ResponseWriter, r *http.Request, id, kind string
 	case "too-large":
 		inv.finish(nil, fmt.Errorf("%w: response larger than 6 MB", ErrFunction))
 	default:
-		msg := describeLambdaError(body)
-		w.pool.log.Error("handler returned an error", "worker", w.n, "requestId", id, "error", msg)
-		inv.finish(nil, fmt.Errorf("%w: %s", ErrFunction, msg))
+		fe := newFunctionError(body)
+		w.pool.log.Error("handler returned an error", "worker", w.n, "requestId", id, "error", fe.Error())
+		inv.finish(nil, fmt.Errorf("%w: %w", ErrFunction, fe))
 	}
 	rw.Header().Set("Content-Type", "application/json")
 	rw.WriteHeader(http.StatusAccepted)
@@ -541,24 +545,4 @@ func (t *tailWriter) lastLines() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return strings.Join(t.lines, "\n")
-}
-
-// describeLambdaError renders a Runtime API error body
-// ({"errorMessage":...,"errorType":...}) for a log line.
-func describeLambdaError(body []byte) string {
-	var e struct {
-		ErrorMessage string `json:"errorMessage"`
-		ErrorType    string `json:"errorType"`
-	}
-	if err := jsonUnmarshal(body, &e); err != nil || (e.ErrorMessage == "" && e.ErrorType == "") {
-		s := strings.TrimSpace(string(body))
-		if s == "" {
-			return "(empty error)"
-		}
-		return s
-	}
-	if e.ErrorType == "" {
-		return e.ErrorMessage
-	}
-	return e.ErrorType + ": " + e.ErrorMessage
 }

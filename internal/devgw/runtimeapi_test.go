@@ -2,8 +2,10 @@ package devgw_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -85,5 +87,40 @@ func TestRuntimeAPIProtocol(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "RawError: boom") || strings.Contains(out.String(), "PROTOCOL") {
 		t.Errorf("output:\n%s", out)
+	}
+}
+
+func TestFunctionInvoke(t *testing.T) {
+	t.Setenv(rawRuntimeEnv, "1")
+	out := &devgw.SyncBuffer{}
+	ctx := t.Context()
+	fn, err := devgw.StartFunction(ctx, devgw.FunctionConfig{
+		Command: []string{os.Args[0], "-test.run=^$"},
+		Logger:  slog.New(slog.NewTextHandler(out, nil)),
+		Output:  out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fn.Close()
+	if err := fn.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	event := func(eventType string) []byte {
+		b, _ := json.Marshal(events.APIGatewayWebsocketProxyRequest{
+			RequestContext: events.APIGatewayWebsocketProxyRequestContext{EventType: eventType},
+		})
+		return b
+	}
+	if body, err := fn.Invoke(ctx, event("CONNECT")); err != nil || string(body) != `{"statusCode":200}` {
+		t.Errorf("CONNECT: %s, %v; want the response posted\n%s", body, err, out)
+	}
+	_, err = fn.Invoke(ctx, event("MESSAGE"))
+	var fe *devgw.FunctionError
+	if !errors.Is(err, devgw.ErrFunction) || !errors.As(err, &fe) || fe.Type != "RawError" || fe.Message != "boom" {
+		t.Errorf("MESSAGE: %v; want ErrFunction with RawError: boom", err)
+	}
+	if fn.InitError() != nil {
+		t.Errorf("InitError: %v", fn.InitError())
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/coder/websocket"
+	"github.com/lawcket/lawcket/internal/devgw"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
 )
 
@@ -125,7 +126,7 @@ type devProcess struct {
 	dynamoURL string
 	mgmtURL   string
 	pageURL   string
-	stderr    *syncBuffer
+	stderr    *devgw.SyncBuffer
 
 	cmd     *exec.Cmd
 	exited  chan struct{}
@@ -148,7 +149,7 @@ func startDevProcess(t testing.TB, flags ...string) *devProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &devProcess{stderr: &syncBuffer{}, cmd: cmd, exited: make(chan struct{})}
+	d := &devProcess{stderr: &devgw.SyncBuffer{}, cmd: cmd, exited: make(chan struct{})}
 	cmd.Stderr = d.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

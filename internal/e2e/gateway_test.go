@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -87,24 +86,6 @@ func chatBinary(t testing.TB) string {
 	return goBuild(t, "github.com/lawcket/lawcket/examples/chat", "chat")
 }
 
-// syncBuffer collects the gateway's and the handler's output for failing tests.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // env is one running gateway in front of the chat binary, with SDK clients
 // for its DynamoDB endpoint and its Management API.
 type env struct {
@@ -112,7 +93,7 @@ type env struct {
 	table string
 	db    *dynamodb.Client
 	mgmt  *apigatewaymanagementapi.Client
-	out   *syncBuffer
+	out   *devgw.SyncBuffer
 }
 
 // startChat starts a gateway on a free port running the built chat example
@@ -120,7 +101,7 @@ type env struct {
 func startChat(t testing.TB, edit func(*devgw.Config)) *env {
 	t.Helper()
 	root := repoRoot(t)
-	out := &syncBuffer{}
+	out := &devgw.SyncBuffer{}
 	cfg := devgw.Config{
 		Addr:      "127.0.0.1:0",
 		Command:   []string{chatBinary(t)},
