@@ -52,8 +52,8 @@ func readEvent(t *testing.T, name string) []byte {
 }
 
 // modes are the ways the bootstrap is run: under aws-lambda-rie when it is
-// installed (the Done-when of the issue), and always under the minimal
-// Runtime API of lambdarun (which also checks the init/error report).
+// installed (the Done-when of the issue), and always under the Runtime API
+// of internal/devgw (which also relays the init/error report).
 func modes(t *testing.T) map[string]string {
 	m := map[string]string{"runtime-api": ""}
 	if rie, ok := lambdarun.FindRIE(); ok {
@@ -62,7 +62,7 @@ func modes(t *testing.T) map[string]string {
 		if os.Getenv("CI") == "true" {
 			t.Errorf("aws-lambda-rie not found (CI=true): go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest")
 		}
-		t.Log("aws-lambda-rie not found: running under the built-in Runtime API only")
+		t.Log("aws-lambda-rie not found: running under devgw's Runtime API only")
 	}
 	return m
 }

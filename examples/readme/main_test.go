@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -17,14 +15,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/internal/devgw"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
 // The README program is run for real: this test binary re-executes itself
-// with runMainEnv set, which runs main(), whose lambda.Start talks to a fake
-// Lambda Runtime API served by the test. DynamoDB is dynalite; the
-// Management API is a local HTTP server.
+// with runMainEnv set, which runs main(), whose lambda.Start talks to the
+// Lambda Runtime API `lawcket dev` runs handlers behind (a devgw.Function).
+// DynamoDB is dynalite; the Management API is a local HTTP server.
 const runMainEnv = "LAWCKET_README_RUN_MAIN"
 
 func TestMain(m *testing.M) {
@@ -33,74 +32,6 @@ func TestMain(m *testing.M) {
 		return
 	}
 	os.Exit(m.Run())
-}
-
-// runtimeAPI is the part of the Lambda Runtime API that aws-lambda-go uses:
-// it hands out one event per /next and collects the /response or /error.
-type runtimeAPI struct {
-	*httptest.Server
-	events  chan []byte
-	results chan result
-	mu      sync.Mutex
-	n       int
-}
-
-type result struct {
-	body  string
-	isErr bool
-}
-
-func newRuntimeAPI(t *testing.T) *runtimeAPI {
-	rt := &runtimeAPI{events: make(chan []byte), results: make(chan result, 1)}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case ev := <-rt.events:
-			rt.mu.Lock()
-			rt.n++
-			id := fmt.Sprint("req-", rt.n)
-			rt.mu.Unlock()
-			w.Header().Set("Lambda-Runtime-Aws-Request-Id", id)
-			w.Header().Set("Lambda-Runtime-Deadline-Ms", fmt.Sprint(time.Now().Add(30*time.Second).UnixMilli()))
-			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:readme")
-			w.Write(ev)
-		case <-r.Context().Done():
-		}
-	})
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		rt.results <- result{body: string(b)}
-		w.WriteHeader(http.StatusAccepted)
-	})
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		rt.results <- result{body: string(b), isErr: true}
-		w.WriteHeader(http.StatusAccepted)
-	})
-	mux.HandleFunc("POST /2018-06-01/runtime/init/error", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		t.Errorf("init error: %s", b)
-		w.WriteHeader(http.StatusAccepted)
-	})
-	rt.Server = httptest.NewServer(mux)
-	return rt
-}
-
-// invoke sends one event to the function and waits for its answer.
-func (rt *runtimeAPI) invoke(t *testing.T, raw []byte) result {
-	t.Helper()
-	select {
-	case rt.events <- raw:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the function never asked for the next event")
-	}
-	select {
-	case r := <-rt.results:
-		return r
-	case <-time.After(30 * time.Second):
-		t.Fatal("the function never answered")
-	}
-	return result{}
 }
 
 type mgmtServer struct {
@@ -137,32 +68,37 @@ func TestReadmeProgram(t *testing.T) {
 		mgmt.mu.Unlock()
 	}))
 	defer mgmt.Close()
-	rt := newRuntimeAPI(t)
-
-	var stderr bytes.Buffer
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(),
-		runMainEnv+"=1",
-		"AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(rt.URL, "http://"),
-		"AWS_ENDPOINT_URL_DYNAMODB="+endpoint,
-		"AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=test",
-		"AWS_SECRET_ACCESS_KEY=test",
-		"AWS_EC2_METADATA_DISABLED=true",
-		"LAWCKET_MANAGEMENT_ENDPOINT="+mgmt.URL+"/{stage}",
-	)
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
+	out := &devgw.SyncBuffer{}
+	fn, err := devgw.StartFunction(ctx, devgw.FunctionConfig{
+		Command: []string{os.Args[0], "-test.run=^$"},
+		Env: []string{
+			runMainEnv + "=1",
+			"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint,
+			"AWS_REGION=us-east-1",
+			"AWS_ACCESS_KEY_ID=test",
+			"AWS_SECRET_ACCESS_KEY=test",
+			"AWS_EC2_METADATA_DISABLED=true",
+			"LAWCKET_MANAGEMENT_ENDPOINT=" + mgmt.URL + "/{stage}",
+		},
+		FunctionName: "readme",
+		Timeout:      30 * time.Second,
+		Logger:       slog.New(slog.NewTextHandler(out, nil)),
+		Output:       out,
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		rt.Close()
+		fn.Close()
 		if t.Failed() {
-			t.Logf("program output:\n%s", stderr.String())
+			t.Logf("program output:\n%s", out.String())
 		}
 	}()
+	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := fn.WaitReady(waitCtx); err != nil {
+		t.Fatalf("the function never asked for the next event: %v", err)
+	}
 
 	rows := func() []dynamo.Row {
 		var out []dynamo.Row
@@ -215,9 +151,9 @@ func TestReadmeProgram(t *testing.T) {
 		}},
 	}
 	for _, s := range steps {
-		res := rt.invoke(t, fixture(s.file))
-		if res.isErr || !strings.Contains(res.body, `"statusCode":200`) {
-			t.Fatalf("%s: function answered %s (error: %v), want status 200", s.file, res.body, res.isErr)
+		body, err := fn.Invoke(ctx, fixture(s.file))
+		if err != nil || !strings.Contains(string(body), `"statusCode":200`) {
+			t.Fatalf("%s: function answered %s (error: %v), want status 200", s.file, body, err)
 		}
 		s.check(t)
 	}

@@ -37,7 +37,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	config := fs.String("config", "", "the spec to run (default: the demo's own lawcket.yaml)")
-	noRIE := fs.Bool("no-rie", false, "use the built-in Runtime API even when aws-lambda-rie is installed")
+	noRIE := fs.Bool("no-rie", false, "use the Runtime API of lawcket dev (internal/devgw) even when aws-lambda-rie is installed")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -184,7 +184,7 @@ func modeName(mode string) string {
 	if mode == "rie" {
 		return "the AWS Lambda Runtime Interface Emulator (aws-lambda-rie)"
 	}
-	return "a minimal Lambda Runtime API (aws-lambda-rie not installed)"
+	return "the Lambda Runtime API of `lawcket dev` (aws-lambda-rie not installed)"
 }
 
 func requests(c *dynalitetest.Counter) string {

@@ -1,8 +1,8 @@
 // Package lambdarun builds the lawcket-sync bootstrap and runs it as Lambda
 // would: under the AWS Lambda Runtime Interface Emulator (aws-lambda-rie)
-// when it is installed, else under a minimal Lambda Runtime API served here
-// (the four calls a custom runtime makes: invocation/next, /response,
-// /error and init/error). It serves the tests of cmd/lawcket-sync and its demo.
+// when it is installed, else behind the Lambda Runtime API of
+// internal/devgw (a devgw.Function, the one `lawcket dev` runs handlers
+// behind). It serves the tests of cmd/lawcket-sync and its demo.
 //
 // Lifecycle: Start launches one bootstrap process; Close stops it. A
 // Function's Invoke calls are serialized (one invocation at a time, as in

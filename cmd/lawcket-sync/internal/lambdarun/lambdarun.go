@@ -3,8 +3,11 @@ package lambdarun
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lawcket/lawcket/internal/devgw"
 )
 
 // Build compiles cmd/lawcket-sync as dir/bootstrap exactly as for
@@ -64,7 +69,7 @@ type Function struct {
 	Mode   string
 	invoke func(ctx context.Context, event []byte) (Result, error)
 	stop   func()
-	stderr *syncBuffer
+	stderr *devgw.SyncBuffer
 	mu     sync.Mutex
 }
 
@@ -82,12 +87,50 @@ func (f *Function) Output() string { return f.stderr.String() }
 func (f *Function) Close() { f.stop() }
 
 // Start runs bootstrap with env added to the environment: under rie when
-// rie is not empty, else under the built-in Runtime API.
+// rie is not empty, else under devgw's Runtime API (the one `lawcket dev`
+// runs handlers behind).
 func Start(ctx context.Context, rie, bootstrap string, env []string) (*Function, error) {
 	if rie != "" {
 		return startRIE(ctx, rie, bootstrap, env)
 	}
-	return startRuntimeAPI(ctx, bootstrap, env)
+	out := &devgw.SyncBuffer{}
+	fn, err := devgw.StartFunction(ctx, devgw.FunctionConfig{
+		Command:      []string{bootstrap},
+		Dir:          filepath.Dir(bootstrap),
+		Env:          env,
+		FunctionName: "lawcket-sync",
+		Logger:       slog.New(slog.NewTextHandler(out, nil)),
+		Output:       out,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lambdarun: %w", err)
+	}
+	invoke := func(ctx context.Context, event []byte) (Result, error) {
+		body, err := fn.Invoke(ctx, event)
+		return runtimeAPIResult(body, err)
+	}
+	return &Function{Mode: "runtime-api", invoke: invoke, stop: fn.Close, stderr: out}, nil
+}
+
+// runtimeAPIResult is the outcome of a devgw invocation as Lambda reports
+// it: the error document the function or its init posted, Runtime.ExitError
+// when the bootstrap exited without one.
+func runtimeAPIResult(body []byte, err error) (Result, error) {
+	var fe *devgw.FunctionError
+	switch {
+	case err == nil:
+		return Result{Payload: body}, nil
+	case errors.As(err, &fe):
+		r := Result{Payload: fe.Payload, Error: fe.Type}
+		if r.Error == "" {
+			r.Error = "Unhandled"
+		}
+		return r, nil
+	case errors.Is(err, devgw.ErrCrashed), errors.Is(err, devgw.ErrUnavailable):
+		doc, _ := json.Marshal(map[string]string{"errorType": "Runtime.ExitError", "errorMessage": err.Error()})
+		return Result{Payload: doc, Error: "Runtime.ExitError"}, nil
+	}
+	return Result{}, err
 }
 
 func freeAddr() (string, error) {
@@ -108,7 +151,7 @@ func startRIE(ctx context.Context, rie, bootstrap string, env []string) (*Functi
 	if err != nil {
 		return nil, err
 	}
-	out := &syncBuffer{}
+	out := &devgw.SyncBuffer{}
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, "--log-level", "error", bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = append(os.Environ(), env...)
@@ -182,21 +225,4 @@ func errorType(body []byte) string {
 		return ""
 	}
 	return string(rest[1 : 1+end])
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
