@@ -47,6 +47,11 @@
 // An invocation not answered within Config.Timeout is answered 504 and its
 // process is killed, as Lambda ends a timed-out environment.
 //
+// The handler processes and their Runtime API are a Function
+// (StartFunction), usable without the gateway: tests and the lawcket-sync demo
+// run a bootstrap through it and Invoke it with raw events. A Function's
+// methods are safe for concurrent use; Close stops its processes.
+//
 // Close closes every connection with 1001 (each sends $disconnect, while the
 // Management API still answers), then stops the server, the processes
 // (SIGTERM, then SIGKILL after 2 s) and DynamoDB.
