@@ -5,10 +5,8 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,36 +30,17 @@ fields:
     expr: query.user ?? "anonymous"
 `
 
-// countingTransport counts DynamoDB requests by operation (X-Amz-Target).
-type countingTransport struct {
-	next  http.RoundTripper
-	query atomic.Int64
-	scan  atomic.Int64
-}
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	switch r.Header.Get("X-Amz-Target") {
-	case "DynamoDB_20120810.Query":
-		c.query.Add(1)
-	case "DynamoDB_20120810.Scan":
-		c.scan.Add(1)
-	}
-	return c.next.RoundTrip(r)
-}
-
 // liveTable starts dynalite, creates the spec's table and returns the
 // lawcket table, the raw client and the request counter.
-func liveTable(t testing.TB) (*dynamo.Table, *dynamodb.Client, *countingTransport, *syncspec.Spec) {
+func liveTable(t testing.TB) (*dynamo.Table, *dynamodb.Client, *dynalitetest.Counter, *syncspec.Spec) {
 	t.Helper()
 	endpoint := dynalitetest.Start(t)
 	spec, err := syncspec.Parse("lawcket.yaml", []byte(roomSpec))
 	if err != nil {
 		t.Fatalf("spec: %v", err)
 	}
-	counter := &countingTransport{next: http.DefaultTransport}
-	client := dynalitetest.Client(endpoint, func(o *dynamodb.Options) {
-		o.HTTPClient = &http.Client{Transport: counter}
-	})
+	counter := &dynalitetest.Counter{}
+	client := dynalitetest.Client(endpoint, dynalitetest.WithCounter(counter))
 	dynalitetest.CreateTable(t, client, dynamo.TableDefinition(spec, spec.Table))
 	table, err := dynamo.NewTable(context.Background(), spec, dynamo.WithClient(client))
 	if err != nil {
@@ -187,17 +166,17 @@ func TestSendDynalite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counter.query.Store(0)
+	counter.Reset()
 	payload := `{"text":"to r1"}`
 	rep, err := sender.Send(context.Background(), dynamo.Selector{Field: "room", Value: "r1"}, []byte(payload), broadcast.Exclude("sender"))
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 
-	if n := counter.query.Load(); n < 2 {
+	if n := counter.Count("Query"); n < 2 {
 		t.Errorf("%d Query pages: the selection should span more than one", n)
 	}
-	if counter.scan.Load() != 0 {
+	if counter.Count("Scan") != 0 {
 		t.Errorf("a GSI selection used Scan")
 	}
 	if rep.Sent != len(live) || rep.Gone != len(gone) || rep.Deleted != len(gone) || rep.Failed != 0 || rep.Retries != 0 {
@@ -255,7 +234,7 @@ func TestSendDynalite(t *testing.T) {
 	if rep.Sent != len(live)+2 || rep.Gone != 1 || rep.Deleted != 1 { // live + sender + other-1; gone-other
 		t.Errorf("all: %+v", rep)
 	}
-	if counter.scan.Load() == 0 {
+	if counter.Count("Scan") == 0 {
 		t.Error("the zero Selector did not Scan")
 	}
 }
