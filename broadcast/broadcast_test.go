@@ -276,23 +276,28 @@ func TestSendRetryBudget(t *testing.T) {
 	api := newMgmtAPI(t, 0)
 	poster := newPoster(t)
 	store := &memStore{rows: rowsOf(api.host(), "r1", "thr-1", "thr2-1", "live-1")}
-	// Backoff of 1h can never fit a 1s budget: no retry at all.
-	sender, err := broadcast.New(store, poster, broadcast.WithRetry(10, time.Second), broadcast.WithBackoff(time.Hour, time.Hour))
+	// No backoff fits a 1ns budget once a post has taken its round trip:
+	// every throttled connection fails after its first post, saying why.
+	sender, err := broadcast.New(store, poster, broadcast.WithRetry(10, time.Nanosecond), broadcast.WithBackoff(time.Millisecond, time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// With a 1h cap the jittered delay is below 1s only with probability
-	// 1/3600 per retry; a budget-spent failure is the expected outcome.
 	rep, err := sender.Send(context.Background(), dynamo.Selector{}, []byte("x"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Sent+rep.Failed != 3 || rep.Sent < 1 {
+	if rep.Sent != 1 || rep.Failed != 2 || rep.Retries != 0 || len(rep.Failures) != 2 {
 		t.Fatalf("report = %+v", rep)
 	}
-	for _, f := range rep.Failures {
-		if !errors.Is(f.Err, lawcket.ErrLimitExceeded) {
-			t.Errorf("failure %+v: want LimitExceeded", f)
+	for i, id := range []string{"thr-1", "thr2-1"} {
+		f := rep.Failures[i]
+		if f.ConnectionID != id || f.Attempts != 1 || !errors.Is(f.Err, lawcket.ErrLimitExceeded) || !strings.Contains(f.Error, "retry budget 1ns spent") {
+			t.Errorf("failure %+v: want %s, 1 attempt, LimitExceeded, retry budget spent", f, id)
+		}
+	}
+	for _, id := range []string{"thr-1", "thr2-1", "live-1"} {
+		if n := api.postsTo(id); n != 1 {
+			t.Errorf("posts to %s = %d, want 1", id, n)
 		}
 	}
 }
