@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
@@ -398,7 +399,7 @@ func (c *conn) closeInfo(err error) (int, string) {
 // UTF-8, else a binary frame.
 func (c *conn) write(ctx context.Context, data []byte) error {
 	typ := websocket.MessageText
-	if !utf8Valid(data) {
+	if !utf8.Valid(data) {
 		typ = websocket.MessageBinary
 	}
 	c.writeMu.Lock()

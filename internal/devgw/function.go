@@ -3,6 +3,7 @@ package devgw
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -167,7 +168,7 @@ func StartFunction(ctx context.Context, cfg FunctionConfig) (*Function, error) {
 // startFunction starts a Function from a cfg whose defaults are set.
 func startFunction(cfg FunctionConfig) (*Function, error) {
 	p := newPool(&cfg)
-	if err := p.start(context.Background()); err != nil {
+	if err := p.start(); err != nil {
 		return nil, err
 	}
 	return &Function{pool: p}, nil
@@ -230,7 +231,7 @@ func newFunctionError(body []byte) *FunctionError {
 		ErrorType    string `json:"errorType"`
 	}
 	fe := &FunctionError{Payload: body}
-	if jsonUnmarshal(body, &e) == nil {
+	if json.Unmarshal(body, &e) == nil {
 		fe.Type, fe.Message = e.ErrorType, e.ErrorMessage
 	}
 	return fe

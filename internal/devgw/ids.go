@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -59,5 +58,3 @@ func traceRoot() string {
 
 // requestTimeFormat is requestContext.requestTime's layout.
 const requestTimeFormat = "02/Jan/2006:15:04:05 -0700"
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // postTimeout bounds a post to a client that does not read; the connection
@@ -127,5 +126,3 @@ func writeJSONError(w http.ResponseWriter, status int, errType, msg string) {
 	w.WriteHeader(status)
 	w.Write(body)
 }
-
-func utf8Valid(b []byte) bool { return utf8.Valid(b) }

@@ -1,6 +1,7 @@
 package devgw
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -82,9 +82,11 @@ func newPool(cfg *FunctionConfig) *pool {
 	}
 }
 
-// start opens one Runtime API listener per worker and starts the processes.
-func (p *pool) start(ctx context.Context) error {
-	ctx, p.cancel = context.WithCancel(ctx)
+// start opens one Runtime API listener per worker and starts the processes,
+// which run until stop.
+func (p *pool) start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
 	for i := range p.cfg.Concurrency {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -499,9 +501,6 @@ type tailWriter struct {
 }
 
 func newTailWriter(out io.Writer, prefix string, keep int) *tailWriter {
-	if out == nil {
-		out = os.Stderr
-	}
 	return &tailWriter{out: out, prefix: prefix, keep: keep}
 }
 
@@ -510,7 +509,7 @@ func (t *tailWriter) Write(b []byte) (int, error) {
 	defer t.mu.Unlock()
 	t.buf = append(t.buf, b...)
 	for {
-		i := strings.IndexByte(string(t.buf), '\n')
+		i := bytes.IndexByte(t.buf, '\n')
 		if i < 0 {
 			break
 		}
