@@ -20,20 +20,19 @@ const rollbackTimeout = 5 * time.Second
 // serve is the Lambda handler: one invocation, one event.
 func (a *App) serve(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	rc := req.RequestContext
-	log := a.logger.With("connectionId", rc.ConnectionID, "requestId", rc.RequestID, "routeKey", rc.RouteKey)
+	inv := &invocation{app: a, connectionID: rc.ConnectionID, requestID: rc.RequestID, routeKey: rc.RouteKey}
 	if err := a.Err(); err != nil {
-		return respond(log, 0, nil, err)
+		return respond(inv, 0, err)
 	}
 	ev, err := newEvent(req)
 	if err != nil {
 		// Not an API Gateway WebSocket event: a wiring mistake, answered 400
 		// without a Go error (retrying it cannot help).
-		log.Warn("lawcket: malformed event", "error", err)
+		inv.log().Warn("lawcket: malformed event", "error", err)
 		var rej *Rejection
 		errors.As(err, &rej)
 		return textResponse(rej.Status, rej.Reason), nil
 	}
-	inv := &invocation{app: a, logger: log}
 	ev.inv = inv
 	typ := ev.Type
 	if typ == Connect && len(a.subprotocols) > 0 {
@@ -45,11 +44,11 @@ func (a *App) serve(ctx context.Context, req events.APIGatewayWebsocketProxyRequ
 			}
 		}
 	}
-	err = protect(log, "middleware", func() error { return a.chain.ServeEvent(ctx, ev) })
+	err = protect(inv.log, "middleware", func() error { return a.chain.ServeEvent(ctx, ev) })
 	if err != nil && typ == Connect {
 		a.rollback(ctx, ev, inv)
 	}
-	return respond(log, typ, inv, err)
+	return respond(inv, typ, err)
 }
 
 // core is the innermost Handler: plugins and the user's handlers.
@@ -68,15 +67,11 @@ func (a *App) core(ctx context.Context, ev *Event) error {
 			}
 		}
 		succeeded, err := runHooks(ctx, ev, a.connectHooks, ConnectPlugin.OnConnect)
-		for _, p := range succeeded {
-			if c, ok := p.(ClosePlugin); ok {
-				ev.inv.connected = append(ev.inv.connected, c)
-			}
-		}
+		ev.inv.connected = succeeded
 		if err != nil {
 			return err
 		}
-		return callHandler(ctx, ev, a.handler(Connect))
+		return callHandler(ctx, ev, "connect handler", a.handler(Connect))
 	case Message:
 		if _, err := runHooks(ctx, ev, a.messageHooks, MessagePlugin.OnMessage); err != nil {
 			return err
@@ -85,9 +80,9 @@ func (a *App) core(ctx context.Context, ev *Event) error {
 		if h == nil {
 			return Reject(http.StatusNotFound, fmt.Sprintf("no handler for route %q (register one with Route or On(Message))", ev.RouteKey))
 		}
-		return callHandler(ctx, ev, h)
+		return callHandler(ctx, ev, "message handler", h)
 	case Close:
-		herr := callHandler(ctx, ev, a.handler(Close))
+		herr := callHandler(ctx, ev, "close handler", a.handler(Close))
 		_, perr := runHooks(ctx, ev, a.closeHooks, ClosePlugin.OnClose)
 		return errors.Join(herr, perr)
 	}
@@ -111,46 +106,55 @@ func (a *App) route(key string) HandlerFunc {
 	return a.handlers[Message]
 }
 
-// callHandler runs a user handler (nil is a no-op), turning a panic into an error.
-func callHandler(ctx context.Context, ev *Event, h HandlerFunc) error {
+// callHandler runs a user handler (nil is a no-op), turning a panic into an
+// error; what names it ("connect handler").
+func callHandler(ctx context.Context, ev *Event, what string, h HandlerFunc) error {
 	if h == nil {
 		return nil
 	}
-	err := protect(ev.Logger(), ev.Type.String()+" handler", func() error { return h(ctx, ev) })
-	if err != nil {
-		return fmt.Errorf("lawcket: %v handler: %w", ev.Type, err)
+	if err := protect(ev.Logger, what, func() error { return h(ctx, ev) }); err != nil {
+		return fmt.Errorf("lawcket: %s: %w", what, err)
 	}
 	return nil
 }
 
-// runHooks runs hook for every plugin concurrently and waits for all of
+// hook is a plugin as New validated it, with its name and the label its
+// panics are reported under, so that serving does not build them.
+type hook[P Plugin] struct {
+	plugin P
+	name   string
+	label  string // "plugin NAME"
+}
+
+func newHook[P Plugin](p P, name string) hook[P] { return hook[P]{p, name, "plugin " + name} }
+
+// runHooks runs fn for every plugin concurrently and waits for all of
 // them. It returns the plugins that succeeded and their errors joined in
 // plugin order.
-func runHooks[P Plugin](ctx context.Context, ev *Event, plugins []P, hook func(P, context.Context, *Event) error) ([]P, error) {
-	if len(plugins) == 0 {
+func runHooks[P Plugin](ctx context.Context, ev *Event, hooks []hook[P], fn func(P, context.Context, *Event) error) ([]hook[P], error) {
+	if len(hooks) == 0 {
 		return nil, nil
 	}
-	errs := make([]error, len(plugins))
+	errs := make([]error, len(hooks))
 	run := func(i int) {
-		p := plugins[i]
-		err := protect(ev.Logger(), "plugin "+p.Name(), func() error { return hook(p, ctx, ev) })
-		if err != nil {
-			errs[i] = fmt.Errorf("lawcket: plugin %q on %v: %w", p.Name(), ev.Type, err)
+		h := hooks[i]
+		if err := protect(ev.Logger, h.label, func() error { return fn(h.plugin, ctx, ev) }); err != nil {
+			errs[i] = fmt.Errorf("lawcket: plugin %q on %v: %w", h.name, ev.Type, err)
 		}
 	}
-	if len(plugins) == 1 {
+	if len(hooks) == 1 {
 		run(0)
 	} else {
 		var wg sync.WaitGroup
-		for i := range plugins {
+		for i := range hooks {
 			wg.Go(func() { run(i) })
 		}
 		wg.Wait()
 	}
-	var ok []P
-	for i, p := range plugins {
+	ok := make([]hook[P], 0, len(hooks))
+	for i, h := range hooks {
 		if errs[i] == nil {
-			ok = append(ok, p)
+			ok = append(ok, h)
 		}
 	}
 	return ok, errors.Join(errs...)
@@ -159,22 +163,29 @@ func runHooks[P Plugin](ctx context.Context, ev *Event, plugins []P, hook func(P
 // rollback calls OnClose for the plugins whose OnConnect succeeded on a
 // connect that is being refused. Failures are logged.
 func (a *App) rollback(ctx context.Context, ev *Event, inv *invocation) {
-	if len(inv.connected) == 0 {
+	var undo []hook[ClosePlugin]
+	for _, h := range inv.connected {
+		if c, ok := h.plugin.(ClosePlugin); ok {
+			undo = append(undo, hook[ClosePlugin]{c, h.name, h.label})
+		}
+	}
+	if len(undo) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()
-	if _, err := runHooks(ctx, ev, inv.connected, ClosePlugin.OnClose); err != nil {
-		inv.logger.Error("lawcket: undoing a refused connect failed", "error", err)
+	if _, err := runHooks(ctx, ev, undo, ClosePlugin.OnClose); err != nil {
+		inv.log().Error("lawcket: undoing a refused connect failed", "error", err)
 	}
 }
 
-// protect calls fn, turning a panic into an error (logged with its stack).
-func protect(log *slog.Logger, what string, fn func() error) (err error) {
+// protect calls fn, turning a panic into an error (logged with its stack to
+// log(), called only then).
+func protect(log func() *slog.Logger, what string, fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("lawcket: panic in %s: %v", what, r)
-			log.Error("lawcket: recovered panic", "in", what, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			log().Error("lawcket: recovered panic", "in", what, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
 	return fn()
@@ -184,19 +195,19 @@ func protect(log *slog.Logger, what string, fn func() error) (err error) {
 //   - nil: 200 (on $connect with the chosen subprotocol echoed);
 //   - a refusal (see classify): its status and reason, and no Go error;
 //   - anything else: 500 and the error returned to Lambda.
-func respond(log *slog.Logger, t EventType, inv *invocation, err error) (events.APIGatewayProxyResponse, error) {
+func respond(inv *invocation, t EventType, err error) (events.APIGatewayProxyResponse, error) {
 	if err == nil {
 		resp := events.APIGatewayProxyResponse{StatusCode: http.StatusOK}
-		if t == Connect && inv != nil && inv.subprotocol != "" {
+		if t == Connect && inv.subprotocol != "" {
 			resp.Headers = map[string]string{"Sec-WebSocket-Protocol": inv.subprotocol}
 		}
 		return resp, nil
 	}
 	if rej, fault := classify(err); !fault {
-		log.Info("lawcket: event refused", "status", rej.Status, "error", err)
+		inv.log().Info("lawcket: event refused", "status", rej.Status, "error", err)
 		return textResponse(rej.Status, rej.Reason), nil
 	}
-	log.Error("lawcket: event failed", "error", err)
+	inv.log().Error("lawcket: event failed", "error", err)
 	return textResponse(http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError)), err
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -58,9 +59,22 @@ type Event struct {
 // Event to next does not lose it).
 type invocation struct {
 	app         *App
-	logger      *slog.Logger
 	subprotocol string
-	connected   []ClosePlugin // connect plugins that succeeded (for rollback)
+	connected   []hook[ConnectPlugin] // connect plugins that succeeded (rollback undoes the ClosePlugins among them)
+
+	// The logger's attributes, as API Gateway sent them; the logger itself
+	// is built on first use (most events log nothing).
+	connectionID, requestID, routeKey string
+	logOnce                           sync.Once
+	logger                            *slog.Logger
+}
+
+// log returns the App's logger with the invocation's attributes.
+func (inv *invocation) log() *slog.Logger {
+	inv.logOnce.Do(func() {
+		inv.logger = inv.app.logger.With("connectionId", inv.connectionID, "requestId", inv.requestID, "routeKey", inv.routeKey)
+	})
+	return inv.logger
 }
 
 // newEvent builds the Event for req, or returns a *Rejection (400) saying
@@ -258,8 +272,8 @@ func (e *Event) SetSubprotocol(p string) error {
 // Logger returns the App's logger with this event's connectionId, requestId
 // and routeKey attributes.
 func (e *Event) Logger() *slog.Logger {
-	if e.inv == nil || e.inv.logger == nil {
+	if e.inv == nil {
 		return slog.Default()
 	}
-	return e.inv.logger
+	return e.inv.log()
 }

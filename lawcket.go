@@ -202,9 +202,9 @@ type App struct {
 	posterOpts   []PosterOption
 	poster       *Poster
 
-	connectHooks []ConnectPlugin
-	messageHooks []MessagePlugin
-	closeHooks   []ClosePlugin
+	connectHooks []hook[ConnectPlugin]
+	messageHooks []hook[MessagePlugin]
+	closeHooks   []hook[ClosePlugin]
 	chain        Handler // middleware around a.core
 
 	mu       sync.RWMutex
@@ -222,12 +222,13 @@ func New(opts ...Option) *App {
 		handlers: map[EventType]HandlerFunc{},
 		routes:   map[string]HandlerFunc{},
 	}
+	log := func() *slog.Logger { return a.logger }
 	for i, o := range opts {
 		if o == nil {
 			a.fail(fmt.Errorf("lawcket: New: option %d is nil", i))
 			continue
 		}
-		if err := protect(a.logger, fmt.Sprintf("option %d", i), func() error { o(a); return nil }); err != nil {
+		if err := protect(log, fmt.Sprintf("option %d", i), func() error { o(a); return nil }); err != nil {
 			a.fail(err)
 		}
 	}
@@ -238,7 +239,7 @@ func New(opts ...Option) *App {
 			continue
 		}
 		var name string
-		if err := protect(a.logger, fmt.Sprintf("plugin %d Name", i), func() error { name = p.Name(); return nil }); err != nil {
+		if err := protect(log, fmt.Sprintf("plugin %d Name", i), func() error { name = p.Name(); return nil }); err != nil {
 			a.fail(err)
 			continue
 		}
@@ -253,13 +254,13 @@ func New(opts ...Option) *App {
 		m, okM := p.(MessagePlugin)
 		cl, okCl := p.(ClosePlugin)
 		if okC {
-			a.connectHooks = append(a.connectHooks, c)
+			a.connectHooks = append(a.connectHooks, newHook(c, name))
 		}
 		if okM {
-			a.messageHooks = append(a.messageHooks, m)
+			a.messageHooks = append(a.messageHooks, newHook(m, name))
 		}
 		if okCl {
-			a.closeHooks = append(a.closeHooks, cl)
+			a.closeHooks = append(a.closeHooks, newHook(cl, name))
 		}
 		if !okC && !okM && !okCl {
 			a.fail(fmt.Errorf("lawcket: WithPlugins: plugin %q (%T) implements none of OnConnect, OnMessage, OnClose", name, p))
@@ -272,7 +273,7 @@ func New(opts ...Option) *App {
 	var h Handler = HandlerFunc(a.core)
 	for i := len(a.middleware) - 1; i >= 0; i-- {
 		next := h
-		err := protect(a.logger, fmt.Sprintf("middleware %d", i), func() error { h = a.middleware[i](next); return nil })
+		err := protect(log, fmt.Sprintf("middleware %d", i), func() error { h = a.middleware[i](next); return nil })
 		if err == nil && isNil(h) {
 			err = fmt.Errorf("lawcket: WithMiddleware: middleware %d returned a nil Handler", i)
 		}
