@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -63,15 +64,20 @@ func envType(allowed map[string]bool) types.Map {
 	}
 }
 
-// runEnvType is envType with the values of query and headers typed as any:
+// runEnvType is envType with every value that may be missing at run time
+// typed as any: the values of query, queryAll, headers and headersAll (a
+// missing key) and of env (an allowlisted variable that is unset). It is
 // the environment programs run against (see Compile).
 func runEnvType(checked types.Map) types.Map {
-	run := make(types.Map, len(checked))
-	for k, v := range checked {
-		run[k] = v
+	run := maps.Clone(checked)
+	for _, name := range []string{nameQuery, nameQueryAll, nameHeaders, nameHeadersAll} {
+		run[name] = types.Map{types.Extra: types.Any}
 	}
-	run[nameQuery] = types.Map{types.Extra: types.Any}
-	run[nameHeaders] = types.Map{types.Extra: types.Any}
+	env := make(types.Map, len(checked[nameEnv].(types.Map)))
+	for k := range checked[nameEnv].(types.Map) {
+		env[k] = types.Any
+	}
+	run[nameEnv] = env
 	return run
 }
 

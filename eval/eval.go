@@ -197,13 +197,14 @@ func Compile(fields []Field, opts Options) (*Program, error) {
 	}
 	envT := envType(known)
 	exprOpts := []expr.Option{expr.Env(envT), expr.MaxNodes(maxNodes)}
-	// Programs are checked against envT, where query and header values are
-	// strings, so `query.a + 1` or `type: number` over `query.age` are load
-	// errors. But a missing key gives nil at run time, and a program compiled
-	// against string-typed values uses string-only operations that fail on
-	// nil (`query.room == ""` would be an evaluation error, not false). So
-	// the program that runs is compiled again against runT, where those
-	// values are of any type and every operation is nil-safe.
+	// Programs are checked against envT, where query, header and env values
+	// are strings, so `query.a + 1` or `type: number` over `query.age` are
+	// load errors. But a missing key or an unset env variable gives nil at
+	// run time, and a program compiled against string-typed values uses
+	// string-only operations that fail on nil (`query.room == ""` would be an
+	// evaluation error, not false). So the program that runs is compiled
+	// again against runT, where those values are of any type and every
+	// operation is nil-safe.
 	runT := runEnvType(envT)
 	runOpts := []expr.Option{expr.Env(runT), expr.MaxNodes(maxNodes)}
 

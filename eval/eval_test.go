@@ -72,7 +72,7 @@ func eval1(t *testing.T, expression string, req *events.APIGatewayWebsocketProxy
 }
 
 func TestEnvironment(t *testing.T) {
-	opts := eval.Options{Env: map[string]string{"STAGE_NAME": "prod", "EMPTY": ""}}
+	opts := eval.Options{Env: map[string]string{"STAGE_NAME": "prod", "EMPTY": ""}, EnvNames: []string{"UNSET"}}
 	tests := []struct {
 		name, event, expr string
 		want              any
@@ -93,6 +93,10 @@ func TestEnvironment(t *testing.T) {
 		{"query present equals", "connect", `query.room == "lobby"`, true},
 		{"headers missing equals", "connect", `headers["x-team"] == "red"`, false},
 		{"headers missing in list", "connect", `headers["x-team"] in ["red", "blue"]`, false},
+		{"queryAll missing first equals", "bare", `queryAll.tag?.[0] == "a"`, false},
+		{"headersAll missing first equals", "bare", `headersAll["x-team"]?.[0] == "red"`, false},
+		{"env unset equals empty", "bare", `env.UNSET == ""`, false},
+		{"env unset is nil", "bare", `env.UNSET == nil`, true},
 		{"query from multi only", "multi", `query.tag`, "b"},
 		{"queryAll", "connect", `queryAll.room`, []any{"lobby"}},
 		{"queryAll multi", "multi", `join(queryAll.tag, ",")`, "a,b"},
