@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -173,25 +174,22 @@ func BenchmarkThousandClients(b *testing.B) {
 	if n := errs.Load(); n > 0 {
 		b.Fatalf("%d errors", n)
 	}
-	b.ReportMetric(float64(peakRSS(b, cmd.Process.Pid))/(1<<20), "gw-peak-MB")
+	rss, err := devgw.PeakRSS(cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(rss)/(1<<20), "gw-peak-MB")
 	b.ReportMetric(0, "errors")
 }
 
-// peakRSS is a process's peak resident set size in bytes (VmHWM, Linux).
-func peakRSS(b *testing.B, pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatalf("peak RSS: %v", err)
+func TestPeakRSS(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("VmHWM is in Linux's /proc")
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return kb << 10
-		}
+	if rss, err := devgw.PeakRSS(os.Getpid()); err != nil || rss < 1<<20 {
+		t.Fatalf("PeakRSS(self) = %d, %v; want at least 1 MB", rss, err)
 	}
-	b.Fatal("no VmHWM in /proc/PID/status")
-	return 0
+	if _, err := devgw.PeakRSS(-1); err == nil {
+		t.Fatal("PeakRSS(-1) succeeded; want an error")
+	}
 }

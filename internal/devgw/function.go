@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -272,4 +273,24 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// PeakRSS is the peak resident set size of process pid in bytes (VmHWM in
+// /proc/PID/status, Linux only), for the benchmarks that measure a gateway
+// running in its own process.
+func PeakRSS(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("devgw: peak RSS: %w", err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("devgw: peak RSS: %q: %w", strings.TrimSpace(line), err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, errors.New("devgw: peak RSS: no VmHWM in /proc/PID/status")
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -115,7 +114,11 @@ func chat1000(b *testing.B, dev *devProcess) {
 	if n := errs.Load(); n > 0 {
 		b.Fatalf("%d errors", n)
 	}
-	b.ReportMetric(float64(peakRSS(b, dev.pid))/(1<<20), "gw-peak-MB")
+	rss, err := devgw.PeakRSS(dev.pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(rss)/(1<<20), "gw-peak-MB")
 	b.ReportMetric(0, "errors")
 }
 
@@ -201,24 +204,4 @@ func (d *devProcess) interrupt() error {
 		}
 	})
 	return d.waitErr
-}
-
-// peakRSS is a process's peak resident set size in bytes (VmHWM, Linux).
-func peakRSS(t testing.TB, pid int) int64 {
-	t.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatalf("peak RSS: %v", err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				t.Fatalf("peak RSS: %q: %v", line, err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatal("peak RSS: no VmHWM in /proc/PID/status")
-	return 0
 }
