@@ -109,13 +109,16 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	printDevBanner(stdout, g, cfg)
 	started := time.Now()
+	ready := make(chan struct{})
 	go func() {
+		defer close(ready)
 		// Connects that arrive before this wait for the handler (go run compiles, init runs).
 		if g.WaitReady(ctx) == nil {
 			fmt.Fprintf(stderr, "lawcket dev: handler ready after %v\n", time.Since(started).Round(time.Millisecond))
 		}
 	}()
 	<-ctx.Done()
+	<-ready // WaitReady returns once ctx is done: nothing writes to stderr after Main returns
 	fmt.Fprintln(stderr, "lawcket dev: shutting down")
 	if err := g.Close(); err != nil {
 		fmt.Fprintf(stderr, "lawcket dev: %v\n", err)
