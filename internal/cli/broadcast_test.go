@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -39,9 +38,7 @@ fields:
 func writeBroadcastSpec(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "lawcket.yaml")
-	if err := os.WriteFile(path, []byte(broadcastSpec), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, broadcastSpec)
 	return path
 }
 
@@ -100,9 +97,7 @@ func TestBroadcastHelp(t *testing.T) {
 
 func TestBroadcastBadSpec(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lawcket.yaml")
-	if err := os.WriteFile(path, []byte("table: T\nfields:\n  connectionId: x\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, "table: T\nfields:\n  connectionId: x\n")
 	code, stdout, stderr := run(t, "", "broadcast", "-c", path, "--all", "--data", "x")
 	if code != ExitFindings || stdout != "" || !strings.Contains(stderr, "lawcket.yaml:3:") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
@@ -270,9 +265,7 @@ func TestBroadcastAllFailures(t *testing.T) {
 	// The endpoint from the environment; the payload from a file.
 	t.Setenv("LAWCKET_MANAGEMENT_ENDPOINT", api.URL+"/{stage}")
 	data := filepath.Join(t.TempDir(), "payload.json")
-	if err := os.WriteFile(data, []byte(`{"n":1}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, data, `{"n":1}`)
 
 	code, stdout, stderr := run(t, "", "broadcast", "-c", spec, "--all", "--data", "@"+data)
 	if code != ExitFindings {
