@@ -768,26 +768,25 @@ func TestConcurrentInvocations(t *testing.T) {
 func BenchmarkMessage(b *testing.B) {
 	a := lawcket.New(lawcket.WithLogger(slog.New(slog.DiscardHandler)))
 	a.On(lawcket.Message, func(context.Context, *lawcket.Event) error { return nil })
-	var req events.APIGatewayWebsocketProxyRequest
-	if err := json.Unmarshal(fixture(b, "message-route.json"), &req); err != nil {
-		b.Fatal(err)
-	}
-	h := a.Handler()
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := h(ctx, req); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchServe(b, a, "message-route.json", func() {})
 }
 
 func BenchmarkConnectThreePlugins(b *testing.B) {
 	rec := &recorder{}
 	a := lawcket.New(lawcket.WithLogger(slog.New(slog.DiscardHandler)), lawcket.WithPlugins(
 		&plugin{name: "a", rec: rec}, &plugin{name: "b", rec: rec}, &plugin{name: "c", rec: rec}))
+	benchServe(b, a, "connect.json", func() {
+		rec.mu.Lock()
+		rec.ran = rec.ran[:0]
+		rec.mu.Unlock()
+	})
+}
+
+// benchServe measures a's handler on the fixture's event, calling after
+// each time.
+func benchServe(b *testing.B, a *lawcket.App, name string, after func()) {
 	var req events.APIGatewayWebsocketProxyRequest
-	if err := json.Unmarshal(fixture(b, "connect.json"), &req); err != nil {
+	if err := json.Unmarshal(fixture(b, name), &req); err != nil {
 		b.Fatal(err)
 	}
 	h := a.Handler()
@@ -797,8 +796,6 @@ func BenchmarkConnectThreePlugins(b *testing.B) {
 		if _, err := h(ctx, req); err != nil {
 			b.Fatal(err)
 		}
-		rec.mu.Lock()
-		rec.ran = rec.ran[:0]
-		rec.mu.Unlock()
+		after()
 	}
 }
