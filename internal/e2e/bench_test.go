@@ -47,7 +47,7 @@ func BenchmarkChat1000Clients(b *testing.B) {
 func chat1000(b *testing.B, dev *devProcess) {
 	const clients, roomSize = 1000, 10
 	ctx := context.Background()
-	db := dynamodb.NewFromConfig(localAWS, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(dev.dynamoURL) })
+	db := dynalitetest.Client(dev.dynamoURL)
 
 	var errs atomic.Int64
 	fail := func(format string, args ...any) {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -36,7 +37,7 @@ func TestTwoRoomsStayIsolated(t *testing.T) {
 	a1.say(ctx, "hello r1")
 	want := map[string]string{"user": "ann", "room": "r1", "text": "hello r1"}
 	for name, c := range map[string]*client{"sender": a1, "same room": a2} {
-		if got := c.recv(ctx); !equal(got, want) {
+		if got := c.recv(ctx); !maps.Equal(got, want) {
 			t.Fatalf("%s got %v; want %v", name, got, want)
 		}
 	}
@@ -44,7 +45,7 @@ func TestTwoRoomsStayIsolated(t *testing.T) {
 	// has returned. If it had gone to bob too, it would be the first frame he
 	// reads; his own message must come first.
 	b1.say(ctx, "hello r2")
-	if got, want := b1.recv(ctx), map[string]string{"user": "bob", "room": "r2", "text": "hello r2"}; !equal(got, want) {
+	if got, want := b1.recv(ctx), map[string]string{"user": "bob", "room": "r2", "text": "hello r2"}; !maps.Equal(got, want) {
 		t.Fatalf("r2 got %v; want only its own %v", got, want)
 	}
 	a2.say(ctx, "reply")
@@ -299,18 +300,6 @@ func TestChatInBrowser(t *testing.T) {
 	chatInBrowser(t, e)
 }
 
-func equal(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // TestChatOnDynalite runs the chat against an external DynamoDB-compatible
 // server (lawcket dev --dynamodb-endpoint) instead of the embedded one: dynalite,
 // the reference used by the library's own integration tests.
@@ -324,7 +313,7 @@ func TestChatOnDynalite(t *testing.T) {
 	a.say(ctx, "on dynalite")
 	want := map[string]string{"user": "ann", "room": "d1", "text": "on dynalite"}
 	for _, cl := range []*client{a, b} {
-		if got := cl.recv(ctx); !equal(got, want) {
+		if got := cl.recv(ctx); !maps.Equal(got, want) {
 			t.Fatalf("got %v; want %v", got, want)
 		}
 	}

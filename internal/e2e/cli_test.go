@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/coder/websocket"
+	"github.com/lawcket/lawcket/internal/dynalitetest"
 )
 
 // TestCLIRunsTheChat runs the README's command: the built lawcket command,
@@ -36,7 +37,7 @@ func TestCLIRunsTheChat(t *testing.T) {
 		clients = append(clients, c)
 	}
 	// The table shows both rows.
-	db := dynamodb.NewFromConfig(localAWS, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(dynamoURL) })
+	db := dynalitetest.Client(dynamoURL)
 	out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("chat-connections")})
 	if err != nil || len(out.Items) != 2 {
 		t.Fatalf("scan: %v rows, %v; want 2", len(out.Items), err)
