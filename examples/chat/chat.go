@@ -18,6 +18,9 @@ import (
 // accepts frames up to 128 KB; a chat line needs far less.
 const MaxTextBytes = 4096
 
+// sendExample is the message the chat's error frames suggest.
+const sendExample = `{"action":"send","text":"hello"}`
+
 // sendRequest is the body of a "send" message.
 type sendRequest struct {
 	Action string `json:"action"`
@@ -89,19 +92,18 @@ func (c *chat) send(ctx context.Context, ev *lawcket.Event) error {
 
 // unknown handles $default: every message that is not {"action":"send",…}.
 func (c *chat) unknown(ctx context.Context, ev *lawcket.Event) error {
-	const example = `{"action":"send","text":"hello"}`
 	var fields map[string]json.RawMessage
 	var action string
 	var msg string
 	switch {
 	case json.Unmarshal(ev.Body, &fields) != nil:
-		msg = "messages are JSON objects: send " + example
+		msg = "messages are JSON objects: send " + sendExample
 	case fields["action"] == nil:
-		msg = `missing "action": send ` + example
+		msg = `missing "action": send ` + sendExample
 	case json.Unmarshal(fields["action"], &action) != nil:
-		msg = `"action" must be a string: send ` + example
+		msg = `"action" must be a string: send ` + sendExample
 	default:
-		msg = fmt.Sprintf(`unknown action %q: the only action is "send", as %s`, truncate(action, 64), example)
+		msg = fmt.Sprintf(`unknown action %q: the only action is "send", as %s`, truncate(action, 64), sendExample)
 	}
 	return c.refuse(ctx, ev, msg)
 }
@@ -124,10 +126,10 @@ func (c *chat) refuse(ctx context.Context, ev *lawcket.Event, msg string) error 
 func parseSend(body []byte) (text, problem string) {
 	var req sendRequest // json.Unmarshal turns invalid UTF-8 into U+FFFD
 	if err := json.Unmarshal(body, &req); err != nil {
-		return "", `messages are JSON: send {"action":"send","text":"hello"}`
+		return "", "messages are JSON: send " + sendExample
 	}
 	if strings.TrimSpace(req.Text) == "" {
-		return "", `"text" is empty: send {"action":"send","text":"hello"}`
+		return "", `"text" is empty: send ` + sendExample
 	}
 	if len(req.Text) > MaxTextBytes {
 		return "", fmt.Sprintf(`"text" is %d bytes; the limit is %d`, len(req.Text), MaxTextBytes)
