@@ -62,8 +62,9 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	item, err := dynamo.BuildItem(spec, req, at)
 	if err != nil {
-		if status, reason, ok := refusal(err); ok {
-			fmt.Fprintf(stderr, "refused: %d: %s\n", status, reason)
+		// A *lawcket.Rejection refuses the connection; its reason names the field.
+		if rej, ok := errors.AsType[*lawcket.Rejection](err); ok {
+			fmt.Fprintf(stderr, "refused: %d: %s\n", rej.Status, rej.Reason)
 		} else {
 			fmt.Fprintf(stderr, "lawcket eval: %v\n", err)
 		}
@@ -81,16 +82,6 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	stdout.Write(out)
 	return ExitOK
-}
-
-// refusal reports whether err refuses the connection (dynamo.BuildItem's
-// *lawcket.Rejection), with the HTTP status and the reason, which names the
-// field.
-func refusal(err error) (status int, reason string, ok bool) {
-	if rej, ok := errors.AsType[*lawcket.Rejection](err); ok {
-		return rej.Status, rej.Reason, true
-	}
-	return 0, "", false
 }
 
 // readEvent reads and decodes the event at path ("-": stdin) and checks that
