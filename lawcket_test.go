@@ -439,18 +439,17 @@ func TestMiddlewareOrderAndChanges(t *testing.T) {
 func TestConnectPlugins(t *testing.T) {
 	boom := errors.New("table unavailable")
 	tests := []struct {
-		name      string
-		connectA  func(context.Context) error
-		status    int
-		goErr     bool
-		body      string
-		undoneByA bool
+		name     string
+		connectA func(context.Context) error
+		status   int
+		goErr    bool
+		body     string
 	}{
-		{"plugin fault refuses with 500", func(context.Context) error { return boom }, 500, true, "Internal Server Error", false},
+		{"plugin fault refuses with 500", func(context.Context) error { return boom }, 500, true, "Internal Server Error"},
 		{"plugin rejection keeps its status", func(context.Context) error {
 			return lawcket.Reject(400, `field "room": query parameter room is required`)
-		}, 400, false, `field "room": query parameter room is required`, false},
-		{"plugin panic is a fault", func(context.Context) error { panic("nil map") }, 500, true, "Internal Server Error", false},
+		}, 400, false, `field "room": query parameter room is required`},
+		{"plugin panic is a fault", func(context.Context) error { panic("nil map") }, 500, true, "Internal Server Error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -491,6 +490,86 @@ func TestConnectPlugins(t *testing.T) {
 			t.Errorf("ran %v, want %v", rec.list(), want)
 		}
 	})
+	t.Run("only plugins with OnClose are undone", func(t *testing.T) {
+		rec := &recorder{}
+		log, _ := quietLogger()
+		a := lawcket.New(lawcket.WithLogger(log), lawcket.WithPlugins(
+			connectOnly{&plugin{name: "a", rec: rec}}, &plugin{name: "b", rec: rec}))
+		a.On(lawcket.Connect, rec.handler("handler", lawcket.Reject(403, "room full")))
+		if resp, err := invoke(t, a, fixture(t, "connect.json")); err != nil || resp.StatusCode != 403 {
+			t.Fatalf("got %d, %v; want 403", resp.StatusCode, err)
+		}
+		got := rec.list()
+		slices.Sort(got) // the connect hooks run concurrently
+		if want := []string{"a.connect", "b.close", "b.connect", "handler"}; !slices.Equal(got, want) {
+			t.Errorf("ran %v, want %v", got, want)
+		}
+	})
+	t.Run("a failing undo is logged", func(t *testing.T) {
+		rec := &recorder{}
+		log, logs := quietLogger()
+		a := lawcket.New(lawcket.WithLogger(log), lawcket.WithPlugins(
+			&plugin{name: "a", rec: rec, closeFn: func(context.Context) error { return boom }}))
+		a.On(lawcket.Connect, rec.handler("handler", lawcket.Reject(403, "room full")))
+		if resp, err := invoke(t, a, fixture(t, "connect.json")); err != nil || resp.StatusCode != 403 {
+			t.Fatalf("got %d, %v; want 403", resp.StatusCode, err)
+		}
+		if !strings.Contains(logs.String(), `undoing a refused connect failed`) || !strings.Contains(logs.String(), `plugin "a" on connect: table unavailable`) {
+			t.Errorf("failed undo not logged:\n%s", logs)
+		}
+	})
+}
+
+// connectOnly hides every hook of p but OnConnect.
+type connectOnly struct{ p *plugin }
+
+func (c connectOnly) Name() string { return c.p.name }
+func (c connectOnly) OnConnect(ctx context.Context, ev *lawcket.Event) error {
+	return c.p.OnConnect(ctx, ev)
+}
+
+// TestPanics checks that a panic anywhere in the pipeline is a fault whose
+// error and log say where it happened.
+func TestPanics(t *testing.T) {
+	boom := func(context.Context) error { panic("boom") }
+	handler := func(context.Context, *lawcket.Event) error { panic("boom") }
+	panicking := lawcket.WithMiddleware(func(lawcket.Handler) lawcket.Handler { return lawcket.HandlerFunc(handler) })
+	tests := []struct {
+		name, fixture string
+		opt           lawcket.Option
+		on            lawcket.EventType
+		in, want      string // the log's in attribute, the error
+	}{
+		{"middleware", "message-default.json", panicking, 0, "in=middleware", "lawcket: panic in middleware: boom"},
+		{"connect handler", "connect.json", nil, lawcket.Connect, `in="connect handler"`, "lawcket: connect handler: lawcket: panic in connect handler: boom"},
+		{"message handler", "message-default.json", nil, lawcket.Message, `in="message handler"`, "lawcket: message handler: lawcket: panic in message handler: boom"},
+		{"close handler", "disconnect.json", nil, lawcket.Close, `in="close handler"`, "lawcket: close handler: lawcket: panic in close handler: boom"},
+		{"connect plugin", "connect.json", lawcket.WithPlugins(&plugin{name: "p", rec: &recorder{}, connect: boom}), 0, `in="plugin p"`, `lawcket: plugin "p" on connect: lawcket: panic in plugin p: boom`},
+		{"message plugin", "message-default.json", lawcket.WithPlugins(&plugin{name: "p", rec: &recorder{}, msg: boom}), 0, `in="plugin p"`, `lawcket: plugin "p" on message: lawcket: panic in plugin p: boom`},
+		{"close plugin", "disconnect.json", lawcket.WithPlugins(&plugin{name: "p", rec: &recorder{}, closeFn: boom}), 0, `in="plugin p"`, `lawcket: plugin "p" on close: lawcket: panic in plugin p: boom`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log, logs := quietLogger()
+			opts := []lawcket.Option{lawcket.WithLogger(log)}
+			if tt.opt != nil {
+				opts = append(opts, tt.opt)
+			}
+			a := lawcket.New(opts...)
+			if tt.on != 0 {
+				a.On(tt.on, handler)
+			}
+			resp, err := invoke(t, a, fixture(t, tt.fixture))
+			if resp.StatusCode != 500 || err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %d, %v; want 500 and %q", resp.StatusCode, err, tt.want)
+			}
+			for _, want := range []string{`msg="lawcket: recovered panic" connectionId=`, tt.in + " panic=boom stack="} {
+				if !strings.Contains(logs.String(), want) {
+					t.Errorf("log lacks %q:\n%s", want, logs)
+				}
+			}
+		})
+	}
 }
 
 func TestConnectPluginsRunConcurrentlyAndAreAwaited(t *testing.T) {
