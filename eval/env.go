@@ -173,13 +173,6 @@ func (v *identVisitor) Visit(node *ast.Node) {
 	if !ok || v.covered[id] {
 		return
 	}
-	if root, rest, ok := strings.Cut(id.Value, flatSep); ok { // flattened name.key
-		if i := nameIndex(root); i >= 0 {
-			key, _, _ := strings.Cut(rest, flatSep)
-			v.u[i].addKey(key)
-		}
-		return
-	}
 	if id.Value == "$env" {
 		for i := range v.u {
 			v.u[i].all = true

@@ -1,8 +1,6 @@
 package eval
 
 import (
-	"strings"
-
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/types"
@@ -12,10 +10,11 @@ import (
 // allocation each), but reads top-level names of a map[string]any
 // environment directly. So each expression is parsed first to find its
 // constant-key accesses (`name.key`, `name["key"]` and
-// `requestContext.identity.key`), and then compiled — once — with a patch
+// `requestContext.identity.key`), and then compiled with a patch
 // that rewrites them into top-level names, declared in the environment
-// with the same types, which Evaluate fills. Checking is unchanged: an
-// undeclared key is left alone and reported by the compiler as before.
+// with the types of the run environment, which Evaluate fills. Only the
+// program that runs is flattened: the one that is checked, and that usage
+// analysis and static kinds read, is not (see Compile).
 
 // flatten turns flattening on; tests turn it off to compare.
 var flatten = true
@@ -112,28 +111,25 @@ func (f *flattener) Visit(node *ast.Node) {
 	}
 }
 
-// planFlat decides which accesses of a parsed (not yet checked) tree to
-// flatten: those whose key the typed environment declares (any key of
-// query, headers, …; declared keys of requestContext and env), except
-// header keys that are not lower case, which stay member accesses so the
-// compiler reports them. It returns the options that compile the
-// expression flattened, or nil when there is nothing to flatten.
+// planFlat decides which accesses of a parsed tree to flatten: those whose
+// key the typed environment declares (any key of query, headers, …;
+// declared keys of requestContext and env). The expression has already
+// been checked (see Compile), which reports unknown keys and upper-case
+// header keys. It returns the options that compile the expression
+// flattened, or nil when there is nothing to flatten.
 func planFlat(tree ast.Node, env types.Map, maxNodes uint) ([]expr.Option, []flatName) {
 	var cands []flatName
 	flat := types.Map{}
 	names := map[string]bool{}
 	for _, c := range flatCandidates(tree) {
 		rootName := Names()[c.root]
-		if (rootName == nameHeaders || rootName == nameHeadersAll) && c.key != strings.ToLower(c.key) {
-			continue
-		}
 		root := env[rootName].(types.Map)
 		t, ok := root[c.key]
 		if !ok {
 			t, ok = root[types.Extra]
 		}
 		if !ok {
-			continue // an unknown key: the compiler reports it
+			continue // an unknown key, which checking reported
 		}
 		if c.sub != "" {
 			m, isMap := t.(types.Map)
