@@ -6,7 +6,6 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"path"
@@ -20,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/internal/devgw"
 )
 
 //go:embed testdata/events
@@ -58,30 +58,18 @@ func invoke(t testing.TB, a *lawcket.App, raw []byte) (events.APIGatewayProxyRes
 }
 
 // quietLogger records log output for assertions.
-func quietLogger() (*slog.Logger, *syncBuffer) {
-	var buf syncBuffer
+func quietLogger() (*slog.Logger, *logBuffer) {
+	var buf logBuffer
 	return slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), &buf
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+// logBuffer collects a text log written from several goroutines.
+type logBuffer struct{ devgw.SyncBuffer }
 
 // String returns the log with the text handler's quote escapes undone.
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.ReplaceAll(s.b.String(), `\"`, `"`)
+func (b *logBuffer) String() string {
+	return strings.ReplaceAll(b.SyncBuffer.String(), `\"`, `"`)
 }
-
-var _ io.Writer = (*syncBuffer)(nil)
 
 func TestFixtures(t *testing.T) {
 	type seen struct {
