@@ -15,24 +15,33 @@ const (
 
 // command is one subcommand. run gets the arguments after the subcommand name.
 type command struct {
+	name    string
 	summary string
 	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
 }
 
-// commands is the table Main dispatches on; each subcommand lives in its own file.
-func commands() map[string]command {
-	return map[string]command{
-		"validate":  {"check a lawcket.yaml and compile its expressions", runValidate},
-		"eval":      {"print the row a connect event would write", runEval},
-		"table":     {"print the DynamoDB table definition and IAM statements", runTable},
-		"broadcast": {"post a payload to stored connections", runBroadcast},
-		"dev":       {"run a handler binary behind a local API Gateway WebSocket gateway", runDev},
-		"version":   {"print the version", runVersion},
+// commands is the table Main dispatches on, in the order usage lists them;
+// each subcommand lives in its own file.
+func commands() []command {
+	return []command{
+		{"validate", "check a lawcket.yaml and compile its expressions", runValidate},
+		{"eval", "print the row a connect event would write", runEval},
+		{"table", "print the DynamoDB table definition and IAM statements", runTable},
+		{"broadcast", "post a payload to stored connections", runBroadcast},
+		{"dev", "run a handler binary behind a local API Gateway WebSocket gateway", runDev},
+		{"version", "print the version", runVersion},
 	}
 }
 
-// commandOrder is the order usage lists the commands in.
-var commandOrder = []string{"validate", "eval", "table", "broadcast", "dev", "version"}
+// lookup returns the subcommand called name.
+func lookup(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
 
 // Main runs the lawcket command with args (without the program name) and
 // returns the exit code: ExitOK, ExitFindings or ExitUsage.
@@ -45,7 +54,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case "-h", "-help", "--help", "help":
 		if len(args) > 1 {
 			// "lawcket help eval" is "lawcket eval -h".
-			if cmd, ok := commands()[args[1]]; ok {
+			if cmd, ok := lookup(args[1]); ok {
 				return cmd.run(ctx, []string{"-h"}, stdin, stdout, stderr)
 			}
 			fmt.Fprintf(stderr, "lawcket: unknown command %q\n", args[1])
@@ -55,7 +64,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		usage(stdout)
 		return ExitOK
 	}
-	cmd, ok := commands()[args[0]]
+	cmd, ok := lookup(args[0])
 	if !ok {
 		fmt.Fprintf(stderr, "lawcket: unknown command %q\n", args[0])
 		usage(stderr)
@@ -68,9 +77,8 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: lawcket <command> [flags]")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
-	cmds := commands()
-	for _, name := range commandOrder {
-		fmt.Fprintf(w, "  %-10s %s\n", name, cmds[name].summary)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'lawcket <command> -h' for a command's flags.")

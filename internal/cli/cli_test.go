@@ -114,7 +114,8 @@ func TestExitCodes(t *testing.T) {
 // help on stderr and exit 2, and is listed by the usage.
 func TestHelpEveryCommand(t *testing.T) {
 	_, list, _ := run(t, "", "help")
-	for name := range commands() {
+	for _, c := range commands() {
+		name := c.name
 		if !strings.Contains(list, "\n  "+name+" ") {
 			t.Errorf("usage does not list %s:\n%s", name, list)
 		}
