@@ -263,26 +263,12 @@ func (s *state) fill(u *usages, req *events.APIGatewayWebsocketProxyRequest, env
 		s.env[nameRequestContext] = s.reqCtx
 	}
 	s.env[nameEnv] = env
-	// Flattened accesses (see flat.go) read the maps just filled.
+	// Flattened accesses (see flat.go) read the maps just filled, indexed
+	// as Names().
+	roots := [...]map[string]any{s.query, s.queryAll, s.headers, s.headersAll, auth, s.reqCtx, env}
 	for i := range flats {
 		f := &flats[i]
-		var m map[string]any
-		switch f.root {
-		case 0:
-			m = s.query
-		case 1:
-			m = s.queryAll
-		case 2:
-			m = s.headers
-		case 3:
-			m = s.headersAll
-		case 4:
-			m = auth
-		case 5:
-			m = s.reqCtx
-		case 6:
-			m = env
-		}
+		m := roots[f.root]
 		if f.sub != "" {
 			s.env[nameRequestContext+flatSep+f.key] = s.identity
 			m = s.identity

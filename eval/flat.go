@@ -84,7 +84,7 @@ func (v *flatFinder) Visit(node *ast.Node) {
 			id, ok := base.Node.(*ast.IdentifierNode)
 			mid, ok2 := base.Property.(*ast.StringNode)
 			if ok && ok2 && id.Value == nameRequestContext && mid.Value == "identity" && !base.Method {
-				v.add(flatName{name: nameRequestContext + flatSep + "identity" + flatSep + key.Value, root: 5, key: "identity", sub: key.Value})
+				v.add(flatName{name: nameRequestContext + flatSep + "identity" + flatSep + key.Value, root: nameIndex(nameRequestContext), key: "identity", sub: key.Value})
 			}
 		}
 	}
