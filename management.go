@@ -53,8 +53,14 @@ type Poster struct {
 	mu      sync.Mutex
 	cfg     aws.Config
 	loaded  bool
-	clients map[string]*apigatewaymanagementapi.Client // by endpoint
+	clients map[string]*apigatewaymanagementapi.Client    // by endpoint
+	targets map[targetKey]*apigatewaymanagementapi.Client // resolved endpoints, so a broadcast resolves each API/stage once
 }
+
+// targetKey is what a target's endpoint depends on: the template in force
+// (the environment variable is read on every Post, so a change still takes
+// effect) and the target's placeholder values.
+type targetKey struct{ tmpl, domainName, stage, apiID string }
 
 // PosterOption configures a Poster.
 type PosterOption func(*Poster)
@@ -78,7 +84,7 @@ func NewPoster(ctx context.Context, opts ...PosterOption) (*Poster, error) {
 
 // newPoster applies opts without I/O; the config is loaded on first Post.
 func newPoster(opts ...PosterOption) *Poster {
-	p := &Poster{clients: map[string]*apigatewaymanagementapi.Client{}}
+	p := &Poster{clients: map[string]*apigatewaymanagementapi.Client{}, targets: map[targetKey]*apigatewaymanagementapi.Client{}}
 	for _, o := range opts {
 		if o == nil {
 			p.err = errors.Join(p.err, errors.New("lawcket: nil PosterOption"))
@@ -228,13 +234,22 @@ func (p *Poster) client(ctx context.Context, t Target) (ManagementAPI, error) {
 	if p.fixed != nil {
 		return p.fixed, nil
 	}
-	endpoint, err := p.endpointFor(t)
+	tmpl, source := endpointTemplate(p.endpoint)
+	key := targetKey{tmpl, t.DomainName, t.Stage, t.APIID}
+	p.mu.Lock()
+	c, ok := p.targets[key]
+	p.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	endpoint, err := resolveEndpoint(tmpl, source, t)
 	if err != nil {
 		return nil, fmt.Errorf("lawcket: post to %s: %w", t.ConnectionID, err)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c, ok := p.clients[endpoint]; ok {
+		p.targets[key] = c
 		return c, nil
 	}
 	cfg, err := p.configLocked(ctx)
@@ -248,7 +263,7 @@ func (p *Poster) client(ctx context.Context, t Target) (ManagementAPI, error) {
 	if region == "" {
 		return nil, fmt.Errorf("lawcket: no AWS region for %s: set AWS_REGION (SigV4 signs with the region)", endpoint)
 	}
-	c := apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
+	c = apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
 		o.Region = region
 		for _, fn := range p.clientOptions {
@@ -259,18 +274,25 @@ func (p *Poster) client(ctx context.Context, t Target) (ManagementAPI, error) {
 		}
 	})
 	p.clients[endpoint] = c
+	p.targets[key] = c
 	return c, nil
 }
 
-// endpointFor resolves t's endpoint, refusing one with an empty part.
-func (p *Poster) endpointFor(t Target) (string, error) {
-	tmpl, source := p.endpoint, "WithPosterEndpoint"
+// endpointTemplate is the endpoint template in force and where it comes
+// from: override, else $LAWCKET_MANAGEMENT_ENDPOINT, else the default.
+func endpointTemplate(override string) (tmpl, source string) {
+	tmpl, source = override, "WithPosterEndpoint"
 	if tmpl == "" {
 		tmpl, source = os.Getenv(EnvManagementEndpoint), EnvManagementEndpoint
 	}
 	if tmpl == "" {
 		tmpl, source = defaultEndpoint, "default"
 	}
+	return tmpl, source
+}
+
+// resolveEndpoint fills tmpl for t, refusing an endpoint with an empty part.
+func resolveEndpoint(tmpl, source string, t Target) (string, error) {
 	for _, ph := range []struct{ name, value string }{{"{domainName}", t.DomainName}, {"{stage}", t.Stage}, {"{apiId}", t.APIID}} {
 		if ph.value == "" && strings.Contains(tmpl, ph.name) {
 			return "", fmt.Errorf("management endpoint %q (%s) needs %s but the target has none", tmpl, source, ph.name)
@@ -351,13 +373,7 @@ func checkEndpoint(endpoint string) error {
 // the Management API: use
 // "https://{apiId}.execute-api.REGION.amazonaws.com/{stage}".
 func ManagementEndpoint(override, domainName, stage, apiID string) string {
-	tmpl := override
-	if tmpl == "" {
-		tmpl = os.Getenv(EnvManagementEndpoint)
-	}
-	if tmpl == "" {
-		tmpl = defaultEndpoint
-	}
+	tmpl, _ := endpointTemplate(override)
 	r := strings.NewReplacer("{domainName}", domainName, "{stage}", stage, "{apiId}", apiID)
 	return strings.TrimSuffix(r.Replace(tmpl), "/")
 }

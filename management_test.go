@@ -297,6 +297,26 @@ func TestPosterEndpoints(t *testing.T) {
 	}
 }
 
+// TestPosterFollowsEnvEndpoint: resolved endpoints are cached per target,
+// but a changed LAWCKET_MANAGEMENT_ENDPOINT still takes effect.
+func TestPosterFollowsEnvEndpoint(t *testing.T) {
+	a, b := newManagementServer(t), newManagementServer(t)
+	p, err := lawcket.NewPoster(context.Background(), lawcket.WithPosterAWSConfig(staticConfig()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := lawcket.Target{ConnectionID: "c1", DomainName: "example.com", Stage: "dev"}
+	for _, srv := range []*managementServer{a, b, a} {
+		t.Setenv(lawcket.EnvManagementEndpoint, srv.URL+"/{stage}")
+		if err := p.Post(context.Background(), target, []byte("hi")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if na, nb := len(a.got()), len(b.got()); na != 2 || nb != 1 {
+		t.Errorf("posts: a %d, b %d; want 2 and 1", na, nb)
+	}
+}
+
 func TestPosterOptionErrors(t *testing.T) {
 	for name, opt := range map[string]lawcket.PosterOption{
 		"nil option":  nil,
