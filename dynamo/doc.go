@@ -34,7 +34,7 @@
 //
 // $disconnect is best-effort: API Gateway may never deliver it (network loss,
 // a crashed client, a throttled or failed invocation), and a failed
-// DeleteItem is only logged and returned. Stale rows are therefore expected:
+// DeleteItem is only returned (the wrapper logs it). Stale rows are expected:
 // give the spec a ttl so DynamoDB expires them (Connections already skips
 // them before DynamoDB gets round to deleting them), and let broadcasts
 // delete rows whose connection answers 410 Gone.

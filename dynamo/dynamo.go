@@ -37,7 +37,6 @@ type Option func(*options)
 
 type options struct {
 	client   Client
-	logger   *slog.Logger
 	clock    func() time.Time
 	pageSize int32
 	err      error
@@ -55,13 +54,13 @@ func WithClient(c Client) Option {
 	}
 }
 
-// WithLogger logs through l (default slog.Default()). A nil l keeps the default.
+// WithLogger has no effect: a Plugin and a Table log nothing themselves.
+// Their failures are returned, and the lawcket wrapper logs a failed hook
+// once, with the connectionId and requestId (lawcket.WithLogger).
+//
+// Deprecated: configure logging with lawcket.WithLogger.
 func WithLogger(l *slog.Logger) Option {
-	return func(cfg *options) {
-		if l != nil {
-			cfg.logger = l
-		}
-	}
+	return func(*options) {}
 }
 
 // WithClock reads the time from now (default time.Now): the connect time
@@ -93,7 +92,6 @@ func WithPageSize(n int) Option {
 type Table struct {
 	name     string
 	client   Client
-	logger   *slog.Logger
 	clock    func() time.Time
 	pageSize int32
 	indexed  map[string]indexKey
@@ -110,7 +108,7 @@ func NewTable(ctx context.Context, spec *syncspec.Spec, opts ...Option) (*Table,
 	if spec.Table == "" {
 		return nil, fmt.Errorf("dynamo: spec %s names no table (set table: or LAWCKET_TABLE)", specName(spec))
 	}
-	cfg := options{logger: slog.Default(), clock: time.Now}
+	cfg := options{clock: time.Now}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
@@ -129,7 +127,6 @@ func NewTable(ctx context.Context, spec *syncspec.Spec, opts ...Option) (*Table,
 	t := &Table{
 		name:     spec.Table,
 		client:   cfg.client,
-		logger:   cfg.logger,
 		clock:    cfg.clock,
 		pageSize: cfg.pageSize,
 		indexed:  make(map[string]indexKey),

@@ -104,11 +104,12 @@ func newEnv(t testing.TB, yaml string) *env {
 	return e
 }
 
-// invoker runs raw events through the real wrapper and Lambda decode path.
+// invoker runs raw events through the real wrapper (an App with plugin p,
+// opts and a no-op message handler) and the Lambda decode path.
 type invoker struct{ h lambda.Handler }
 
-func newInvoker(plugins ...lawcket.Plugin) invoker {
-	app := lawcket.New(lawcket.WithPlugins(plugins...))
+func newInvoker(p lawcket.Plugin, opts ...lawcket.Option) invoker {
+	app := lawcket.New(append(opts, lawcket.WithPlugins(p))...)
 	app.On(lawcket.Message, func(context.Context, *lawcket.Event) error { return nil })
 	return invoker{h: lambda.NewHandler(app.Handler())}
 }
@@ -258,56 +259,49 @@ func TestRefusalsLeaveNoRowAndMakeNoRequest(t *testing.T) {
 	}
 }
 
-func TestPutFailureRefusesClient(t *testing.T) {
+// TestStoreFailureIsAFault: a PutItem or DeleteItem that fails is returned
+// as an error (not a refusal); the wrapper answers it with a Go error (500)
+// and logs it once, naming the connection.
+func TestStoreFailureIsAFault(t *testing.T) {
 	e := newEnv(t, fullSpec)
 	spec := parseSpec(t, strings.Replace(fullSpec, "table: Connections", "table: Missing", 1))
-	var logs strings.Builder
-	p, err := dynamo.NewPlugin(context.Background(), spec, dynamo.WithClient(e.client), dynamo.WithLogger(slogTo(&logs)))
+	p, err := dynamo.NewPlugin(context.Background(), spec, dynamo.WithClient(e.client))
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := newInvoker(p).invoke(t, fixture(t, "connect.json", nil))
-	if err == nil && resp.StatusCode < 500 {
-		t.Fatalf("connect without a row answered %d %q, want a 500 fault", resp.StatusCode, resp.Body)
-	}
-	var req events.APIGatewayWebsocketProxyRequest
-	if err := json.Unmarshal(fixture(t, "connect.json", nil), &req); err != nil {
-		t.Fatal(err)
-	}
-	err = p.OnConnect(context.Background(), &lawcket.Event{Type: lawcket.Connect, Request: req})
-	if !errors.Is(err, dynamo.ErrTableNotFound) {
-		t.Fatalf("OnConnect on a missing table: %v, want ErrTableNotFound", err)
-	}
-	var rej *lawcket.Rejection
-	if errors.As(err, &rej) {
-		t.Fatalf("a failed PutItem must be a fault, not a %d rejection", rej.Status)
-	}
-	if !strings.Contains(logs.String(), "BQ1a2ecXDoECJQg=") {
-		t.Errorf("log does not name the connection: %s", logs.String())
-	}
-}
+	for _, tt := range []struct {
+		name, fixture string
+		typ           lawcket.EventType
+		hook          func(context.Context, *lawcket.Event) error
+	}{
+		{"connect", "connect.json", lawcket.Connect, p.OnConnect},
+		{"close", "disconnect.json", lawcket.Close, p.OnClose},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := fixture(t, tt.fixture, nil)
+			var req events.APIGatewayWebsocketProxyRequest
+			if err := json.Unmarshal(raw, &req); err != nil {
+				t.Fatal(err)
+			}
+			err := tt.hook(context.Background(), &lawcket.Event{Type: tt.typ, Request: req})
+			if !errors.Is(err, dynamo.ErrTableNotFound) {
+				t.Fatalf("hook on a missing table: %v, want ErrTableNotFound", err)
+			}
+			var rej *lawcket.Rejection
+			if errors.As(err, &rej) {
+				t.Fatalf("a failed write must be a fault, not a %d rejection", rej.Status)
+			}
 
-func TestCloseFailureIsLoggedAndReturned(t *testing.T) {
-	e := newEnv(t, fullSpec)
-	spec := parseSpec(t, strings.Replace(fullSpec, "table: Connections", "table: Missing", 1))
-	var logs strings.Builder
-	p, err := dynamo.NewPlugin(context.Background(), spec, dynamo.WithClient(e.client), dynamo.WithLogger(slogTo(&logs)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req events.APIGatewayWebsocketProxyRequest
-	if err := json.Unmarshal(fixture(t, "disconnect.json", nil), &req); err != nil {
-		t.Fatal(err)
-	}
-	err = p.OnClose(context.Background(), &lawcket.Event{Type: lawcket.Close, Request: req})
-	if !errors.Is(err, dynamo.ErrTableNotFound) {
-		t.Fatalf("OnClose on a missing table: %v, want ErrTableNotFound", err)
-	}
-	if !strings.Contains(logs.String(), req.RequestContext.ConnectionID) {
-		t.Errorf("log does not name the connection: %s", logs.String())
-	}
-	if _, err := newInvoker(p).invoke(t, fixture(t, "disconnect.json", nil)); err == nil {
-		t.Errorf("a failed DeleteItem must reach Lambda as an error")
+			var logs strings.Builder
+			resp, err := newInvoker(p, lawcket.WithLogger(slogTo(&logs))).invoke(t, raw)
+			if err == nil {
+				t.Errorf("answered %d %q without a Go error, want a fault (500)", resp.StatusCode, resp.Body)
+			}
+			lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], req.RequestContext.ConnectionID) || !strings.Contains(lines[0], "table not found") {
+				t.Errorf("want one log line naming the connection and the failure, got:\n%s", logs.String())
+			}
+		})
 	}
 }
 
@@ -762,7 +756,7 @@ func TestThrottledPutRefusesClientWithinDeadline(t *testing.T) {
 			so.MaxBackoff = 5 * time.Millisecond
 		})
 	})
-	p, err := dynamo.NewPlugin(context.Background(), parseSpec(t, fullSpec), dynamo.WithClient(client), dynamo.WithLogger(slogTo(io.Discard)))
+	p, err := dynamo.NewPlugin(context.Background(), parseSpec(t, fullSpec), dynamo.WithClient(client))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -781,8 +775,7 @@ func TestThrottledPutRefusesClientWithinDeadline(t *testing.T) {
 	}
 	lambdaCtx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel2()
-	app := lawcket.New(lawcket.WithPlugins(p), lawcket.WithLogger(slogTo(io.Discard)))
-	out, err := lambda.NewHandler(app.Handler()).Invoke(lambdaCtx, fixture(t, "connect.json", nil))
+	out, err := newInvoker(p, lawcket.WithLogger(slogTo(io.Discard))).h.Invoke(lambdaCtx, fixture(t, "connect.json", nil))
 	if err == nil {
 		t.Fatalf("connect without its row was answered %s, want a fault (500)", out)
 	}

@@ -3,7 +3,6 @@ package dynamo
 import (
 	"context"
 	"errors"
-	"log/slog"
 
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/syncspec"
@@ -45,8 +44,9 @@ func (p *Plugin) Name() string { return "dynamo" }
 // OnConnect stores the connection's row (BuildItem, then one PutItem).
 // A refusal from the spec is a 400 *lawcket.Rejection and makes no request.
 // A failed PutItem (after the SDK's retries, bounded by ctx's deadline) is
-// returned as an error, so the wrapper refuses the client with 500: a client
-// is never accepted without its row.
+// returned as an error, so the wrapper refuses the client with 500 (and logs
+// the error with the connectionId and requestId): a client is never
+// accepted without its row.
 func (p *Plugin) OnConnect(ctx context.Context, ev *lawcket.Event) error {
 	if ev == nil {
 		return errors.New("dynamo: nil event")
@@ -55,16 +55,13 @@ func (p *Plugin) OnConnect(ctx context.Context, ev *lawcket.Event) error {
 	if err != nil {
 		return err
 	}
-	if err := p.table.Put(ctx, item); err != nil {
-		p.table.logger.ErrorContext(ctx, "dynamo: store connection", slog.String("connectionId", ev.Request.RequestContext.ConnectionID), slog.Any("error", err))
-		return err
-	}
-	return nil
+	return p.table.Put(ctx, item)
 }
 
 // OnClose deletes the connection's row with one DeleteItem. A failure is
-// logged (with the connectionId) and returned; the row still expires by TTL
-// and broadcasts delete rows whose connection is gone.
+// returned, and the wrapper logs it with the connectionId and requestId; the
+// row still expires by TTL and broadcasts delete rows whose connection is
+// gone.
 func (p *Plugin) OnClose(ctx context.Context, ev *lawcket.Event) error {
 	if ev == nil {
 		return errors.New("dynamo: nil event")
@@ -73,11 +70,7 @@ func (p *Plugin) OnClose(ctx context.Context, ev *lawcket.Event) error {
 	if id == "" {
 		id = ev.Connection.ID
 	}
-	if err := p.table.Delete(ctx, id); err != nil {
-		p.table.logger.ErrorContext(ctx, "dynamo: delete connection", slog.String("connectionId", id), slog.Any("error", err))
-		return err
-	}
-	return nil
+	return p.table.Delete(ctx, id)
 }
 
 // Table returns the plugin's table (for reading back and broadcast).
