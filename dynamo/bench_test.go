@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
 )
@@ -128,15 +127,18 @@ func BenchmarkLifecycle(b *testing.B) {
 	spec := parseSpec(b, benchSpec)
 	dynalitetest.CreateTable(b, client, dynamo.TableDefinition(spec, ""))
 
-	b.Run("lawcket", func(b *testing.B) {
-		l := makeLifecycles(b)
+	// withLawcket is the handler under test: the wrapper with the dynamo plugin.
+	withLawcket := func(b *testing.B) lambda.Handler {
 		p, err := dynamo.NewPlugin(context.Background(), spec, dynamo.WithClient(client))
 		if err != nil {
 			b.Fatal(err)
 		}
-		app := lawcket.New(lawcket.WithPlugins(p))
-		app.On(lawcket.Message, func(context.Context, *lawcket.Event) error { return nil })
-		measure(b, lambda.NewHandler(app.Handler()), l)
+		return newInvoker(p).h
+	}
+
+	b.Run("lawcket", func(b *testing.B) {
+		l := makeLifecycles(b)
+		measure(b, withLawcket(b), l)
 	})
 
 	b.Run("raw", func(b *testing.B) {
@@ -149,13 +151,7 @@ func BenchmarkLifecycle(b *testing.B) {
 	// figures and their ratio.
 	b.Run("interleaved", func(b *testing.B) {
 		l := makeLifecycles(b)
-		p, err := dynamo.NewPlugin(context.Background(), spec, dynamo.WithClient(client))
-		if err != nil {
-			b.Fatal(err)
-		}
-		app := lawcket.New(lawcket.WithPlugins(p))
-		app.On(lawcket.Message, func(context.Context, *lawcket.Event) error { return nil })
-		handlers := [2]lambda.Handler{lambda.NewHandler(app.Handler()), lambda.NewHandler(rawHandler(client, spec.Table, 2*time.Hour))}
+		handlers := [2]lambda.Handler{withLawcket(b), lambda.NewHandler(rawHandler(client, spec.Table, 2*time.Hour))}
 		var spent [2]time.Duration
 		var n [2]int
 		ctx := context.Background()
