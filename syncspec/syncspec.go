@@ -146,15 +146,15 @@ func checkTable(s string) string {
 	return ""
 }
 
-func parseTTL(s string) (time.Duration, string) {
+func checkTTL(s string) string {
 	d, err := time.ParseDuration(s)
 	switch {
 	case err != nil:
-		return 0, fmt.Sprintf("invalid duration %q: want a Go duration such as 3h or 90m", s)
+		return fmt.Sprintf("invalid duration %q: want a Go duration such as 3h or 90m", s)
 	case d <= 0:
-		return 0, fmt.Sprintf("invalid duration %q: must be positive", s)
+		return fmt.Sprintf("invalid duration %q: must be positive", s)
 	}
-	return d, ""
+	return ""
 }
 
 // topKeys and fieldKeys are the keys the spec allows.
@@ -292,7 +292,7 @@ func (p *parser) overrides(lookup func(string) (string, bool)) []string {
 		}
 	}
 	if v, ok := lookup(EnvTTL); ok && v != "" {
-		if _, msg := parseTTL(v); msg != "" {
+		if msg := checkTTL(v); msg != "" {
 			p.errs = append(p.errs, &Error{File: p.file, EnvVar: EnvTTL, Message: msg})
 		} else {
 			environ = append(environ, EnvTTL+"="+v)
@@ -542,7 +542,7 @@ func (p *parser) checkTTLNode(v *yaml.Node) {
 		p.errNode(v, "ttl", "invalid duration %s: a number needs a unit, such as %ss or %sh", s, s, s)
 		return
 	}
-	if _, msg := parseTTL(s); msg != "" {
+	if msg := checkTTL(s); msg != "" {
 		p.errNode(v, "ttl", "%s", msg)
 	}
 }
