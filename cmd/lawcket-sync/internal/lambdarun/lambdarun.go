@@ -211,18 +211,11 @@ func startRIE(ctx context.Context, rie, bootstrap string, env []string) (*Functi
 
 // errorType is the errorType of an error document, or "".
 func errorType(body []byte) string {
-	const key = `"errorType"`
-	i := bytes.Index(body, []byte(key))
-	if i < 0 || !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+	var doc struct {
+		ErrorType string `json:"errorType"`
+	}
+	if json.Unmarshal(body, &doc) != nil {
 		return ""
 	}
-	rest := bytes.TrimLeft(body[i+len(key):], " :")
-	if len(rest) == 0 || rest[0] != '"' {
-		return ""
-	}
-	end := bytes.IndexByte(rest[1:], '"')
-	if end < 0 {
-		return ""
-	}
-	return string(rest[1 : 1+end])
+	return doc.ErrorType
 }
