@@ -6,10 +6,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-type dynamodbtypesAV = types.AttributeValue
-
-func avS(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
-
 // plain renders an item's scalars as "S:value" / "N:value" for comparisons.
 func plain(item map[string]types.AttributeValue) map[string]any {
 	m := make(map[string]any, len(item))

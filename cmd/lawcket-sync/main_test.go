@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/lawcket/lawcket/cmd/lawcket-sync/internal/lambdarun"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
@@ -68,14 +64,11 @@ func modes(t *testing.T) map[string]string {
 }
 
 func proxy(t *testing.T, endpoint string) (string, *dynalitetest.Counter) {
-	u, err := url.Parse(endpoint)
+	c := &dynalitetest.Counter{}
+	srv, err := c.Proxy(endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &dynalitetest.Counter{}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.Transport = c
-	srv := httptest.NewServer(rp)
 	t.Cleanup(srv.Close)
 	return srv.URL, c
 }
@@ -115,6 +108,10 @@ func TestBootstrap(t *testing.T) {
 	}
 	client := dynalitetest.Client(endpoint)
 	dynalitetest.CreateTable(t, client, dynamo.TableDefinition(parsed, ""))
+	table, err := dynamo.NewTable(ctx, parsed, dynamo.WithClient(client))
+	if err != nil {
+		t.Fatal(err)
+	}
 	proxied, count := proxy(t, endpoint)
 
 	for name, rie := range modes(t) {
@@ -142,17 +139,14 @@ func TestBootstrap(t *testing.T) {
 			}
 			row := func(t *testing.T, id string) map[string]any {
 				t.Helper()
-				out, err := client.GetItem(ctx, &dynamodb.GetItemInput{
-					TableName: aws.String("Connections"),
-					Key:       map[string]dynamodbtypesAV{"connectionId": avS(id)},
-				})
+				r, err := table.Get(ctx, id)
+				if errors.Is(err, dynamo.ErrNotFound) {
+					return nil
+				}
 				if err != nil {
 					t.Fatal(err)
 				}
-				if out.Item == nil {
-					return nil
-				}
-				return plain(out.Item)
+				return plain(r.Item)
 			}
 
 			connect := readEvent(t, "connect.json")

@@ -10,6 +10,7 @@
 //
 // Start is safe to call from parallel tests; each call gets its own server.
 // Launch does the same outside a test (demos, tools) and returns a stop
-// function. Counter (installed with WithCounter) counts a client's requests
-// by operation, to assert how many DynamoDB calls a lifecycle makes.
+// function. Counter (installed with WithCounter, or in front of the server
+// with Proxy) counts a client's requests by operation, to assert how many
+// DynamoDB calls a lifecycle makes.
 package dynalitetest

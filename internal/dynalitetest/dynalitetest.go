@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -228,6 +231,20 @@ func (c *Counter) Reset() {
 // WithCounter sends a client's requests through c (an option for Client).
 func WithCounter(c *Counter) func(*dynamodb.Options) {
 	return func(o *dynamodb.Options) { o.HTTPClient = &http.Client{Transport: c} }
+}
+
+// Proxy serves a reverse proxy to endpoint whose requests c counts, for a
+// client that cannot take WithCounter (a Lambda bootstrap in another process,
+// given the proxy's URL in AWS_ENDPOINT_URL_DYNAMODB). Close the server when
+// done.
+func (c *Counter) Proxy(endpoint string) (*httptest.Server, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("dynalitetest: proxy to %q: %w", endpoint, err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.Transport = c
+	return httptest.NewServer(rp), nil
 }
 
 // Launch starts dynalite outside a test (for demos and tools): it returns

@@ -50,6 +50,19 @@ func TestCounterCountsOperations(t *testing.T) {
 	if got := c.Count(""); got != 0 {
 		t.Errorf("after Reset: %d", got)
 	}
+
+	// Through a Proxy: a plain client, the same counts.
+	srv, err := c.Proxy(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if _, err := Client(srv.URL).ListTables(ctx, &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Count("ListTables"); got != 1 || c.Count("") != 1 {
+		t.Errorf("through the proxy: ListTables %d, total %d, want 1 and 1", got, c.Count(""))
+	}
 }
 
 func TestLaunch(t *testing.T) {

@@ -7,9 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -77,10 +74,10 @@ func demo(ctx context.Context, config string, noRIE bool, out io.Writer) error {
 
 	// Count the Lambda's DynamoDB requests on their way to dynalite.
 	counter := &dynalitetest.Counter{}
-	u, _ := url.Parse(endpoint)
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.Transport = counter
-	proxy := httptest.NewServer(rp)
+	proxy, err := counter.Proxy(endpoint)
+	if err != nil {
+		return err
+	}
 	defer proxy.Close()
 
 	dir, err := os.MkdirTemp("", "lawcket-sync-demo")
