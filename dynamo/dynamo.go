@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"log/slog"
 	"strconv"
 	"time"
 
@@ -52,15 +51,6 @@ func WithClient(c Client) Option {
 		}
 		cfg.client = c
 	}
-}
-
-// WithLogger has no effect: a Plugin and a Table log nothing themselves.
-// Their failures are returned, and the lawcket wrapper logs a failed hook
-// once, with the connectionId and requestId (lawcket.WithLogger).
-//
-// Deprecated: configure logging with lawcket.WithLogger.
-func WithLogger(l *slog.Logger) Option {
-	return func(*options) {}
 }
 
 // WithClock reads the time from now (default time.Now): the connect time
