@@ -116,8 +116,9 @@ func (f *flattener) Visit(node *ast.Node) {
 // declared keys of requestContext and env). The expression has already
 // been checked (see Compile), which reports unknown keys and upper-case
 // header keys. It returns the options that compile the expression
-// flattened, or nil when there is nothing to flatten.
-func planFlat(tree ast.Node, env types.Map, maxNodes uint) ([]expr.Option, []flatName) {
+// flattened (added after the run environment's), or nil when there is
+// nothing to flatten.
+func planFlat(tree ast.Node, env types.Map) ([]expr.Option, []flatName) {
 	var cands []flatName
 	flat := types.Map{}
 	names := map[string]bool{}
@@ -150,5 +151,5 @@ func planFlat(tree ast.Node, env types.Map, maxNodes uint) ([]expr.Option, []fla
 	for k, t := range env {
 		flat[k] = t
 	}
-	return []expr.Option{expr.Env(flat), expr.MaxNodes(maxNodes), expr.Patch(&flattener{names: names})}, cands
+	return []expr.Option{expr.Env(flat), expr.Patch(&flattener{names: names})}, cands
 }
