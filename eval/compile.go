@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/file"
-	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 )
@@ -43,7 +42,6 @@ type compiler struct {
 	maxNodes  uint
 	checkOpts []expr.Option // against envT: what is checked and analyzed
 	runT      types.Map     // the nil-safe environment programs run against
-	flat      bool          // flattening allowed (no field uses $env)
 	seen      map[string]bool
 	errs      []error
 }
@@ -52,7 +50,6 @@ func newCompiler(fields []Field, opts Options) *compiler {
 	c := &compiler{
 		maxNodes: cmpOr(opts.MaxNodes, DefaultMaxNodes),
 		seen:     make(map[string]bool, len(fields)),
-		flat:     flatten,
 	}
 	c.p = &Program{
 		fields: make([]compiled, 0, len(fields)),
@@ -83,11 +80,6 @@ func newCompiler(fields []Field, opts Options) *compiler {
 	envT := envType(known)
 	c.checkOpts = []expr.Option{expr.Env(envT), expr.MaxNodes(c.maxNodes)}
 	c.runT = runEnvType(envT)
-	// $env shows the whole environment, flattened names included: a
-	// program that uses it anywhere is not flattened.
-	for i := range fields {
-		c.flat = c.flat && !strings.Contains(fields[i].Expr, "$env")
-	}
 	return c
 }
 
@@ -214,7 +206,7 @@ func (c *compiler) expression(f *Field, out *compiled, defKind Kind) bool {
 		c.errs = append(c.errs, exprError(f, err))
 		return false
 	}
-	run, flats, err := c.compileRun(f)
+	run, err := c.compileRun(f)
 	if err != nil { // the checked program compiled, so this is lawcket's bug
 		c.errs = append(c.errs, exprError(f, err))
 		return false
@@ -225,37 +217,28 @@ func (c *compiler) expression(f *Field, out *compiled, defKind Kind) bool {
 		c.errs = append(c.errs, fromFileError(f, fe))
 	}
 	if c.kinds(f, out, checked, defKind) && len(upper) == 0 && u.constant() {
-		c.constant(f, run, &u, flats)
+		c.constant(f, run, &u)
 	}
 	for j := range u {
 		c.p.uses[j].merge(u[j])
 	}
 	out.prog = run
-	c.p.addFlats(flats)
 	return true
 }
 
 // compileRun compiles the program that runs: against runT, bounded (see
-// limits.go) and, where it can be, flattened (see flat.go).
-func (c *compiler) compileRun(f *Field) (*vm.Program, []flatName, error) {
+// limits.go).
+func (c *compiler) compileRun(f *Field) (*vm.Program, error) {
 	lim := &limiter{}
 	opts := slices.Concat([]expr.Option{expr.Env(c.runT), expr.MaxNodes(c.maxNodes)}, lim.options())
-	var flats []flatName
-	if c.flat {
-		if tree, err := parser.Parse(f.Expr); err == nil {
-			if o, cands := planFlat(tree.Node, c.runT); o != nil {
-				opts, flats = append(opts, o...), cands
-			}
-		}
-	}
 	run, err := expr.Compile(f.Expr, opts...)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if lim.err != nil {
-		return nil, nil, lim.err.Bind(run.Source())
+		return nil, lim.err.Bind(run.Source())
 	}
-	return run, flats, nil
+	return run, nil
 }
 
 // kinds checks the expression's static kind against Type, the index key
@@ -285,11 +268,11 @@ func (c *compiler) kinds(f *Field, out *compiled, checked *vm.Program, defKind K
 // constant runs an expression that reads nothing of the event once, within
 // the evaluation budgets: one that fails would fail on every connect, so
 // it is refused now.
-func (c *compiler) constant(f *Field, run *vm.Program, u *usages, flats []flatName) {
+func (c *compiler) constant(f *Field, run *vm.Program, u *usages) {
 	var b bounds
 	b.reset()
 	m := vm.VM{MemoryBudget: c.p.budget}
-	env := newState().fill(u, &events.APIGatewayWebsocketProxyRequest{}, c.p.env, flats)
+	env := newState().fill(u, &events.APIGatewayWebsocketProxyRequest{}, c.p.env)
 	env[nameBounds] = &b
 	v, err := m.Run(run, env)
 	if err == nil {
@@ -316,18 +299,6 @@ func (c *compiler) program() (*Program, error) {
 	p := c.p
 	p.pool.New = func() any { return &runner{vm: vm.VM{MemoryBudget: p.budget}, st: newState()} }
 	return p, nil
-}
-
-func (p *Program) addFlats(fs []flatName) {
-	for _, f := range fs {
-		dup := false
-		for _, g := range p.flats {
-			dup = dup || g.name == f.name
-		}
-		if !dup {
-			p.flats = append(p.flats, f)
-		}
-	}
 }
 
 // exprError turns an expr compile error into a *CompileError positioned in

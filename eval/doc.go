@@ -8,8 +8,7 @@
 // expression is type-checked against the typed environment, then compiled
 // to the bytecode that runs against one where values that may be missing
 // (query and header values, unset env variables) are nil-safe; literals
-// are normalized and stored as values. Constant-key accesses such as query.user are compiled as direct
-// reads of the environment (see flat.go). Evaluate is called once per
+// are normalized and stored as values. Evaluate is called once per
 // connection: it builds one environment from the event — only the parts
 // the expressions read — and evaluates every field against it.
 //

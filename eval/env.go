@@ -244,7 +244,7 @@ func newState() *state {
 // fill builds the environment of one connect event, reading only what u
 // says the program uses. The maps are cleared first, so nothing of an
 // earlier connection remains visible.
-func (s *state) fill(u *usages, req *events.APIGatewayWebsocketProxyRequest, env map[string]any, flats []flatName) map[string]any {
+func (s *state) fill(u *usages, req *events.APIGatewayWebsocketProxyRequest, env map[string]any) map[string]any {
 	clear(s.env)
 	if u[0].used() {
 		clear(s.query)
@@ -280,24 +280,6 @@ func (s *state) fill(u *usages, req *events.APIGatewayWebsocketProxyRequest, env
 		s.env[nameRequestContext] = s.reqCtx
 	}
 	s.env[nameEnv] = env
-	// Flattened accesses (see flat.go) read the maps just filled, indexed
-	// as Names().
-	roots := [...]map[string]any{s.query, s.queryAll, s.headers, s.headersAll, auth, s.reqCtx, env}
-	for i := range flats {
-		f := &flats[i]
-		m := roots[f.root]
-		if f.sub != "" {
-			s.env[nameRequestContext+flatSep+f.key] = s.identity
-			m = s.identity
-			if v, ok := m[f.sub]; ok {
-				s.env[f.name] = v
-			}
-			continue
-		}
-		if v, ok := m[f.key]; ok {
-			s.env[f.name] = v
-		}
-	}
 	return s.env
 }
 
@@ -486,5 +468,5 @@ func NewEnv(req *events.APIGatewayWebsocketProxyRequest, env map[string]string) 
 	for k, v := range env {
 		e[k] = v
 	}
-	return newState().fill(&u, req, e, nil)
+	return newState().fill(&u, req, e)
 }

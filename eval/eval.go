@@ -117,7 +117,6 @@ type Program struct {
 	exprs  int
 	env    map[string]any
 	uses   usages
-	flats  []flatName // flattened accesses the environment provides
 	budget uint
 	log    *slog.Logger
 	pool   sync.Pool // of *runner
@@ -240,7 +239,7 @@ func (p *Program) Evaluate(req *events.APIGatewayWebsocketProxyRequest) (map[str
 		clear(r.st.env) // drop this connection's data before reuse
 		p.pool.Put(r)
 	}()
-	env := r.st.fill(&p.uses, req, p.env, p.flats)
+	env := r.st.fill(&p.uses, req, p.env)
 	r.bounds.reset()
 	env[nameBounds] = &r.bounds
 	for i := range p.fields {

@@ -84,7 +84,7 @@ type bounds struct {
 }
 
 // nameBounds is the environment name of the evaluation's *bounds; no
-// expression can write it (see flatSep).
+// expression can write a NUL in a name.
 const nameBounds = "\x00bounds"
 
 func (b *bounds) reset() { b.bytes, b.steps = MaxStringBytes, MaxSteps }
