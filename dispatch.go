@@ -48,6 +48,13 @@ func (a *App) serve(ctx context.Context, req events.APIGatewayWebsocketProxyRequ
 	if err != nil && typ == Connect {
 		a.rollback(ctx, ev, inv)
 	}
+	if typ == Close && !inv.closed {
+		// A middleware refused (or failed) the $disconnect without reaching
+		// the close plugins: run them anyway, since no other event will
+		// clean up after this connection.
+		_, perr := runHooks(ctx, ev, a.closeHooks, ClosePlugin.OnClose)
+		err = errors.Join(err, perr)
+	}
 	return respond(inv, typ, err)
 }
 
@@ -83,6 +90,7 @@ func (a *App) core(ctx context.Context, ev *Event) error {
 		return callHandler(ctx, ev, "message handler", h)
 	case Close:
 		herr := callHandler(ctx, ev, "close handler", a.handler(Close))
+		ev.inv.closed = true
 		_, perr := runHooks(ctx, ev, a.closeHooks, ClosePlugin.OnClose)
 		return errors.Join(herr, perr)
 	}

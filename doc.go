@@ -24,7 +24,9 @@
 //
 // Middleware wraps everything, the first given outermost: a middleware that
 // refuses (returns a Rejection without calling next) stops the event before
-// any plugin or handler runs.
+// any plugin or handler runs — except on $disconnect, where the close
+// plugins run whatever the middleware answered (the connection is gone
+// either way, and nothing else would clean up after it).
 //
 // Inside the middleware:
 //   - $connect: every ConnectPlugin runs, concurrently, and all are awaited;
@@ -55,6 +57,14 @@
 //	message route without handler              404          no
 //	any other error, a panic                   500          yes
 //	invalid configuration (App.Err)            500          yes
+//	payload that is not an event's JSON        400          no
+//
+// Start runs the App as a lambda.Handler (App.Invoke) that decodes the
+// payload itself, so a payload with a wrong JSON type (a numeric
+// connectionId) is answered 400 naming the field instead of failing in
+// aws-lambda-go's decoder; and Start refuses to run a misconfigured App: it
+// logs every configuration error and exits 1, so Lambda reports a failed
+// init.
 //
 // An error counts as a refusal only when every error in its tree (through
 // Unwrap) ends in a *Rejection; an error that joins a Rejection and a fault

@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
@@ -284,7 +283,7 @@ func New(opts ...Option) *App {
 	}
 	a.chain = h
 	if err := a.Err(); err != nil {
-		a.logger.Error("lawcket: invalid configuration; every event will be answered 500", "error", err)
+		a.logger.Error("lawcket: invalid configuration; Start refuses to run and every event is answered 500", "error", err)
 	}
 	return a
 }
@@ -372,6 +371,3 @@ func (a *App) Route(routeKey string, fn HandlerFunc) {
 func (a *App) Handler() func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	return a.serve
 }
-
-// Start runs the App with lambda.Start. It does not return.
-func (a *App) Start() { lambda.Start(a.Handler()) }

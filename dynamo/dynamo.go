@@ -55,12 +55,14 @@ func WithClient(c Client) Option {
 
 // WithClock reads the time from now (default time.Now): the connect time
 // behind connectedAt fallbacks and expiresAt, and the time expired rows are
-// filtered against. A nil now keeps the default.
+// filtered against. A nil now is an error (as a nil WithClient is).
 func WithClock(now func() time.Time) Option {
 	return func(cfg *options) {
-		if now != nil {
-			cfg.clock = now
+		if now == nil {
+			cfg.err = errors.Join(cfg.err, errors.New("dynamo: WithClock: nil clock"))
+			return
 		}
+		cfg.clock = now
 	}
 }
 
@@ -137,8 +139,8 @@ type Row struct {
 	ConnectionID string    // connectionId
 	DomainName   string    // domainName: with Stage, where the Management API reaches the connection
 	Stage        string    // stage
-	ConnectedAt  time.Time // connectedAt (epoch ms)
-	ExpiresAt    time.Time // expiresAt (epoch s); zero when the spec has no ttl
+	ConnectedAt  time.Time // connectedAt (epoch ms), in UTC
+	ExpiresAt    time.Time // expiresAt (epoch s), in UTC; zero when the spec has no ttl
 	Item         map[string]types.AttributeValue
 }
 
@@ -309,12 +311,12 @@ func rowOf(item map[string]types.AttributeValue) Row {
 	}
 	if v, ok := item[AttrConnectedAt].(*types.AttributeValueMemberN); ok {
 		if ms, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
-			r.ConnectedAt = time.UnixMilli(ms)
+			r.ConnectedAt = time.UnixMilli(ms).UTC()
 		}
 	}
 	if v, ok := item[AttrExpiresAt].(*types.AttributeValueMemberN); ok {
 		if s, err := strconv.ParseFloat(v.Value, 64); err == nil {
-			r.ExpiresAt = time.Unix(int64(s), 0)
+			r.ExpiresAt = time.Unix(int64(s), 0).UTC()
 		}
 	}
 	return r

@@ -445,6 +445,10 @@ func TestConnectionsRow(t *testing.T) {
 		r.ConnectedAt.UnixMilli() != 1731324924553 || !r.ExpiresAt.Equal(t0.Add(3*time.Hour)) {
 		t.Errorf("row %+v", r)
 	}
+	// UTC, as lawcket.Connection.ConnectedAt is (issue 10 §6).
+	if r.ConnectedAt.Location() != time.UTC || r.ExpiresAt.Location() != time.UTC {
+		t.Errorf("row times not in UTC: %v, %v", r.ConnectedAt.Location(), r.ExpiresAt.Location())
+	}
 	if u, ok := r.Item["user"].(*types.AttributeValueMemberS); !ok || u.Value != "u0" {
 		t.Errorf("row item user = %#v", r.Item["user"])
 	}
@@ -546,6 +550,7 @@ func TestConstructorsValidate(t *testing.T) {
 		{"no table", &noTable, []dynamo.Option{dynamo.WithClient(client)}, "names no table"},
 		{"no program", &noProgram, []dynamo.Option{dynamo.WithClient(client)}, "no compiled program"},
 		{"nil client", spec, []dynamo.Option{dynamo.WithClient(nil)}, "nil client"},
+		{"nil clock", spec, []dynamo.Option{dynamo.WithClient(client), dynamo.WithClock(nil)}, "WithClock: nil clock"},
 		{"negative page size", spec, []dynamo.Option{dynamo.WithClient(client), dynamo.WithPageSize(-1)}, "not a page size"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
