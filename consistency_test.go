@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/lawcket/lawcket"
@@ -146,3 +147,39 @@ func TestReplyDuringConnectErrorPrefix(t *testing.T) {
 }
 
 var _ lambda.Handler = (*lawcket.App)(nil)
+
+// Issue 11 item 4 (wrapper side): a connect handler that uses up its
+// deadline still leaves the rollback time within the event's deadline.
+func TestRollbackRunsWithinTheEventDeadline(t *testing.T) {
+	var handlerDeadline, closeDeadline time.Time
+	var closeErr error
+	rec := &recorder{}
+	log, _ := quietLogger()
+	p := &plugin{name: "sync", rec: rec, closeFn: func(ctx context.Context) error {
+		closeDeadline, _ = ctx.Deadline()
+		closeErr = ctx.Err()
+		return nil
+	}}
+	a := lawcket.New(lawcket.WithLogger(log), lawcket.WithPlugins(p))
+	a.On(lawcket.Connect, func(ctx context.Context, ev *lawcket.Event) error {
+		handlerDeadline, _ = ctx.Deadline()
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	eventDeadline, _ := ctx.Deadline()
+	resp, _ := a.Handler()(ctx, lawckettest.Connect())
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("status %d", resp.StatusCode)
+	}
+	if got := rec.list(); !slices.Equal(got, []string{"sync.connect", "sync.close"}) {
+		t.Fatalf("ran %v", got)
+	}
+	if !handlerDeadline.Before(eventDeadline.Add(-50*time.Millisecond)) || handlerDeadline.Before(eventDeadline.Add(-time.Second)) {
+		t.Errorf("handler deadline %v before the event's, want 50ms..1s", eventDeadline.Sub(handlerDeadline))
+	}
+	if closeErr != nil || closeDeadline.IsZero() || closeDeadline.After(eventDeadline) {
+		t.Errorf("rollback ran with err %v, deadline %v after the event's", closeErr, closeDeadline.Sub(eventDeadline))
+	}
+}

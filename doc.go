@@ -35,6 +35,10 @@
 //     plugins' OnConnect succeeded (another plugin, the handler or a
 //     middleware failed), those plugins' OnClose is called to undo it, since
 //     no $disconnect comes for a connection that was never established.
+//     When a connect plugin can be undone this way, middleware, plugins and
+//     the handler see ctx with part of the event's deadline held back (a
+//     fifth, 50 ms to 1 s), and the rollback runs in that reserve, within
+//     the event's deadline, even when ctx was cancelled.
 //   - message: every MessagePlugin runs concurrently, all awaited; then the
 //     route's handler, unless a plugin failed.
 //   - $disconnect: the close handler first, then every ClosePlugin

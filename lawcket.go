@@ -201,6 +201,7 @@ type App struct {
 	posterOpts   []PosterOption
 	poster       *Poster
 
+	canRollback  bool // a connect plugin is also a ClosePlugin
 	connectHooks []hook[ConnectPlugin]
 	messageHooks []hook[MessagePlugin]
 	closeHooks   []hook[ClosePlugin]
@@ -254,6 +255,7 @@ func New(opts ...Option) *App {
 		cl, okCl := p.(ClosePlugin)
 		if okC {
 			a.connectHooks = append(a.connectHooks, newHook(c, name))
+			a.canRollback = a.canRollback || okCl
 		}
 		if okM {
 			a.messageHooks = append(a.messageHooks, newHook(m, name))

@@ -155,7 +155,7 @@ type Selector struct {
 
 // Put writes one row (as built by BuildItem) with a single PutItem.
 func (t *Table) Put(ctx context.Context, item map[string]types.AttributeValue) error {
-	_, err := t.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &t.name, Item: item})
+	_, err := t.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &t.name, Item: item}, ownRetries)
 	return translate("PutItem", t.name, err)
 }
 
@@ -168,7 +168,7 @@ func (t *Table) Delete(ctx context.Context, connectionID string) error {
 	_, err := t.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: &t.name,
 		Key:       map[string]types.AttributeValue{AttrConnectionID: &types.AttributeValueMemberS{Value: connectionID}},
-	})
+	}, ownRetries)
 	return translate("DeleteItem", t.name, err)
 }
 
@@ -189,7 +189,7 @@ func (t *Table) Get(ctx context.Context, connectionID string) (Row, error) {
 		TableName:      &t.name,
 		Key:            map[string]types.AttributeValue{AttrConnectionID: &types.AttributeValueMemberS{Value: connectionID}},
 		ConsistentRead: aws.Bool(true),
-	})
+	}, ownRetries)
 	if err != nil {
 		return Row{}, translate("GetItem", t.name, err)
 	}
@@ -224,7 +224,7 @@ func (t *Table) Connections(ctx context.Context, sel Selector) iter.Seq2[Row, er
 			p := dynamodb.NewScanPaginator(t.client, &dynamodb.ScanInput{TableName: &t.name, Limit: t.limit()})
 			pages = p
 			next = func() ([]map[string]types.AttributeValue, error) {
-				out, err := p.NextPage(ctx)
+				out, err := p.NextPage(ctx, ownRetries)
 				if err != nil {
 					return nil, translate("Scan", t.name, err)
 				}
@@ -239,7 +239,7 @@ func (t *Table) Connections(ctx context.Context, sel Selector) iter.Seq2[Row, er
 			p := dynamodb.NewQueryPaginator(t.client, in)
 			pages = p
 			next = func() ([]map[string]types.AttributeValue, error) {
-				out, err := p.NextPage(ctx)
+				out, err := p.NextPage(ctx, ownRetries)
 				if err != nil {
 					return nil, translate("Query", t.name+"/"+aws.ToString(in.IndexName), err)
 				}
