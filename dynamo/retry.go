@@ -2,6 +2,8 @@ package dynamo
 
 import (
 	"context"
+	"errors"
+	"io"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -10,7 +12,7 @@ import (
 
 // ownRetries is the per-call option every Table request carries: the
 // client's retryer as configured (attempts, backoff, which errors are
-// retryable), without the retry quota the SDK's standard retryer shares
+// retryable, plus a truncated answer; see noQuota), without the retry quota the SDK's standard retryer shares
 // across every request of the client. That token bucket (500 tokens, 5 per
 // retry) is spent by a burst of throttled requests — 60 concurrent connects
 // under throttling — after which no request of the client is retried at
@@ -26,10 +28,19 @@ func ownRetries(o *dynamodb.Options) {
 	o.Retryer = noQuota{asV2(o.Retryer)}
 }
 
-// noQuota is a retryer whose retries cost no quota.
+// noQuota is a retryer whose retries cost no quota, and which also retries
+// an answer lost mid-body (a truncated response), which the SDK does not:
+// every request a Table makes is idempotent (a PutItem of a whole row, a
+// DeleteItem, reads), so resending it after a lost answer is safe.
 type noQuota struct{ aws.RetryerV2 }
 
 func release(error) error { return nil }
+
+// IsErrorRetryable is the client's retryer's decision, plus a truncated
+// answer.
+func (r noQuota) IsErrorRetryable(err error) bool {
+	return r.RetryerV2.IsErrorRetryable(err) || errors.Is(err, io.ErrUnexpectedEOF)
+}
 
 // GetRetryToken always grants the retry: no shared quota is drawn from.
 func (noQuota) GetRetryToken(context.Context, error) (func(error) error, error) {
