@@ -39,7 +39,7 @@ type faultRig struct {
 	spec     string
 }
 
-func newFaultRig(t *testing.T) *faultRig {
+func newFaultRig(t testing.TB) *faultRig {
 	t.Helper()
 	endpoint := dynalitetest.Start(t)
 	r := &faultRig{endpoint: endpoint, direct: dynalitetest.Client(endpoint), spec: faultSpec}
@@ -62,7 +62,7 @@ func fastRetries(o *dynamodb.Options) {
 	})
 }
 
-func (r *faultRig) app(t *testing.T, proxy *faults.Proxy, optFns ...func(*dynamodb.Options)) (*lawcket.App, *http.Transport) {
+func (r *faultRig) app(t testing.TB, proxy *faults.Proxy, optFns ...func(*dynamodb.Options)) (*lawcket.App, *http.Transport) {
 	t.Helper()
 	tr := &http.Transport{}
 	client := dynalitetest.Client(proxy.URL, append([]func(*dynamodb.Options){func(o *dynamodb.Options) { o.HTTPClient = &http.Client{Transport: tr} }}, optFns...)...)
@@ -77,7 +77,7 @@ type discardWriter struct{}
 
 func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 
-func (r *faultRig) hasRow(t *testing.T, id string) bool {
+func (r *faultRig) hasRow(t testing.TB, id string) bool {
 	t.Helper()
 	out, err := r.direct.GetItem(context.Background(), &dynamodb.GetItemInput{
 		TableName:      aws.String("Faults"),
@@ -92,7 +92,7 @@ func (r *faultRig) hasRow(t *testing.T, id string) bool {
 
 // invokeWithin runs one raw event through the App as Lambda would, with
 // the event's deadline d, and returns the response's status.
-func invokeWithin(t *testing.T, a *lawcket.App, d time.Duration, raw []byte) int {
+func invokeWithin(t testing.TB, a *lawcket.App, d time.Duration, raw []byte) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
