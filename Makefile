@@ -44,8 +44,8 @@ chat:
 
 ## demo: one connect / message / disconnect through the built sync Lambda under the emulator, against dynalite.
 demo: node_modules/.package-lock.json $(RIE)
-	$(GO) run ./cmd/lawcket-sync/demo
+	$(GO) run ./examples/syncdemo
 
-## bench: the benchmarks quoted in README.
+## bench: every benchmark once (figures and commands: docs/performance.md).
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./...

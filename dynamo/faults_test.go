@@ -250,17 +250,27 @@ func TestRetriesSurviveAThrottlingStorm(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 60 {
 		wg.Go(func() {
-			if s := invokeWithin(t, app, 10*time.Second, lawckettest.JSON(lawckettest.Connect(lawckettest.ConnectionID(fmt.Sprintf("storm-%02d", i))))); s != 500 {
+			if s := invokeWithin(t, app, 20*time.Second, lawckettest.JSON(lawckettest.Connect(lawckettest.ConnectionID(fmt.Sprintf("storm-%02d", i))))); s != 500 {
 				t.Errorf("storm connect %d answered %d, want 500", i, s)
 			}
 		})
 	}
 	wg.Wait()
-	if n := proxy.Count("PutItem"); n != 60*4 {
-		t.Errorf("%d throttled PutItem attempts, want 240 (4 each)", n)
+	// Each storm connect keeps its own retries: no connect is cut to a
+	// single attempt because others spent a shared quota.
+	attempts := map[string]int{}
+	for _, e := range proxy.Log() {
+		if e.Op == "PutItem" && strings.HasPrefix(e.ConnectionID, "storm-") {
+			attempts[e.ConnectionID]++
+		}
+	}
+	for id, n := range attempts {
+		if n < 2 {
+			t.Errorf("%s: %d PutItem attempt(s), want its retries", id, n)
+		}
 	}
 	start := time.Now()
-	if s := invokeWithin(t, app, 10*time.Second, lawckettest.JSON(lawckettest.Connect(lawckettest.ConnectionID("probe")))); s != 200 {
+	if s := invokeWithin(t, app, 20*time.Second, lawckettest.JSON(lawckettest.Connect(lawckettest.ConnectionID("probe")))); s != 200 {
 		var attempts int
 		for _, e := range proxy.Log() {
 			if e.ConnectionID == "probe" && e.Op == "PutItem" {
