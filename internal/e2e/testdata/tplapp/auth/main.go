@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"log"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -24,6 +25,7 @@ type request struct {
 
 func handle(_ context.Context, req request) (any, error) {
 	token := req.QueryStringParameters["token"]
+	log.Printf("authorizer invoked: token=%s connectionId=%s", token, req.RequestContext.ConnectionID)
 	if req.Type != "REQUEST" || req.RequestContext.RouteKey != "$connect" || req.RequestContext.ConnectionID == "" {
 		return nil, errors.New("not a WebSocket REQUEST authorizer event")
 	}

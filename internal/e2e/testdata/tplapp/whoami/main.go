@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"log"
 	"os"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -12,6 +13,7 @@ import (
 )
 
 func handle(_ context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	log.Printf("whoami invoked: %d bytes", len(ev.Body))
 	body, err := json.Marshal(map[string]any{
 		"function":     "WhoAmI",
 		"functionName": os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
