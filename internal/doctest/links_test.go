@@ -52,27 +52,33 @@ func anchors(text string) map[string]bool {
 		if m == nil {
 			continue
 		}
-		t := mdLink.ReplaceAllString(m[1], "$1")
-		t = strings.NewReplacer("`", "", "**", "", "*", "").Replace(t)
-		var b strings.Builder
-		for _, r := range strings.ToLower(t) {
-			switch {
-			case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_':
-				b.WriteRune(r)
-			case r == ' ':
-				b.WriteRune('-')
-			}
-		}
-		id := b.String()
-		if n := seen[id]; n > 0 {
-			seen[id]++
-			id = fmt.Sprintf("%s-%d", id, n)
-		} else {
-			seen[id] = 1
-		}
-		ids[id] = true
+		ids[slug(m[1], seen)] = true
 	}
 	return ids
+}
+
+// slug is GitHub's anchor for a heading's text; seen counts the anchors
+// of the page so far, for the -1, -2 suffixes.
+func slug(text string, seen map[string]int) string {
+	t := mdLink.ReplaceAllString(text, "$1")
+	t = strings.NewReplacer("`", "", "**", "", "*", "").Replace(t)
+	var b strings.Builder
+	for _, r := range strings.ToLower(t) {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_':
+			b.WriteRune(r)
+		case r == ' ':
+			b.WriteRune('-')
+		}
+	}
+	id := b.String()
+	if n := seen[id]; n > 0 {
+		seen[id]++
+		id = fmt.Sprintf("%s-%d", id, n)
+	} else {
+		seen[id] = 1
+	}
+	return id
 }
 
 // TestLinks checks that every relative link of README.md and docs/ names a
