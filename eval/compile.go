@@ -44,6 +44,8 @@ type compiler struct {
 	runT      types.Map     // the nil-safe environment programs run against
 	seen      map[string]bool
 	errs      []error
+	// literalBytes is the size of the literal fields so far.
+	literalBytes int
 }
 
 func newCompiler(fields []Field, opts Options) *compiler {
@@ -192,6 +194,16 @@ func (c *compiler) literal(f *Field, out *compiled) {
 	out.value = v
 	if out.kind == 0 {
 		out.kind = k
+	}
+	if err == nil && v != nil {
+		size := len(f.Name) + valueSize(v)
+		c.literalBytes += size
+		switch {
+		case size > MaxStringBytes:
+			c.fail(f, "value", "the value takes %d bytes; a row holds at most %d (DynamoDB's 400 KB item limit)", size, MaxStringBytes)
+		case c.literalBytes > MaxStringBytes && c.literalBytes-size <= MaxStringBytes:
+			c.fail(f, "value", "the literals take more than %d bytes together (DynamoDB's 400 KB item limit)", MaxStringBytes)
+		}
 	}
 }
 

@@ -484,10 +484,6 @@ func (b *bounds) fits(v any) error {
 // Brackets inside string literals and comments do not count.
 func checkShape(f *Field) *CompileError {
 	src := f.Expr
-	if len(src) > MaxExprBytes {
-		return &CompileError{Field: f.Name, Key: "expr", Line: 1, Column: 1,
-			Message: fmt.Sprintf("the expression is %d bytes; at most %d", len(src), MaxExprBytes)}
-	}
 	depth, run := 0, 0
 	line, col, off := 1, 0, 0 // col and off count runes before the current one
 	fail := func(what string) *CompileError {
@@ -545,6 +541,10 @@ func checkShape(f *Field) *CompileError {
 		} else {
 			col++
 		}
+	}
+	if len(src) > MaxExprBytes {
+		return &CompileError{Field: f.Name, Key: "expr", Line: 1, Column: 1,
+			Message: fmt.Sprintf("the expression is %d bytes; at most %d", len(src), MaxExprBytes)}
 	}
 	return nil
 }
