@@ -228,7 +228,7 @@ func (c *compiler) expression(f *Field, out *compiled, defKind Kind) bool {
 		fe := (&file.Error{Location: n.Location(), Message: fmt.Sprintf("header names are lower-cased: use %q", strings.ToLower(n.Value))}).Bind(checked.Source())
 		c.errs = append(c.errs, fromFileError(f, fe))
 	}
-	if c.kinds(f, out, checked, defKind) && len(upper) == 0 && u.constant() {
+	if c.kinds(f, out, checked, defKind) && len(upper) == 0 && u.constant(c.p.env) {
 		c.constant(f, run, &u)
 	}
 	for j := range u {

@@ -1,6 +1,7 @@
 package eval_test
 
 import (
+	"log/slog"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -29,7 +30,7 @@ func FuzzEval(f *testing.F) {
 	f.Fuzz(func(t *testing.T, expression, value string) {
 		for _, typ := range []eval.Kind{0, eval.String} {
 			p, err := eval.Compile([]eval.Field{{Name: "f", Expr: expression, Type: typ}},
-				eval.Options{Env: map[string]string{"STAGE_NAME": "dev"}})
+				eval.Options{Env: map[string]string{"STAGE_NAME": "dev"}, Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				continue
 			}

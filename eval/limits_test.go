@@ -237,3 +237,16 @@ func TestManyHeaderCaseVariants(t *testing.T) {
 		}
 	})
 }
+
+// TestConstantWithUnsetEnv: an expression over an env variable that is
+// unset at compile time is not judged then (it may be set where it runs).
+func TestConstantWithUnsetEnv(t *testing.T) {
+	f := []eval.Field{{Name: "f", Expr: `lower(env.STAGE)`}}
+	if _, err := eval.Compile(f, eval.Options{EnvNames: []string{"STAGE"}}); err != nil {
+		t.Fatalf("unset: %v", err)
+	}
+	f = []eval.Field{{Name: "f", Expr: `repeat(env.STAGE, 300000) + repeat(env.STAGE, 300000)`}}
+	if _, err := eval.Compile(f, eval.Options{Env: map[string]string{"STAGE": "x"}}); err == nil || !strings.Contains(err.Error(), "always fails") {
+		t.Fatalf("set: got %v, want the constant refused", err)
+	}
+}

@@ -3,6 +3,7 @@ package syncspec_test
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,7 +56,7 @@ func FuzzParse(f *testing.F) {
 				panic(fmt.Sprintf("slow input: %q", data))
 			}
 		}()
-		spec, err := syncspec.Parse("f.yaml", data, syncspec.WithLookupEnv(noEnv))
+		spec, err := syncspec.Parse("f.yaml", data, syncspec.WithLookupEnv(noEnv), syncspec.WithEvalOptions(eval.Options{Logger: slog.New(slog.DiscardHandler)}))
 		if err == nil {
 			if _, err := spec.Evaluate(req); err != nil {
 				var r *eval.Refusal
