@@ -3,7 +3,6 @@ package eval
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 
@@ -58,9 +57,6 @@ func newCompiler(fields []Field, opts Options) *compiler {
 		env:    make(map[string]any, len(opts.Env)),
 		budget: cmpOr(opts.MemoryBudget, DefaultMemoryBudget),
 		log:    opts.Logger,
-	}
-	if c.p.log == nil {
-		c.p.log = slog.Default()
 	}
 	known := make(map[string]bool, len(opts.Env)+len(opts.EnvNames))
 	for _, k := range opts.EnvNames {

@@ -177,7 +177,9 @@ func TestDeepNesting(t *testing.T) {
 		{"parens", strings.Repeat("(", 500_000) + "1" + strings.Repeat(")", 500_000), eval.MaxNesting + 1},
 		{"brackets", "[" + strings.Repeat("[", 100_000), eval.MaxNesting + 1},
 		{"maps", strings.Repeat("{a: ", 10_000) + "1", 4*eval.MaxNesting + 1},
-		{"not", strings.Repeat("!", 8000) + "true", eval.MaxNesting + 1},
+		{"bang", strings.Repeat("!", 8000) + "true", eval.MaxNesting + 1},
+		{"not", strings.Repeat("not ", 8000) + "true", 4*eval.MaxNesting + 1},
+		{"after a comment", "/* ( */ // [\n" + strings.Repeat("(", 100) + "1", 0},
 		{"minus", "1 + " + strings.Repeat("- ", 8000) + "1", 5 + 2*(eval.MaxNesting-1)}, // the binary + counts too
 		{"long", `"` + strings.Repeat("x", 20000) + `"`, 1},
 	} {
@@ -185,14 +187,19 @@ func TestDeepNesting(t *testing.T) {
 			bounded(t, 10*time.Second, 32<<20, func() {
 				_, err := eval.Compile([]eval.Field{{Name: "f", Expr: tt.expr}}, eval.Options{})
 				var ce *eval.CompileError
-				if !errors.As(err, &ce) || ce.Line != 1 || ce.Column != tt.col {
-					t.Errorf("got %v, want an error at 1:%d", err, tt.col)
+				line, col := 1, tt.col
+				if col == 0 {
+					line, col = 2, eval.MaxNesting+1
+				}
+				if !errors.As(err, &ce) || ce.Line != line || ce.Column != col {
+					t.Errorf("got %v, want an error at %d:%d", err, line, col)
 				}
 			})
 		})
 	}
 	// Brackets in strings and comments do not count.
-	deepText := `"` + strings.Repeat("(", 100) + `" + '` + strings.Repeat("[", 100) + `' /* ` + strings.Repeat("{", 100) + ` */`
+	deepText := `"` + strings.Repeat("(", 100) + `" + '` + strings.Repeat("[", 100) + `' /* ` + strings.Repeat("{", 100) + " */ + `" + strings.Repeat("(", 100) + "` // " + strings.Repeat("(", 100) + "\n + notation"
+	deepText = strings.Replace(deepText, "notation", `"x"`, 1)
 	if _, err := eval.Compile([]eval.Field{{Name: "f", Expr: deepText}}, eval.Options{}); err != nil {
 		t.Fatal(err)
 	}

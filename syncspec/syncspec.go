@@ -3,6 +3,7 @@ package syncspec
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 	"unicode/utf16"
@@ -85,7 +86,7 @@ func Load(path string, opts ...Option) (*Spec, error) {
 	if st, err := f.Stat(); err == nil && st.Size() > MaxFileBytes {
 		return nil, Errors{tooLarge(path, st.Size())}
 	}
-	data, err := os.ReadFile(path)
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("syncspec: %w", err)
 	}
