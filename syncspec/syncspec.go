@@ -36,6 +36,8 @@ type Spec struct {
 	Fields []Field
 	// Program computes the fields for a connection.
 	Program *eval.Program
+	// API is the api: section (see api.go), or nil without one.
+	API *API
 }
 
 // Field is one entry of fields:.
@@ -159,7 +161,7 @@ func checkTTL(s string) string {
 
 // topKeys and fieldKeys are the keys the spec allows.
 var (
-	topKeys   = []string{"table", "ttl", "env", "fields"}
+	topKeys   = []string{"table", "ttl", "env", "fields", "api"}
 	fieldKeys = []string{"expr", "value", "required", "default", "index", "type"}
 )
 
@@ -173,6 +175,8 @@ type parser struct {
 	envTable bool
 	// literalNodes counts the values of literals so far.
 	literalNodes int
+	// api is the api: section walked by walkAPI.
+	api *API
 }
 
 func newParser(name string, data []byte) *parser {
@@ -224,6 +228,7 @@ type raw struct {
 	TTL    time.Duration  `koanf:"ttl"`
 	Env    []string       `koanf:"env"`
 	Fields map[string]any `koanf:"fields"`
+	API    any            `koanf:"api"` // checked by walkAPI
 }
 
 func (p *parser) parse(o *options) *Spec {
@@ -269,7 +274,7 @@ func (p *parser) parse(o *options) *Spec {
 	if len(p.errs) > 0 {
 		return nil
 	}
-	spec := &Spec{File: p.file, Table: r.Table, TTL: r.TTL, Env: envNames, Program: prog}
+	spec := &Spec{File: p.file, Table: r.Table, TTL: r.TTL, Env: envNames, Program: prog, API: p.api}
 	for _, f := range fields {
 		if f.Index {
 			f.Type = prog.Kind(f.Name)
@@ -500,6 +505,8 @@ func (p *parser) walkTop(doc *yaml.Node) (fields []fieldNodes, envNames []string
 			envNames = p.walkEnv(v)
 		case "fields":
 			fields = p.walkFields(v)
+		case "api":
+			p.api = p.walkAPI(k, v)
 		default:
 			p.unknownKey(k, "", topKeys)
 		}
