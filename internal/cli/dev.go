@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lawcket/lawcket/internal/devgw"
+	"github.com/lawcket/lawcket/syncspec"
 )
 
 const devAbout = `
@@ -85,10 +86,12 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	explicit := false
 	f.Visit(func(fl *flag.Flag) { explicit = explicit || fl.Name == "c" })
 	if _, err := os.Stat(*config); err == nil || explicit {
-		if _, ok := loadSpec(*config, stderr); !ok {
+		spec, ok := loadSpec(*config, stderr)
+		if !ok {
 			return ExitFindings
 		}
 		cfg.SpecPath = *config
+		devAPIFromSpec(f, spec, &cfg)
 	} else if errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(stderr, "lawcket dev: no %s here: running without a table (name a spec with -c FILE)\n", *config)
 	}
@@ -145,5 +148,22 @@ func printDevBanner(w io.Writer, g *devgw.Gateway, cfg devgw.Config) {
 	}
 	if u := g.StaticURL(); u != "" {
 		fmt.Fprintf(w, "  Static page:     %s   (%s)\n", u, cfg.StaticDir)
+	}
+}
+
+// devAPIFromSpec applies the spec's api: section where no flag overrides it:
+// the declared routes (so an unknown route value goes to $default, as on
+// AWS) and the route selection expression.
+func devAPIFromSpec(f *flags, spec *syncspec.Spec, cfg *devgw.Config) {
+	if spec.API == nil {
+		return
+	}
+	set := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if !set["routes"] && len(spec.API.Routes) > 0 {
+		cfg.Routes = spec.API.RouteKeys()
+	}
+	if !set["route-selection"] && spec.API.Selection != "" {
+		cfg.RouteSelection = spec.API.Selection
 	}
 }

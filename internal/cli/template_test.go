@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"io"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lawcket/lawcket/internal/devgw"
 )
 
 // TestTemplateGolden covers the command line; the renderings of every
@@ -46,5 +50,36 @@ func TestTemplateScanGrant(t *testing.T) {
 	code, stdout, _ = run(t, "", "template", "-c", "../../examples/chat/lawcket.yaml")
 	if code != ExitOK || strings.Contains(stdout, "dynamodb:Scan") {
 		t.Errorf("exit %d; Scan granted without --allow scan", code)
+	}
+}
+
+// TestDevAPIFromSpec checks that lawcket dev takes the routes and the route
+// selection of api: unless --routes / --route-selection are given (devgw
+// then sends an unknown route value to $default).
+func TestDevAPIFromSpec(t *testing.T) {
+	spec, ok := loadSpec("../../testdata/spec/good/api.yaml", io.Discard)
+	if !ok {
+		t.Fatal("api.yaml does not load")
+	}
+	for _, tt := range []struct {
+		args      []string
+		routes    []string
+		selection string
+	}{
+		{nil, []string{"send", "join", "leave"}, "$request.body.type"},
+		{[]string{"--routes", "a"}, nil, "$request.body.type"},
+		{[]string{"--route-selection", "$request.body.x"}, []string{"send", "join", "leave"}, ""},
+	} {
+		f := newFlags("dev", "", "", io.Discard)
+		f.String("routes", "", "")
+		f.String("route-selection", "", "")
+		if err := f.Parse(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		var cfg devgw.Config
+		devAPIFromSpec(f, spec, &cfg)
+		if !slices.Equal(cfg.Routes, tt.routes) || cfg.RouteSelection != tt.selection {
+			t.Errorf("%v: routes %v selection %q, want %v %q", tt.args, cfg.Routes, cfg.RouteSelection, tt.routes, tt.selection)
+		}
 	}
 }
