@@ -40,11 +40,10 @@ func (f *Function) Statements() []Statement {
 		}
 		var onTable, onIndex []string
 		for _, op := range g.Ops {
-			if op == Query {
-				onIndex = append(onIndex, string(op))
-				continue
-			}
 			onTable = append(onTable, string(op))
+		}
+		for _, op := range g.IndexOps {
+			onIndex = append(onIndex, string(op))
 		}
 		sid := sidOf(g.Table.ID)
 		if len(onTable) > 0 {

@@ -170,13 +170,15 @@ type EnvVar struct {
 	Table *Table
 }
 
-// Grant is a set of operations on one table (Table nil: the Management API
-// of this stack's API and stage).
+// Grant is a set of operations on one table and its indexes (Table nil:
+// Ops are Management API methods on this stack's API and stage).
 type Grant struct {
 	Table *Table
-	Ops   []Op
-	// Indexes are the GSIs a Query may read ("" entries never).
-	Indexes []string
+	// Ops are allowed on the table itself.
+	Ops []Op
+	// IndexOps (Query) are allowed on each of Indexes, the GSIs' names.
+	IndexOps []Op
+	Indexes  []string
 }
 
 // Functions' logical ids and names.
@@ -256,8 +258,9 @@ func New(spec *syncspec.Spec, o Options) (*Stack, error) {
 		if connect {
 			ops = []Op{GetItem, PutItem, DeleteItem}
 		}
+		var indexOps []Op
 		if len(indexes) > 0 {
-			ops = append(ops, Query)
+			indexOps = []Op{Query}
 		}
 		var mgmt []Op
 		mgmt = append(mgmt, PostToConnection)
@@ -268,7 +271,7 @@ func New(spec *syncspec.Spec, o Options) (*Stack, error) {
 				mgmt = append(mgmt, op)
 			}
 		}
-		return []Grant{{Table: table, Ops: ops, Indexes: indexes}, {Ops: mgmt}}
+		return []Grant{{Table: table, Ops: ops, IndexOps: indexOps, Indexes: indexes}, {Ops: mgmt}}
 	}
 	appURI := o.CodeURI
 	if appURI == "" {
@@ -363,8 +366,9 @@ func NewTableOnly(spec *syncspec.Spec, id string, allow []string) (*Stack, error
 	}
 	indexes := indexNames(spec)
 	ops := []Op{GetItem, PutItem, DeleteItem}
+	var indexOps []Op
 	if len(indexes) > 0 {
-		ops = append(ops, Query)
+		indexOps = []Op{Query}
 	}
 	mgmt := []Op{PostToConnection}
 	for _, op := range extras {
@@ -374,14 +378,15 @@ func NewTableOnly(spec *syncspec.Spec, id string, allow []string) (*Stack, error
 			mgmt = append(mgmt, op)
 		}
 	}
-	s.Functions = []*Function{{ID: id + "Policy", Name: "policy", Grants: []Grant{{Table: table, Ops: ops, Indexes: indexes}, {Ops: mgmt}}}}
+	s.Functions = []*Function{{ID: id + "Policy", Name: "policy", Grants: []Grant{{Table: table, Ops: ops, IndexOps: indexOps, Indexes: indexes}, {Ops: mgmt}}}}
 	return s, nil
 }
 
-// Grant adds ops on table (nil: the Management API) to the functions named.
-func (s *Stack) Grant(table *Table, ops []Op, functions ...*Function) {
+// Grant adds g to the functions (a Feature's grants on its own table, or
+// more Management API methods).
+func (s *Stack) Grant(g Grant, functions ...*Function) {
 	for _, f := range functions {
-		f.Grants = append(f.Grants, Grant{Table: table, Ops: ops})
+		f.Grants = append(f.Grants, g)
 	}
 }
 
@@ -399,10 +404,11 @@ func (s *Stack) Function(id string) *Function {
 // Management API) — on the table itself, or on index when index is not "".
 func (f *Function) Allowed(table *Table, op Op, index string) bool {
 	for _, g := range f.Grants {
-		if g.Table != table || !slices.Contains(g.Ops, op) {
-			continue
-		}
-		if index == "" || slices.Contains(g.Indexes, index) {
+		switch {
+		case g.Table != table:
+		case index == "" && slices.Contains(g.Ops, op):
+			return true
+		case index != "" && slices.Contains(g.IndexOps, op) && slices.Contains(g.Indexes, index):
 			return true
 		}
 	}
