@@ -24,7 +24,9 @@
 //
 // Middleware wraps everything, the first given outermost: a middleware that
 // refuses (returns a Rejection without calling next) stops the event before
-// any plugin or handler runs.
+// any plugin or handler runs — except on $disconnect, where the close
+// plugins run whatever the middleware answered (the connection is gone
+// either way, and nothing else would clean up after it).
 //
 // Inside the middleware:
 //   - $connect: every ConnectPlugin runs, concurrently, and all are awaited;
@@ -33,6 +35,10 @@
 //     plugins' OnConnect succeeded (another plugin, the handler or a
 //     middleware failed), those plugins' OnClose is called to undo it, since
 //     no $disconnect comes for a connection that was never established.
+//     When a connect plugin can be undone this way, middleware, plugins and
+//     the handler see ctx with part of the event's deadline held back (a
+//     fifth, 50 ms to 1 s), and the rollback runs in that reserve, within
+//     the event's deadline, even when ctx was cancelled.
 //   - message: every MessagePlugin runs concurrently, all awaited; then the
 //     route's handler, unless a plugin failed.
 //   - $disconnect: the close handler first, then every ClosePlugin
@@ -55,6 +61,14 @@
 //	message route without handler              404          no
 //	any other error, a panic                   500          yes
 //	invalid configuration (App.Err)            500          yes
+//	payload that is not an event's JSON        400          no
+//
+// Start runs the App as a lambda.Handler (App.Invoke) that decodes the
+// payload itself, so a payload with a wrong JSON type (a numeric
+// connectionId) is answered 400 naming the field instead of failing in
+// aws-lambda-go's decoder; and Start refuses to run a misconfigured App: it
+// logs every configuration error and exits 1, so Lambda reports a failed
+// init.
 //
 // An error counts as a refusal only when every error in its tree (through
 // Unwrap) ends in a *Rejection; an error that joins a Rejection and a fault
@@ -68,14 +82,17 @@
 //
 // # Replies and the Management API
 //
-// Event.Reply posts to the event's own connection through the App's Poster;
-// during $connect it returns ErrNotEstablished without a request. The
-// endpoint is https://{domainName}/{stage} unless WithManagementEndpoint or
-// the environment variable LAWCKET_MANAGEMENT_ENDPOINT gives a template (see
-// ManagementEndpoint); behind a custom domain use
+// Event.Reply posts to the event's own connection through the App's
+// Management API client, a *mgmt.Client given with WithManagement (share it
+// with broadcast) or built by default; during $connect it returns
+// ErrNotEstablished without a request. The endpoint is
+// https://{domainName}/{stage} unless mgmt.WithEndpoint or the environment
+// variable LAWCKET_MANAGEMENT_ENDPOINT gives a template (see mgmt.Endpoint);
+// behind a custom domain use
 // https://{apiId}.execute-api.REGION.amazonaws.com/{stage}. Requests are
-// signed with SigV4 by aws-sdk-go-v2; failures are classified as ErrGone,
-// ErrForbidden, ErrPayloadTooLarge and ErrLimitExceeded.
+// signed with SigV4 by aws-sdk-go-v2; failures are classified as
+// mgmt.ErrGone, mgmt.ErrForbidden, mgmt.ErrPayloadTooLarge,
+// mgmt.ErrLimitExceeded and mgmt.ErrAmbiguous.
 //
 // # Subprotocols
 //
@@ -92,8 +109,8 @@
 //
 // Build the App once, in main (not per invocation and not in init), register
 // handlers, then call Start. New does no I/O; the AWS config is loaded on the
-// first Reply (or given with WithAWSConfig) and one Management API client is
-// kept per endpoint. An App's handler, and a Poster, are safe for concurrent
+// first Reply (or given to mgmt.New with mgmt.WithAWSConfig) and one SDK
+// client is kept per endpoint. An App's handler, and a mgmt.Client, are safe for concurrent
 // use. An Event belongs to one invocation; plugins, which run concurrently,
 // must treat it as read-only. Logs go to the WithLogger logger (default
 // slog.Default()) with connectionId, requestId and routeKey attributes; the

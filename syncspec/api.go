@@ -27,8 +27,8 @@ type API struct {
 	Authorizer *Authorizer
 	// Throttling is the stage's default route throttling, or nil.
 	Throttling *Throttling
-	// Line and Col are the position of the api key.
-	Line, Col int
+	// Line and Column are the 1-based position of the section's value.
+	Line, Column int
 }
 
 // Route is one custom route of api.routes.
@@ -40,8 +40,8 @@ type Route struct {
 	// main function); `lawcket template --shape split` gives each named
 	// function its own Lambda.
 	Function string
-	// Line and Col are the position of the route key.
-	Line, Col int
+	// Line and Column are the 1-based position of the route key.
+	Line, Column int
 }
 
 // Authorizer is api.authorizer: a Lambda REQUEST authorizer on $connect.
@@ -56,8 +56,8 @@ type Authorizer struct {
 	// route.request.querystring.token: a $connect without one of them is
 	// refused with 401 before the authorizer runs.
 	Identity []string
-	// Line and Col are the position of the authorizer key.
-	Line, Col int
+	// Line and Column are the 1-based position of the authorizer key.
+	Line, Column int
 }
 
 // Throttling is api.throttling: the stage's steady-state rate (requests per
@@ -101,9 +101,15 @@ var (
 // maxRouteKey is API Gateway's limit on a route key's length.
 const maxRouteKey = 128
 
+// The api: section, one entry of the table-driven top level.
+var _ = registerSection(section{
+	key:   "api",
+	parse: func(p *parser, v *yaml.Node, s *Spec) { s.API = p.walkAPI(v) },
+})
+
 // walkAPI checks the api: section and returns it (nil when it is null or
 // unsound at its top).
-func (p *parser) walkAPI(k, v *yaml.Node) *API {
+func (p *parser) walkAPI(v *yaml.Node) *API {
 	v = resolve(v)
 	if isNull(v) {
 		return nil
@@ -112,7 +118,7 @@ func (p *parser) walkAPI(k, v *yaml.Node) *API {
 		p.errNode(v, "api", "api must be a mapping with keys %s", strings.Join(apiKeys, ", "))
 		return nil
 	}
-	api := &API{Line: k.Line, Col: k.Column}
+	api := &API{Line: v.Line, Column: v.Column}
 	p.pairs(v, "api", func(ak, av *yaml.Node) {
 		path := join("api", ak.Value)
 		switch ak.Value {
@@ -185,7 +191,7 @@ func (p *parser) walkRoutes(v *yaml.Node) []Route {
 				continue
 			}
 			if add(n, path) {
-				out = append(out, Route{Key: n.Value, Line: n.Line, Col: n.Column})
+				out = append(out, Route{Key: n.Value, Line: n.Line, Column: n.Column})
 			}
 		}
 	case yaml.MappingNode:
@@ -194,7 +200,7 @@ func (p *parser) walkRoutes(v *yaml.Node) []Route {
 			if !add(rk, path) {
 				return
 			}
-			r := Route{Key: rk.Value, Line: rk.Line, Col: rk.Column}
+			r := Route{Key: rk.Value, Line: rk.Line, Column: rk.Column}
 			rv = resolve(rv)
 			switch {
 			case isNull(rv):
@@ -238,7 +244,7 @@ func (p *parser) walkAuthorizer(k, v *yaml.Node) *Authorizer {
 		p.errNode(v, "api.authorizer", "authorizer must be a mapping with keys %s", strings.Join(authorizerKeys, ", "))
 		return nil
 	}
-	a := &Authorizer{Line: k.Line, Col: k.Column}
+	a := &Authorizer{Line: k.Line, Column: k.Column}
 	var hasFunction, hasARN bool
 	p.pairs(v, "api.authorizer", func(ak, av *yaml.Node) {
 		path := join("api.authorizer", ak.Value)

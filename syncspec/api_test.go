@@ -16,13 +16,13 @@ func TestAPISection(t *testing.T) {
 	if api == nil {
 		t.Fatal("no API")
 	}
-	if api.Stage != "prod" || api.Selection != "$request.body.type" || api.Line != 9 || api.Col != 1 {
+	if api.Stage != "prod" || api.Selection != "$request.body.type" || api.Line != 10 || api.Column != 3 {
 		t.Errorf("API = %+v", api)
 	}
 	want := []syncspec.Route{
-		{Key: "send", Line: 13, Col: 5},
-		{Key: "join", Function: "rooms", Line: 14, Col: 5},
-		{Key: "leave", Function: "rooms", Line: 16, Col: 5},
+		{Key: "send", Line: 13, Column: 5},
+		{Key: "join", Function: "rooms", Line: 14, Column: 5},
+		{Key: "leave", Function: "rooms", Line: 16, Column: 5},
 	}
 	if !reflect.DeepEqual(api.Routes, want) {
 		t.Errorf("Routes = %+v, want %+v", api.Routes, want)
@@ -30,7 +30,7 @@ func TestAPISection(t *testing.T) {
 	if got := api.RouteKeys(); !reflect.DeepEqual(got, []string{"send", "join", "leave"}) {
 		t.Errorf("RouteKeys = %v", got)
 	}
-	wantAuth := &syncspec.Authorizer{Function: "auth", Identity: []string{"route.request.querystring.token", "route.request.header.Origin"}, Line: 17, Col: 3}
+	wantAuth := &syncspec.Authorizer{Function: "auth", Identity: []string{"route.request.querystring.token", "route.request.header.Origin"}, Line: 17, Column: 3}
 	if !reflect.DeepEqual(api.Authorizer, wantAuth) {
 		t.Errorf("Authorizer = %+v, want %+v", api.Authorizer, wantAuth)
 	}

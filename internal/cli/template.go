@@ -122,13 +122,3 @@ func (p *pairsFlag) Set(s string) error {
 	p.m[name] = value
 	return nil
 }
-
-func splitList(s string) []string {
-	var out []string
-	for _, part := range strings.Split(s, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
-		}
-	}
-	return out
-}

@@ -66,9 +66,9 @@ func TestDevAPIFromSpec(t *testing.T) {
 		routes    []string
 		selection string
 	}{
-		{nil, []string{"send", "join", "leave"}, "$request.body.type"},
+		{nil, []string{"send", "join", "leave", "$default"}, "$request.body.type"},
 		{[]string{"--routes", "a"}, nil, "$request.body.type"},
-		{[]string{"--route-selection", "$request.body.x"}, []string{"send", "join", "leave"}, ""},
+		{[]string{"--route-selection", "$request.body.x"}, []string{"send", "join", "leave", "$default"}, ""},
 	} {
 		f := newFlags("dev", "", "", io.Discard)
 		f.String("routes", "", "")

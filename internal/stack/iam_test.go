@@ -18,6 +18,7 @@ import (
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
 	"github.com/lawcket/lawcket/internal/stack"
+	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 	"go.yaml.in/yaml/v3"
 )
@@ -104,21 +105,21 @@ func recordChat(t *testing.T, spec *syncspec.Spec, connectOnly bool) *calls {
 	dynalitetest.CreateTable(t, dynalitetest.Client(endpoint), dynamo.TableDefinition(spec, ""))
 	counter := &dynalitetest.Counter{}
 	client := dynalitetest.Client(endpoint, dynalitetest.WithCounter(counter))
-	mgmt := newMgmt(t)
+	mgmtSrv := newMgmt(t)
 
 	plugin, err := dynamo.NewPlugin(ctx, spec, dynamo.WithClient(client))
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := lawcket.New(lawcket.WithPlugins(plugin), lawcket.WithManagementEndpoint(mgmt.URL))
+	mc, err := mgmt.New(mgmt.WithEndpoint(mgmtSrv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := lawcket.New(lawcket.WithPlugins(plugin), lawcket.WithManagement(mc))
 	if connectOnly {
 		app.On(lawcket.Message, func(context.Context, *lawcket.Event) error { return nil })
 	} else {
-		poster, err := lawcket.NewPoster(ctx, append(broadcast.PosterOptions(4), lawcket.WithPosterEndpoint(mgmt.URL))...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bc, err := broadcast.New(plugin.Table(), poster)
+		bc, err := broadcast.New(mc, plugin.Table())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +127,7 @@ func recordChat(t *testing.T, spec *syncspec.Spec, connectOnly bool) *calls {
 			if _, err := plugin.Table().Get(ctx, ev.Connection.ID); err != nil {
 				return err
 			}
-			rep, err := bc.Send(ctx, dynamo.Selector{Field: "room", Value: "lobby"}, []byte(`{"text":"hi"}`))
+			rep, err := bc.Send(ctx, plugin.Table().Targets(ctx, dynamo.Selector{Field: "room", Value: "lobby"}), []byte(`{"text":"hi"}`))
 			if err != nil {
 				return err
 			}
@@ -168,7 +169,7 @@ func recordChat(t *testing.T, spec *syncspec.Spec, connectOnly bool) *calls {
 	if total := counter.Count(""); total != known {
 		t.Fatalf("%d DynamoDB requests of an operation the test does not name", total-known)
 	}
-	for _, m := range mgmt.methods {
+	for _, m := range mgmtSrv.methods {
 		c.add("execute-api:ManageConnections " + m)
 	}
 	return c
