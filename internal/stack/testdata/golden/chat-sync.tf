@@ -104,7 +104,7 @@ resource "aws_iam_role_policy" "app_function" {
 
 resource "aws_lambda_function" "app_function" {
   function_name    = "${var.name}-app"
-  description      = "lawcket app: $default"
+  description      = "lawcket app: $default, send"
   role             = aws_iam_role.app_function.arn
   handler          = "bootstrap"
   runtime          = "provided.al2023"
@@ -242,11 +242,18 @@ resource "aws_apigatewayv2_route" "default_route" {
   authorization_type = "NONE"
 }
 
+resource "aws_apigatewayv2_route" "send_route" {
+  api_id             = aws_apigatewayv2_api.websocket_api.id
+  route_key          = "send"
+  target             = "integrations/${aws_apigatewayv2_integration.app_function.id}"
+  authorization_type = "NONE"
+}
+
 resource "aws_apigatewayv2_stage" "stage" {
   api_id      = aws_apigatewayv2_api.websocket_api.id
   name        = "prod"
   auto_deploy = true
-  depends_on  = [aws_apigatewayv2_route.connect_route, aws_apigatewayv2_route.disconnect_route, aws_apigatewayv2_route.default_route]
+  depends_on  = [aws_apigatewayv2_route.connect_route, aws_apigatewayv2_route.disconnect_route, aws_apigatewayv2_route.default_route, aws_apigatewayv2_route.send_route]
 }
 
 output "websocket_url" {
