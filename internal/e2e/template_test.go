@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -236,5 +238,57 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestChatTemplate runs the chat example the way `make chat` does, through
+// its SAM template, and chats in one room with two real clients.
+func TestChatTemplate(t *testing.T) {
+	dev := startLawcket(t, "dev",
+		"--template", filepath.Join("examples", "chat", "template.yaml"),
+		"-c", filepath.Join("examples", "chat", "lawcket.yaml"),
+		"--static", filepath.Join("examples", "chat", "static"),
+		"--addr", "127.0.0.1:0")
+	ctx := testContext(t)
+	join := func(query string) *websocket.Conn {
+		c, _, err := websocket.Dial(ctx, dev.wsURL+"?"+query, nil)
+		if err != nil {
+			t.Fatalf("connect ?%s: %v", query, err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		return c
+	}
+	ann, abe := join("user=ann&room=r1"), join("user=abe&room=r1")
+	send(ctx, t, ann, `{"action":"send","text":"hello"}`)
+	for name, c := range map[string]*websocket.Conn{"ann": ann, "abe": abe} {
+		if m := recvJSON(ctx, t, c); m["user"] != "ann" || m["room"] != "r1" || m["text"] != "hello" {
+			t.Errorf("%s got %v", name, m)
+		}
+	}
+	db := dynalitetest.Client(dev.dynamoURL)
+	out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("chat-connections"), Select: types.SelectCount})
+	if err != nil || out.Count != 2 {
+		t.Errorf("rows: %v %v; want 2 in the template's table", out, err)
+	}
+	if !strings.Contains(dev.stderr.String(), "building Chat from") {
+		t.Errorf("the Chat function was not built from its CodeUri:\n%s", lastLines(dev.stderr.String(), 20))
+	}
+}
+
+// TestTemplatesAreValid: cfn-lint (with aws-sam-translator) accepts the
+// templates lawcket dev runs in these tests, so they are deployable ones.
+func TestTemplatesAreValid(t *testing.T) {
+	lint, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("cfn-lint is not installed")
+		}
+		t.Skip("cfn-lint is not installed")
+	}
+	root := repoRoot(t)
+	cmd := exec.Command(lint, filepath.Join("examples", "chat", "template.yaml"), filepath.Join("internal", "e2e", "testdata", "tplapp", "template.yaml"))
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cfn-lint: %v\n%s", err, out)
 	}
 }
