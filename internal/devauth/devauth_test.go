@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/lawcket/lawcket/internal/runtimeapi"
 )
 
 // answer is an Invoker that records the event and answers fixed bytes.
@@ -71,6 +73,7 @@ func TestDecisions(t *testing.T) {
 		{"array in context", policy("Allow", arn, `{"a":[1]}`), nil, 500, nil},
 		{"context over 8 KB", policy("Allow", arn, `{"big":"`+strings.Repeat("x", 8200)+`"}`), nil, 500, nil},
 		{"authorizer error", "", errors.New("boom"), 500, nil},
+		{"authorizer says Unauthorized", "", fmt.Errorf("%w: %w", runtimeapi.ErrFunction, &runtimeapi.FunctionError{Type: "errorString", Message: "Unauthorized"}), 401, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

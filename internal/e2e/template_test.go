@@ -68,6 +68,7 @@ func TestTemplate(t *testing.T) {
 			{"token=deny", http.StatusForbidden, true},
 			{"token=bad", http.StatusForbidden, true},             // not an authorizer response
 			{"token=error", http.StatusInternalServerError, true}, // the authorizer fails
+			{"token=unauthorized", http.StatusUnauthorized, true}, // fails with "Unauthorized"
 		} {
 			before := authorizerCalls()
 			_, resp, err := dial(t, tt.query, nil)
