@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 )
 
 // MaxTextBytes bounds the text of one chat message (UTF-8 bytes). API Gateway
@@ -112,7 +113,7 @@ func (c *chat) unknown(ctx context.Context, ev *lawcket.Event) error {
 func (c *chat) refuse(ctx context.Context, ev *lawcket.Event, msg string) error {
 	c.log.InfoContext(ctx, "chat: message refused", "connectionId", ev.Connection.ID, "routeKey", ev.RouteKey, "reason", msg)
 	err := c.reply(ctx, ev, errorFrame{Error: msg})
-	if errors.Is(err, lawcket.ErrGone) {
+	if errors.Is(err, mgmt.ErrGone) {
 		return nil // the sender left meanwhile: nobody to tell
 	}
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -240,8 +241,8 @@ func TestRefuseToAGoneSender(t *testing.T) {
 		err     error
 		wantErr bool
 	}{
-		{"gone: nobody to tell", fmt.Errorf("post: %w", lawcket.ErrGone), false},
-		{"other failures are faults", fmt.Errorf("post: %w", lawcket.ErrForbidden), true},
+		{"gone: nobody to tell", fmt.Errorf("post: %w", mgmt.ErrGone), false},
+		{"other failures are faults", fmt.Errorf("post: %w", mgmt.ErrForbidden), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c.reply = func(context.Context, *lawcket.Event, any) error { return tt.err }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -45,7 +46,12 @@ func newApp(ctx context.Context, specPath string) (*lawcket.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	toRoom, err := newRoomPoster(ctx, cfg, sync.Table(), slog.Default())
+	// One Management API client for the App's replies and the broadcasts.
+	client, err := mgmt.New(mgmt.WithAWSConfig(cfg))
+	if err != nil {
+		return nil, err
+	}
+	toRoom, err := newRoomPoster(client, sync.Table(), slog.Default())
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +61,7 @@ func newApp(ctx context.Context, specPath string) (*lawcket.App, error) {
 		reply:  func(ctx context.Context, ev *lawcket.Event, v any) error { return ev.Reply(ctx, v) },
 		log:    slog.Default(),
 	}
-	ws := lawcket.New(lawcket.WithPlugins(sync), lawcket.WithAWSConfig(cfg))
+	ws := lawcket.New(lawcket.WithPlugins(sync), lawcket.WithManagement(client))
 	ws.Route("send", c.send)
 	ws.On(lawcket.Message, c.unknown) // $default: anything that is not "send"
 	return ws, nil

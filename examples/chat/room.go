@@ -5,32 +5,24 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 )
 
 // newRoomPoster returns the roomPoster of the chat: a broadcast.Sender over
-// the connections table, posting through the Management API
-// (LAWCKET_MANAGEMENT_ENDPOINT under `lawcket dev`, else each row's
-// https://{domainName}/{stage}). Connections that answer 410 have their row
-// deleted by the Sender; the sender of the message is not excluded, so it sees
-// its own message come back.
-func newRoomPoster(ctx context.Context, cfg aws.Config, table *dynamo.Table, log *slog.Logger) (roomPoster, error) {
-	// The broadcaster retries throttled posts itself (bounded): the SDK's
-	// retryer must not retry them too (see broadcast.PosterOptions).
-	opts := append(broadcast.PosterOptions(broadcast.DefaultConcurrency), lawcket.WithPosterAWSConfig(cfg))
-	poster, err := lawcket.NewPoster(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("chat: management API client: %w", err)
-	}
-	bc, err := broadcast.New(table, poster, broadcast.WithLogger(log))
+// the connections table, posting through client, the Management API client
+// the App replies through too (LAWCKET_MANAGEMENT_ENDPOINT under `lawcket
+// dev`, else each row's https://{domainName}/{stage}). Connections that
+// answer 410 have their row deleted by the Sender; the sender of the message
+// is not excluded, so it sees its own message come back.
+func newRoomPoster(client *mgmt.Client, table *dynamo.Table, log *slog.Logger) (roomPoster, error) {
+	bc, err := broadcast.New(client, table, broadcast.WithLogger(log))
 	if err != nil {
 		return nil, fmt.Errorf("chat: broadcaster: %w", err)
 	}
 	return func(ctx context.Context, room string, data []byte) error {
-		rep, err := bc.Send(ctx, dynamo.Selector{Field: "room", Value: room}, data)
+		rep, err := bc.Send(ctx, table.Targets(ctx, dynamo.Selector{Field: "room", Value: room}), data)
 		if err != nil {
 			return fmt.Errorf("chat: broadcast to room %q: %w", room, err)
 		}
