@@ -48,7 +48,7 @@ func TestDevTemplateUsage(t *testing.T) {
 		{"command after --", []string{"dev", "--template", tpl, "--", "true"}, ExitFindings, "give a command with --function LogicalId=COMMAND"},
 		{"unknown function", []string{"dev", "--template", tpl, "--function", "Nope=true"}, ExitFindings, "the template has no function Nope (it has Fn)"},
 		{"not a Go function", []string{"dev", "--template", tpl}, ExitFindings, "give its command with --function Fn=COMMAND"},
-		{"bad template", []string{"dev", "--template", bad}, ExitFindings, "bad.yaml:4:5: Resources.Api.Properties: unknown property \"Bogus\""},
+		{"bad template", []string{"dev", "--template", bad}, ExitFindings, "bad.yaml:6:7: Resources.Api.Properties.Bogus: unknown property \"Bogus\""},
 		{"missing template", []string{"dev", "--template", filepath.Join(dir, "nope.yaml")}, ExitFindings, "nope.yaml: no such file"},
 	}
 	for _, tt := range tests {
