@@ -293,3 +293,30 @@ func TestTemplatesAreValid(t *testing.T) {
 		t.Fatalf("cfn-lint: %v\n%s", err, out)
 	}
 }
+
+// TestTemplateOnDynalite: with --dynamodb-endpoint the template's tables
+// are created there (dynalite), and the rows go there.
+func TestTemplateOnDynalite(t *testing.T) {
+	endpoint := dynalitetest.Start(t)
+	dev := startLawcket(t, "dev",
+		"--template", filepath.Join("examples", "chat", "template.yaml"),
+		"-c", filepath.Join("examples", "chat", "lawcket.yaml"),
+		"--static", filepath.Join("examples", "chat", "static"),
+		"--dynamodb-endpoint", endpoint,
+		"--addr", "127.0.0.1:0")
+	ctx := testContext(t)
+	c, _, err := websocket.Dial(ctx, dev.wsURL+"?user=ann&room=r1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	db := dynalitetest.Client(endpoint)
+	desc, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("chat-connections")})
+	if err != nil || len(desc.Table.GlobalSecondaryIndexes) != 1 || aws.ToString(desc.Table.GlobalSecondaryIndexes[0].IndexName) != "room-index" {
+		t.Fatalf("the template's table on dynalite: %v %v", desc, err)
+	}
+	out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("chat-connections"), Select: types.SelectCount})
+	if err != nil || out.Count != 1 {
+		t.Errorf("rows on dynalite: %v %v; want 1", out, err)
+	}
+}
