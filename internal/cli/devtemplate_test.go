@@ -21,7 +21,7 @@ import (
 const rawTemplate = `{
   "Resources": {
     "Ws": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Name": "ws", "ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action"}},
-    "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "handler", "Runtime": "provided.al2023", "Handler": "bootstrap", "Role": "arn:aws:iam::123456789012:role/r", "Code": {"S3Bucket": "my-artifacts", "S3Key": "fn.zip"}}},
+    "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "handler", "MemorySize": 256, "Runtime": "provided.al2023", "Handler": "bootstrap", "Role": "arn:aws:iam::123456789012:role/r", "Code": {"S3Bucket": "my-artifacts", "S3Key": "fn.zip"}}},
     "Int": {"Type": "AWS::ApiGatewayV2::Integration", "Properties": {"ApiId": {"Ref": "Ws"}, "IntegrationType": "AWS_PROXY", "IntegrationUri": {"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}}},
     "Connect": {"Type": "AWS::ApiGatewayV2::Route", "Properties": {"ApiId": {"Ref": "Ws"}, "RouteKey": "$connect", "Target": {"Fn::Join": ["/", ["integrations", {"Ref": "Int"}]]}}},
     "Default": {"Type": "AWS::ApiGatewayV2::Route", "Properties": {"ApiId": {"Ref": "Ws"}, "RouteKey": "$default", "Target": {"Fn::Join": ["/", ["integrations", {"Ref": "Int"}]]}}},
@@ -139,6 +139,7 @@ func TestDevTemplateRuns(t *testing.T) {
 	c.SetReadLimit(1 << 20)
 	for _, tt := range []struct{ send, want string }{
 		{`{"action":"env"}`, `"AWS_LAMBDA_FUNCTION_NAME":"handler"`}, // the template's FunctionName
+		{`{"action":"env"}`, `"AWS_LAMBDA_FUNCTION_MEMORY_SIZE":"256"`}, // its MemorySize
 		{`{"action":"nosuch"}`, `"routeKey":"$default"`},             // declared routes: others go to $default
 	} {
 		if err := c.Write(dctx, websocket.MessageText, []byte(tt.send)); err != nil {
