@@ -138,9 +138,9 @@ func TestDevTemplateRuns(t *testing.T) {
 	}
 	c.SetReadLimit(1 << 20)
 	for _, tt := range []struct{ send, want string }{
-		{`{"action":"env"}`, `"AWS_LAMBDA_FUNCTION_NAME":"handler"`}, // the template's FunctionName
+		{`{"action":"env"}`, `"AWS_LAMBDA_FUNCTION_NAME":"handler"`},    // the template's FunctionName
 		{`{"action":"env"}`, `"AWS_LAMBDA_FUNCTION_MEMORY_SIZE":"256"`}, // its MemorySize
-		{`{"action":"nosuch"}`, `"routeKey":"$default"`},             // declared routes: others go to $default
+		{`{"action":"nosuch"}`, `"routeKey":"$default"`},                // declared routes: others go to $default
 	} {
 		if err := c.Write(dctx, websocket.MessageText, []byte(tt.send)); err != nil {
 			t.Fatal(err)
