@@ -30,7 +30,8 @@
 //
 // Where the stringification comes from: the API Gateway developer guide
 // ("Output from an API Gateway Lambda authorizer": "the returned values are
-// all stringified"), and captures from deployed APIs in
+// all stringified"; "Configuring logging for a WebSocket API":
+// $context.authorizer.property is "the stringified value"), and captures from deployed APIs in
 // DefinitelyTyped/DefinitelyTyped#69823 ({"bool":"true","num":"123",
 // "null":null,"integrationLatency":0}) and dherault/serverless-offline#1376
 // (non-scalar context values answer 500 AuthorizerConfigurationException;
