@@ -323,3 +323,74 @@ func TestTemplateOnDynalite(t *testing.T) {
 		t.Errorf("rows on dynalite: %v %v; want 1", out, err)
 	}
 }
+
+// TestGeneratedTemplates runs the SAM templates `lawcket template`
+// generates (the stack's generator) under `lawcket dev --template`: the
+// chat as one function (--shape single), and as a zero-code lawcket-sync
+// app (--shape sync: lawcket-sync serves $connect and $disconnect, given
+// with --function since its BuildMethod is makefile; the chat serves the
+// messages), with real WebSocket clients. It is skipped where `lawcket
+// template` does not exist yet.
+func TestGeneratedTemplates(t *testing.T) {
+	lawcketBin := goBuild(t, "github.com/lawcket/lawcket/cmd/lawcket", "lawcket")
+	if out, err := exec.Command(lawcketBin, "template", "-h").CombinedOutput(); err != nil {
+		if strings.Contains(string(out), "unknown command") {
+			t.Skip("lawcket template is not in this tree")
+		}
+		t.Fatalf("lawcket template -h: %v\n%s", err, out)
+	}
+	root := repoRoot(t)
+	dir := t.TempDir()
+	chatSpec, err := os.ReadFile(filepath.Join(root, "examples", "chat", "lawcket.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := filepath.Join(dir, "lawcket.yaml")
+	if err := os.WriteFile(spec, append(chatSpec, "api:\n  routes: [send]\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	syncBin := goBuild(t, "github.com/lawcket/lawcket/cmd/lawcket-sync", "lawcket-sync")
+	for _, tt := range []struct {
+		shape string
+		flags []string
+	}{
+		{"single", nil},
+		{"sync", []string{"--function", "SyncFunction=" + syncBin}},
+	} {
+		t.Run(tt.shape, func(t *testing.T) {
+			tpl := filepath.Join(dir, tt.shape+".yaml")
+			gen := exec.Command(lawcketBin, "template", "-c", spec, "--shape", tt.shape, "--code-uri", filepath.Join(root, "examples", "chat"))
+			out, err := gen.Output()
+			if err != nil {
+				t.Fatalf("lawcket template --shape %s: %v", tt.shape, err)
+			}
+			if err := os.WriteFile(tpl, out, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"dev", "--template", tpl, "-c", spec,
+				"--static", filepath.Join("examples", "chat", "static"), "--addr", "127.0.0.1:0"}, tt.flags...)
+			dev := startLawcket(t, args...)
+			ctx := testContext(t)
+			join := func(query string) *websocket.Conn {
+				c, _, err := websocket.Dial(ctx, dev.wsURL+"?"+query, nil)
+				if err != nil {
+					t.Fatalf("connect ?%s: %v", query, err)
+				}
+				t.Cleanup(func() { c.CloseNow() })
+				return c
+			}
+			ann, abe := join("user=ann&room=r1"), join("user=abe&room=r1")
+			send(ctx, t, ann, `{"action":"send","text":"hello"}`)
+			for name, c := range map[string]*websocket.Conn{"ann": ann, "abe": abe} {
+				if m := recvJSON(ctx, t, c); m["user"] != "ann" || m["room"] != "r1" || m["text"] != "hello" {
+					t.Errorf("%s got %v", name, m)
+				}
+			}
+			db := dynalitetest.Client(dev.dynamoURL)
+			rows, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("chat-connections"), Select: types.SelectCount})
+			if err != nil || rows.Count != 2 {
+				t.Errorf("rows: %v %v; want 2", rows, err)
+			}
+		})
+	}
+}
