@@ -2,8 +2,8 @@ package lawcket_test
 
 import (
 	"context"
-	"io/fs"
 	"encoding/json"
+	"io/fs"
 	"log/slog"
 	"testing"
 

@@ -218,3 +218,38 @@ func ExampleItemSize() {
 	fmt.Println(dynamo.ItemSize(item), "of", dynamo.MaxItemSize, "bytes")
 	// Output: 139 of 409600 bytes
 }
+
+// NewTable without WithClient builds its client from the default AWS config
+// (AWS_REGION, credentials, AWS_ENDPOINT_URL_DYNAMODB); WithClock fixes the
+// time rows expire against.
+func ExampleNewTable() {
+	ctx := context.Background()
+	spec, err := syncspec.Parse("lawcket.yaml", []byte(exampleSpec), syncspec.WithLookupEnv(noEnv))
+	if err != nil {
+		log.Fatal(err)
+	}
+	db := newMemClient()
+	now := time.Date(2024, 11, 11, 12, 0, 0, 0, time.UTC)
+	table, err := dynamo.NewTable(ctx, spec, dynamo.WithClient(db), dynamo.WithClock(func() time.Time { return now }))
+	if err != nil {
+		log.Fatal(err)
+	}
+	req := lawckettest.Connect(lawckettest.Query("room", "lobby"))
+	item, err := dynamo.BuildItem(spec, &req, now.Add(-3*time.Hour)) // a row written three hours ago
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := table.Put(ctx, item); err != nil {
+		log.Fatal(err)
+	}
+	_, err = table.Get(ctx, lawckettest.DefaultConnectionID)
+	fmt.Println(table.Name(), errors.Is(err, dynamo.ErrNotFound)) // its 2h ttl has passed
+	fmt.Println(table.Delete(ctx, lawckettest.DefaultConnectionID), db.ids())
+
+	_, err = dynamo.NewTable(ctx, spec, dynamo.WithClock(nil))
+	fmt.Println(err)
+	// Output:
+	// Connections true
+	// <nil> []
+	// dynamo: WithClock: nil clock
+}
