@@ -428,60 +428,6 @@ func TestSendRetryAttempts(t *testing.T) {
 	}
 }
 
-// TestDeliveryContract: a Management API that delivers the payload and
-// then answers 500 or drops the connection. Under the default policy every
-// connection receives the payload exactly once and the report says those
-// posts are ambiguous, with exact attempts; at least once resends them.
-func TestDeliveryContract(t *testing.T) {
-	const n = 500
-	for _, tt := range []struct {
-		name     string
-		prefix   string
-		retry    mgmt.Retry
-		perConn  int
-		attempts int
-	}{
-		{"500 at most once", "err-", broadcast.DefaultRetry, 1, 1},
-		{"drop at most once", "drop-", broadcast.DefaultRetry, 1, 1},
-		{"500 at least once", "err-", mgmt.Retry{MaxAttempts: 2, BaseDelay: time.Millisecond, Delivery: mgmt.AtLeastOnce}, 2, 2},
-		{"drop at least once", "drop-", mgmt.Retry{MaxAttempts: 2, BaseDelay: time.Millisecond, Delivery: mgmt.AtLeastOnce}, 2, 2},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			api := newMgmtAPI(t, 0)
-			client := newClient(t)
-			ids := make([]string, n)
-			for i := range ids {
-				ids[i] = fmt.Sprintf("%s%04d", tt.prefix, i)
-			}
-			store := &memStore{rows: rowsOf(api.host(), "r1", ids...)}
-			sender, err := broadcast.New(client, store, broadcast.WithRetry(tt.retry))
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep, err := sender.Send(context.Background(), store.targets(""), []byte("x"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, id := range ids {
-				if got := api.postsTo(id); got != tt.perConn {
-					t.Fatalf("%s received %d posts, want %d", id, got, tt.perConn)
-				}
-			}
-			want := broadcast.Report{Failed: n, Ambiguous: n, Attempts: n * tt.attempts, Retries: n * (tt.attempts - 1)}
-			if rep.Sent != 0 || rep.Gone != 0 || rep.Failed != want.Failed || rep.Ambiguous != want.Ambiguous ||
-				rep.Attempts != want.Attempts || rep.Retries != want.Retries || len(rep.Failures) != n {
-				t.Fatalf("report %+v (%d failures), want %+v", rep, len(rep.Failures), want)
-			}
-			for i, f := range rep.Failures {
-				if f.ConnectionID != ids[i] || f.Op != broadcast.OpPost || f.Reason != broadcast.ReasonAmbiguous ||
-					f.Attempts != tt.attempts || !errors.Is(f.Err, mgmt.ErrAmbiguous) {
-					t.Fatalf("failure %d = %+v", i, f)
-				}
-			}
-		})
-	}
-}
-
 // TestNoSpecEngine: broadcast depends on the Management API client, not on
 // the spec engine or the table.
 func TestNoSpecEngine(t *testing.T) {
