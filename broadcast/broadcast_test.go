@@ -446,3 +446,57 @@ func TestNoSpecEngine(t *testing.T) {
 		t.Errorf("go list -deps does not list mgmt: %s", out)
 	}
 }
+
+// TestSendRate: the workers share the rate's token bucket, so a Send can
+// never be faster than the rate allows (burst = the concurrency); the
+// report gives the target and the achieved rate.
+func TestSendRate(t *testing.T) {
+	api := newMgmtAPI(t, 0)
+	client := newClient(t)
+	var ids []string
+	for i := range 64 {
+		ids = append(ids, fmt.Sprintf("c-%02d", i))
+	}
+	store := &memStore{rows: rowsOf(api.host(), "r1", ids...)}
+	sender, err := broadcast.New(client, store, broadcast.WithRate(100), broadcast.WithConcurrency(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	rep, err := sender.Send(context.Background(), store.targets(""), []byte("x"))
+	if err != nil || rep.Sent != 64 {
+		t.Fatalf("report %+v, %v", rep, err)
+	}
+	// 4 posts in the burst, 60 more at 100/s: at least 0.6 s.
+	if d := time.Since(start); d < 590*time.Millisecond {
+		t.Errorf("64 posts at 100/s took %v", d)
+	}
+	if rep.Rate != 100 || rep.MinRate != 100 || rep.AchievedRate > 110 || rep.AchievedRate <= 0 || rep.Seconds < 0.59 {
+		t.Errorf("rates in report %+v", rep)
+	}
+	if _, err := broadcast.New(client, store, broadcast.WithRate(-1)); err == nil {
+		t.Error("a negative rate was accepted")
+	}
+}
+
+// TestSendRateBacksOff: 429s lower the rate, and are counted.
+func TestSendRateBacksOff(t *testing.T) {
+	api := newMgmtAPI(t, 0)
+	client := newClient(t)
+	var ids []string
+	for i := range 20 {
+		ids = append(ids, fmt.Sprintf("thr2-%02d", i))
+	}
+	store := &memStore{rows: rowsOf(api.host(), "r1", ids...)}
+	sender, err := broadcast.New(client, store, broadcast.WithRate(1000), fastRetry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sender.Send(context.Background(), store.targets(""), []byte("x"))
+	if err != nil || rep.Sent != 20 {
+		t.Fatalf("report %+v, %v", rep, err)
+	}
+	if rep.Throttled != 40 || rep.Attempts != 60 || rep.MinRate >= 1000 || rep.MinRate < 50 {
+		t.Errorf("report %+v: want 40 throttled attempts and a lowered rate", rep)
+	}
+}
