@@ -143,7 +143,7 @@ type call struct {
 	start    time.Time
 	deadline time.Time // zero: none
 
-	limiter  Limiter
+	limiter Limiter
 
 	attempts  int
 	throttled int         // attempts answered 429
