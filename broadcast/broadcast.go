@@ -462,3 +462,35 @@ func merge(parts []Report, maxFailures int) Report {
 	})
 	return rep
 }
+
+// Add adds o, the Report of another part of the same broadcast (a segment
+// run at the same time), to r: the counts add up, the rates of parts run in
+// parallel add up, Seconds is the longest part's, AchievedRate is
+// recomputed over it, MinRate is the sum of the parts' lowest rates, and
+// the failures are merged in connection id order (the Report keeps at most
+// as many as both held).
+func (r *Report) Add(o Report) {
+	r.Sent += o.Sent
+	r.Gone += o.Gone
+	r.Deleted += o.Deleted
+	r.Failed += o.Failed
+	r.Ambiguous += o.Ambiguous
+	r.Attempts += o.Attempts
+	r.Retries += o.Retries
+	r.Throttled += o.Throttled
+	r.Rate += o.Rate
+	r.MinRate += o.MinRate
+	r.Seconds = max(r.Seconds, o.Seconds)
+	r.AchievedRate = 0
+	if r.Seconds > 0 {
+		r.AchievedRate = float64(r.Attempts) / r.Seconds
+	}
+	r.FailuresOmitted += o.FailuresOmitted
+	r.Failures = append(r.Failures, o.Failures...)
+	if r.Failures == nil {
+		r.Failures = []Failure{}
+	}
+	slices.SortFunc(r.Failures, func(a, b Failure) int {
+		return cmp.Or(cmp.Compare(a.ConnectionID, b.ConnectionID), cmp.Compare(a.Op, b.Op))
+	})
+}

@@ -500,3 +500,23 @@ func TestSendRateBacksOff(t *testing.T) {
 		t.Errorf("report %+v: want 40 throttled attempts and a lowered rate", rep)
 	}
 }
+
+func TestReportAdd(t *testing.T) {
+	a := broadcast.Report{Sent: 2, Failed: 1, Attempts: 4, Retries: 1, Throttled: 1, Rate: 100, MinRate: 70, Seconds: 2,
+		Failures: []broadcast.Failure{{ConnectionID: "b"}}}
+	b := broadcast.Report{Sent: 1, Gone: 1, Deleted: 1, Failed: 1, Ambiguous: 1, Attempts: 4, Rate: 100, MinRate: 100, Seconds: 4,
+		Failures: []broadcast.Failure{{ConnectionID: "a"}}, FailuresOmitted: 2}
+	a.Add(b)
+	want := broadcast.Report{Sent: 3, Gone: 1, Deleted: 1, Failed: 2, Ambiguous: 1, Attempts: 8, Retries: 1, Throttled: 1,
+		Rate: 200, MinRate: 170, Seconds: 4, AchievedRate: 2, FailuresOmitted: 2}
+	failures := a.Failures
+	a.Failures = nil
+	if a.Sent != want.Sent || a.Gone != want.Gone || a.Deleted != want.Deleted || a.Failed != want.Failed || a.Ambiguous != want.Ambiguous ||
+		a.Attempts != want.Attempts || a.Retries != want.Retries || a.Throttled != want.Throttled || a.Rate != want.Rate ||
+		a.MinRate != want.MinRate || a.Seconds != want.Seconds || a.AchievedRate != want.AchievedRate || a.FailuresOmitted != want.FailuresOmitted {
+		t.Errorf("Add = %+v, want %+v", a, want)
+	}
+	if len(failures) != 2 || failures[0].ConnectionID != "a" || failures[1].ConnectionID != "b" {
+		t.Errorf("failures %+v", failures)
+	}
+}
