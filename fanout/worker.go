@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/metrics"
 	"github.com/lawcket/lawcket/mgmt"
 )
 
@@ -19,10 +20,18 @@ const DeadlineMargin = 500 * time.Millisecond
 
 // Worker runs jobs of one table. It is safe for concurrent use.
 type Worker struct {
-	client *mgmt.Client
-	table  *dynamo.Table
-	opts   []broadcast.Option
-	log    *slog.Logger
+	client  *mgmt.Client
+	table   *dynamo.Table
+	opts    []broadcast.Option
+	log     *slog.Logger
+	metrics *metrics.Emitter
+}
+
+// WithMetrics makes the worker emit one CloudWatch EMF line per job run
+// (metrics.Broadcast, dimensions Table and Selector) to e; nil turns it off.
+func (w *Worker) WithMetrics(e *metrics.Emitter) *Worker {
+	w.metrics = e
+	return w
 }
 
 // NewWorker returns a Worker posting through client and reading and
@@ -109,6 +118,9 @@ func (w *Worker) handle(ctx context.Context, rec events.SQSMessage) (retry bool)
 		return true
 	}
 	rep, err := w.Run(ctx, job)
+	if merr := metrics.Broadcast(w.metrics, job.Table, selectorName(job), rep); merr != nil {
+		log.WarnContext(ctx, "fanout: metrics", "error", merr)
+	}
 	attrs := []any{"sent", rep.Sent, "gone", rep.Gone, "deleted", rep.Deleted, "failed", rep.Failed,
 		"ambiguous", rep.Ambiguous, "attempts", rep.Attempts, "retries", rep.Retries, "throttled", rep.Throttled,
 		"achievedRate", rep.AchievedRate, "seconds", rep.Seconds}
@@ -130,4 +142,16 @@ func (w *Worker) handle(ctx context.Context, rec events.SQSMessage) (retry bool)
 			append(attrs, "error", err, "failures", rep.Failures)...)
 		return false
 	}
+}
+
+// selectorName is the Selector dimension of a job's metrics: "FIELD=VALUE",
+// "all", or "all SEGMENT/SEGMENTS".
+func selectorName(j Job) string {
+	switch {
+	case j.Field != "":
+		return j.Field + "=" + j.Value
+	case j.Segments > 1:
+		return fmt.Sprintf("all %d/%d", j.Segment, j.Segments)
+	}
+	return "all"
 }

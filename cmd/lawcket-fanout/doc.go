@@ -18,6 +18,7 @@
 //	LAWCKET_CONFIG                the spec (default: lawcket.yaml beside the executable)
 //	LAWCKET_TABLE                 overrides table: (applied by package syncspec)
 //	LAWCKET_MANAGEMENT_ENDPOINT   the Management API endpoint template (default https://{domainName}/{stage})
+//	LAWCKET_METRICS_NAMESPACE     turns on CloudWatch EMF metrics (one line per job, package metrics) in this namespace
 //	AWS_REGION, the credentials chain, AWS_ENDPOINT_URL_DYNAMODB: as for any aws-sdk-go-v2 client
 //
 // The role needs dynamodb:Query, dynamodb:Scan and dynamodb:DeleteItem on

@@ -12,12 +12,17 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/fanout"
+	"github.com/lawcket/lawcket/metrics"
 	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
 // EnvConfig names the spec file; the default is lawcket.yaml beside the executable.
 const EnvConfig = "LAWCKET_CONFIG"
+
+// EnvMetricsNamespace turns on CloudWatch EMF metrics, one line per job on
+// stdout, in this namespace.
+const EnvMetricsNamespace = "LAWCKET_METRICS_NAMESPACE"
 
 func main() {
 	w, err := newWorker(context.Background(), os.Getenv)
@@ -54,5 +59,16 @@ func newWorker(ctx context.Context, getenv func(string) string) (*fanout.Worker,
 	if err != nil {
 		return nil, err
 	}
-	return fanout.NewWorker(client, table, slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	w, err := fanout.NewWorker(client, table, slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	if err != nil {
+		return nil, err
+	}
+	if ns := getenv(EnvMetricsNamespace); ns != "" {
+		e, err := metrics.New(os.Stdout, ns)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvMetricsNamespace, err)
+		}
+		w.WithMetrics(e)
+	}
+	return w, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/lawcket/lawcket/fanout"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
 	"github.com/lawcket/lawcket/internal/runtimeapi"
+	"github.com/lawcket/lawcket/internal/testsupport"
 	"github.com/lawcket/lawcket/lawckettest"
 	"github.com/lawcket/lawcket/syncspec"
 )
@@ -77,7 +79,9 @@ func TestBootstrap(t *testing.T) {
 	t.Cleanup(api.Close)
 	api.Gone("c-05")
 
+	var output testsupport.SyncBuffer
 	fn, err := runtimeapi.StartFunction(ctx, runtimeapi.FunctionConfig{
+		Output:       &output,
 		Command:      []string{bootstrap},
 		Dir:          dir,
 		FunctionName: "lawcket-fanout",
@@ -87,7 +91,7 @@ func TestBootstrap(t *testing.T) {
 			"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1",
 			"AWS_CONFIG_FILE=" + filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "none"),
 			"LAWCKET_MANAGEMENT_ENDPOINT=" + api.Endpoint("{stage}"),
-			"LAWCKET_CONFIG=", "LAWCKET_TABLE=",
+			"LAWCKET_CONFIG=", "LAWCKET_TABLE=", "LAWCKET_METRICS_NAMESPACE=lawcket-test",
 		},
 	})
 	if err != nil {
@@ -131,6 +135,9 @@ func TestBootstrap(t *testing.T) {
 		if got := len(api.Delivered(id)); got != want {
 			t.Errorf("%s received %d, want %d", id, got, want)
 		}
+	}
+	if n := strings.Count(output.String(), `"Namespace":"lawcket-test"`); n != 3 {
+		t.Errorf("%d EMF lines, want one per job (3):\n%s", n, output.String())
 	}
 	out2, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("Connections"), Key: map[string]types.AttributeValue{"connectionId": &types.AttributeValueMemberS{Value: "c-05"}}})
 	if err != nil || out2.Item != nil {
