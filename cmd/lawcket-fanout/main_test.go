@@ -136,7 +136,12 @@ func TestBootstrap(t *testing.T) {
 			t.Errorf("%s received %d, want %d", id, got, want)
 		}
 	}
-	if n := strings.Count(output.String(), `"Namespace":"lawcket-test"`); n != 3 {
+	// The output is relayed from the process's pipe: wait for it.
+	emf := func() int { return strings.Count(output.String(), `"Namespace":"lawcket-test"`) }
+	for end := time.Now().Add(10 * time.Second); emf() < 3 && time.Now().Before(end); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := emf(); n != 3 {
 		t.Errorf("%d EMF lines, want one per job (3):\n%s", n, output.String())
 	}
 	out2, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("Connections"), Key: map[string]types.AttributeValue{"connectionId": &types.AttributeValueMemberS{Value: "c-05"}}})
