@@ -76,7 +76,7 @@ type Retry struct {
 	Delivery Delivery
 }
 
-func (r Retry) applyCall(c *callConfig) { c.retry, c.retrySet = r, true }
+func (r Retry) applyCall(c *callConfig) { c.retry = r }
 
 // Check reports an invalid Retry (negative values, MaxDelay < BaseDelay,
 // an unknown Delivery).
@@ -111,9 +111,8 @@ func (r Retry) withDefaults() Retry {
 type CallOption interface{ applyCall(*callConfig) }
 
 type callConfig struct {
-	retry    Retry
-	retrySet bool
-	limiter  Limiter
+	retry   Retry
+	limiter Limiter
 }
 
 // Limiter paces HTTP attempts. *rate.Limiter (golang.org/x/time/rate)
