@@ -279,13 +279,14 @@ func TestDeliveryContract(t *testing.T) {
 func TestSlowAnswerPastDeadline(t *testing.T) {
 	srv := lawckettest.NewServer()
 	t.Cleanup(srv.Close)
-	srv.SetDefault(lawckettest.Answer(200).After(300 * time.Millisecond))
+	srv.SetDefault(lawckettest.Answer(200).After(3 * time.Second))
 	store := &memStore{rows: []row{{target: mgmt.Target{ConnectionID: "slow-1", Stage: "prod"}}, {target: mgmt.Target{ConnectionID: "slow-2", Stage: "prod"}}}}
 	sender, err := broadcast.New(faultClient(t, srv), store)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// Time enough to send both posts even on a loaded machine, not for the answers.
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	rep, err := sender.Send(ctx, store.targets(""), []byte("x"))
 	if !errors.Is(err, context.DeadlineExceeded) {

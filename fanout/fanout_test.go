@@ -228,11 +228,14 @@ func TestWorkerRecordFailures(t *testing.T) {
 	// A job stopped half-way by the deadline: not again under at most once
 	// (the connections it reached would get the payload twice), again under
 	// at least once.
-	e.api.SetDefault(lawckettest.Answer(200).After(time.Second))
+	// The posts are answered after 5 s, the job has 2.5 s: long enough to
+	// read its rows and send every post even on a loaded machine, too short
+	// for the answers.
+	e.api.SetDefault(lawckettest.Answer(200).After(5 * time.Second))
 	for _, atLeastOnce := range []bool{false, true} {
 		j := good
 		j.AtLeastOnce = atLeastOnce
-		ctx, cancel := context.WithTimeout(context.Background(), fanout.DeadlineMargin+400*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), fanout.DeadlineMargin+2500*time.Millisecond)
 		resp, err := e.worker.HandleSQS(ctx, records(t, j))
 		cancel()
 		if err != nil || (len(resp.BatchItemFailures) == 1) != atLeastOnce {
