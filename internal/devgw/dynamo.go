@@ -33,10 +33,13 @@ func (g *Gateway) startDynamo(ctx context.Context) error {
 		g.dynamo = d
 		g.dynamoURL = d.URL()
 	}
-	if g.cfg.SpecPath == "" {
-		return nil
+	if g.cfg.SpecPath != "" && !g.cfg.NoSpecTable {
+		if err := g.createTable(ctx); err != nil {
+			g.stopDynamo()
+			return err
+		}
 	}
-	if err := g.createTable(ctx); err != nil {
+	if err := g.createTables(ctx); err != nil {
 		g.stopDynamo()
 		return err
 	}

@@ -181,12 +181,20 @@ type devProcess struct {
 // chat example and extra flags, and stops it (SIGINT) at cleanup.
 func startDevProcess(t testing.TB, flags ...string) *devProcess {
 	t.Helper()
-	lawcketBin := goBuild(t, "github.com/lawcket/lawcket/cmd/lawcket", "lawcket")
 	args := append([]string{"dev",
 		"-c", filepath.Join("examples", "chat", "lawcket.yaml"),
 		"--static", filepath.Join("examples", "chat", "static"),
 		"--addr", "127.0.0.1:0"}, flags...)
-	cmd := exec.Command(lawcketBin, append(args, "--", chatBinary(t))...)
+	return startLawcket(t, append(args, "--", chatBinary(t))...)
+}
+
+// startLawcket runs the built lawcket command with args (in the repository
+// root) until its banner has named the static page, and stops it (SIGINT)
+// at cleanup.
+func startLawcket(t testing.TB, args ...string) *devProcess {
+	t.Helper()
+	lawcketBin := goBuild(t, "github.com/lawcket/lawcket/cmd/lawcket", "lawcket")
+	cmd := exec.Command(lawcketBin, args...)
 	cmd.Dir = repoRoot(t)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -210,7 +218,7 @@ func startDevProcess(t testing.TB, flags ...string) *devProcess {
 	// The banner names the endpoints.
 	banner := map[string]string{}
 	lines := bufio.NewScanner(stdout)
-	timer := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
+	timer := time.AfterFunc(180*time.Second, func() { cmd.Process.Kill() }) // --template builds functions first
 	for lines.Scan() {
 		line := strings.TrimSpace(lines.Text())
 		if k, v, ok := strings.Cut(line, ":"); ok {
