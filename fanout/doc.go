@@ -1,6 +1,6 @@
 // Package fanout splits a broadcast into jobs that run anywhere, and runs
 // them: the planner side (Plan, Job.Encode) turns one broadcast into
-// serialisable segment jobs, and a Worker runs a job (Run) or a batch of
+// serialisable segment jobs and Enqueue puts them on an SQS queue, and a Worker runs a job (Run) or a batch of
 // SQS records of jobs (HandleSQS, the handler of a worker Lambda; the ready
 // binary is cmd/lawcket-fanout).
 //
@@ -25,18 +25,23 @@
 // twice: its report is logged at Error with how far it got. Per-connection
 // failures never fail a record; they are logged with their ids.
 //
-// # Not here
+// # Enqueueing
 //
-// Enqueueing the jobs on SQS (SendMessageBatch) is left to the caller:
-// the served SQS SDK speaks only the AWS JSON protocol, and the SQS servers
-// available to the test suite (goaws v0.4.5, sqslite 2.1.1) only the Query
-// protocol, so an enqueueing client could not be tested against a real
-// server here.
+// Enqueue puts planned jobs on an SQS queue (SendMessageBatch, 10 messages
+// and 256 KiB a call), resends the entries SQS refused on its side a bounded
+// number of times, and reports exactly which jobs are on the queue (with
+// their message ids) and which are not. SQS standard queues deliver at least
+// once, so a job may rarely run twice: see Enqueue for what that means for
+// the connections. The SQS client is github.com/aws/aws-sdk-go-v2/service/sqs
+// pinned at v1.26.0, the newest the Go module proxy serves that speaks SQS's
+// Query protocol, which AWS accepts and the test suite's server (sqslite)
+// speaks; later versions speak only the AWS JSON protocol.
 //
 // # Lifecycle and concurrency
 //
 // Build one Worker per process (in main, before lambda.Start); it is safe
-// for concurrent use. Each job gets its own broadcast.Sender, whose
+// for concurrent use. Enqueue is safe for concurrent use if its SQSSender is
+// (an *sqs.Client is); it returns when every job is enqueued or failed. Each job gets its own broadcast.Sender, whose
 // goroutines have all returned when Run returns; a job's posts stop
 // DeadlineMargin before the context's deadline.
 package fanout
