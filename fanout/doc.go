@@ -1,8 +1,8 @@
 // Package fanout splits a broadcast into jobs that run anywhere, and runs
 // them: the planner side (Plan, Job.Encode) turns one broadcast into
-// serialisable segment jobs and Enqueue puts them on an SQS queue, and a Worker runs a job (Run) or a batch of
-// SQS records of jobs (HandleSQS, the handler of a worker Lambda; the ready
-// binary is cmd/lawcket-fanout).
+// serialisable segment jobs and Enqueue puts them on an SQS queue; a Worker
+// runs a job (Run) or a batch of SQS records of jobs (HandleSQS, the
+// handler of a worker Lambda; the ready binary is cmd/lawcket-fanout).
 //
 // # Jobs
 //
@@ -32,16 +32,18 @@
 // number of times, and reports exactly which jobs are on the queue (with
 // their message ids) and which are not. SQS standard queues deliver at least
 // once, so a job may rarely run twice: see Enqueue for what that means for
-// the connections. The SQS client is github.com/aws/aws-sdk-go-v2/service/sqs
-// pinned at v1.26.0, the newest the Go module proxy serves that speaks SQS's
-// Query protocol, which AWS accepts and the test suite's server (sqslite)
-// speaks; later versions speak only the AWS JSON protocol.
+// the connections. Enqueue is tested against a scripted SQSSender only:
+// the SQS-compatible servers the test suite can start (goaws v0.4.5,
+// sqslite 2.1.1) speak only the Query protocol, and the served SDK
+// versions that speak it (service/sqs v1.26.0 and older) fail to build
+// their middleware stack with the module's aws-sdk-go-v2 v1.48 core.
 //
 // # Lifecycle and concurrency
 //
 // Build one Worker per process (in main, before lambda.Start); it is safe
 // for concurrent use. Enqueue is safe for concurrent use if its SQSSender is
-// (an *sqs.Client is); it returns when every job is enqueued or failed. Each job gets its own broadcast.Sender, whose
-// goroutines have all returned when Run returns; a job's posts stop
-// DeadlineMargin before the context's deadline.
+// (an *sqs.Client is); it returns when every job is enqueued or failed.
+// Each job gets its own broadcast.Sender, whose goroutines have all
+// returned when Run returns; a job's posts stop DeadlineMargin before the
+// context's deadline.
 package fanout

@@ -14,10 +14,9 @@ import (
 )
 
 // SQSSender is the part of an SQS client Enqueue uses; *sqs.Client of
-// github.com/aws/aws-sdk-go-v2/service/sqs satisfies it. The module pins
-// service/sqs at v1.26.0, the newest the Go module proxy serves that
-// speaks SQS's Query protocol (AWS accepts it, and so does sqslite, the
-// server the tests run against); later versions speak only AWS JSON.
+// github.com/aws/aws-sdk-go-v2/service/sqs satisfies it (the module pins
+// v1.43.2, which speaks SQS's AWS JSON protocol; see docs/scale.md for why
+// no real SQS-compatible server tests it here).
 type SQSSender interface {
 	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 }

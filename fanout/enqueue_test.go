@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/lawcket/lawcket/fanout"
-	"github.com/lawcket/lawcket/internal/sqstest"
 )
 
 // scriptedQueue answers SendMessageBatch: entries whose job segment is in
@@ -124,40 +123,5 @@ func TestEnqueueCallError(t *testing.T) {
 	rep, err = fanout.Enqueue(ctx, &scriptedQueue{}, "http://q", planned(t, 3, 10))
 	if err == nil || rep.Failed != 3 || rep.Calls != 0 {
 		t.Errorf("cancelled: %+v, %v", rep, err)
-	}
-}
-
-// TestEnqueueSQS enqueues on a real SQS-compatible server (sqslite) and
-// reads every job back.
-func TestEnqueueSQS(t *testing.T) {
-	c := sqstest.Client(sqstest.Start(t))
-	url := sqstest.CreateQueue(t, c, "jobs")
-	ctx := context.Background()
-	jobs := planned(t, 25, 1000)
-	rep, err := fanout.Enqueue(ctx, c, url, jobs)
-	if err != nil || rep.Enqueued != 25 || rep.Calls != 3 {
-		t.Fatalf("%+v, %v", rep, err)
-	}
-	seen := map[int]string{}
-	for tries := 0; len(seen) < 25 && tries < 50; tries++ {
-		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range out.Messages {
-			j, err := fanout.Decode([]byte(aws.ToString(m.Body)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, dup := seen[j.Segment]; dup {
-				t.Errorf("segment %d received twice", j.Segment)
-			}
-			seen[j.Segment] = aws.ToString(m.MessageId)
-		}
-	}
-	for _, m := range rep.Messages {
-		if seen[m.Segment] != m.MessageID {
-			t.Errorf("segment %d: received message %q, enqueued %q", m.Segment, seen[m.Segment], m.MessageID)
-		}
 	}
 }

@@ -12,9 +12,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/fanout"
 	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 )
@@ -38,7 +42,21 @@ With --all --segments N the table is read as N parallel Scan segments
 (DynamoDB's Segment/TotalSegments), each posted to by its own --concurrency
 workers at --rate/N; the report adds them up.
 
-The exit status is 1 when any post or delete failed, or the broadcast stopped
+With --queue URL nothing is posted here: the broadcast is planned into
+segment jobs (--segments N Scan segments with --all, or the one Query of
+--where), which are put on that SQS queue for lawcket-fanout workers to run
+(see docs/broadcast.md). --rate is then split between the jobs; --endpoint
+and --concurrency are the workers' settings and are refused. The report is
+then the enqueue report: every job is in "messages" (with its SQS message id)
+or in "failures" (SQS's code, whether the call may have enqueued it all the
+same: "ambiguous"):
+
+  {"broadcast":"…","queue":"…","jobs":N,"enqueued":N,"failed":N,"calls":N,"resent":N,"messages":[{"index":0,"segment":0,"messageId":"…","attempts":1}],"failures":[]}
+
+The queue is reached with the default AWS configuration (AWS_ENDPOINT_URL_SQS
+for another endpoint; the client speaks SQS's AWS JSON protocol).
+
+The exit status is 1 when any post or delete failed, any job was not enqueued,, or the broadcast stopped
 early (the report then covers what was done).
 
 The table is reached with the default AWS configuration (AWS_REGION, the
@@ -50,7 +68,7 @@ https://abc123.execute-api.eu-west-1.amazonaws.com/{stage} behind a custom
 domain, or http://127.0.0.1:8080/local for the local gateway.`
 
 func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := newFlags("broadcast", "lawcket broadcast [-c lawcket.yaml] (--where FIELD=VALUE | --all [--segments N]) --data JSON|@file [--endpoint URL] [--concurrency N] [--rate N] [--exclude ID] [--api-id ID]", broadcastAbout, stderr)
+	f := newFlags("broadcast", "lawcket broadcast [-c lawcket.yaml] (--where FIELD=VALUE | --all [--segments N]) --data JSON|@file [--endpoint URL] [--concurrency N] [--rate N] [--exclude ID] [--api-id ID] [--queue URL [--name NAME]]", broadcastAbout, stderr)
 	config := configFlag(f.FlagSet)
 	where := f.String("where", "", "post to the connections whose index field `FIELD=VALUE`")
 	all := f.Bool("all", false, "post to every stored connection")
@@ -62,6 +80,8 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	segments := f.Int("segments", 1, "with --all, read the table as `N` parallel Scan segments, posted to at once")
 	exclude := f.String("exclude", "", "a connection `ID` not to post to (the sender)")
 	apiID := f.String("api-id", "", "the API `ID` that fills {apiId} in the endpoint (rows do not store it)")
+	queue := f.String("queue", "", "enqueue the broadcast's segment jobs on the SQS queue `URL` for lawcket-fanout workers instead of posting")
+	name := f.String("name", "", "with --queue, the broadcast's `NAME` in its jobs, logs and metrics (default: broadcast-TIME)")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
@@ -104,6 +124,39 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	}
 	if *segments > 1 && sel.Field != "" {
 		return f.usageError(stderr, "--segments needs --all: a Query on an index cannot be split into Scan segments")
+	}
+	if *queue == "" && *name != "" {
+		return f.usageError(stderr, "--name needs --queue")
+	}
+	if *queue != "" {
+		set := map[string]bool{}
+		f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+		for _, n := range []string{"endpoint", "concurrency"} {
+			if set[n] {
+				return f.usageError(stderr, "--%s is the workers' setting with --queue (lawcket-fanout's environment), not the enqueuer's", n)
+			}
+		}
+		if !strings.HasPrefix(*queue, "https://") && !strings.HasPrefix(*queue, "http://") {
+			return f.usageError(stderr, "--queue %q: want the queue URL, e.g. https://sqs.eu-west-1.amazonaws.com/123456789012/lawcket-fanout", *queue)
+		}
+		spec, ok := loadSpec(*config, stderr)
+		if !ok {
+			return ExitFindings
+		}
+		if sel.Field != "" {
+			if msg := checkIndexField(spec, sel.Field); msg != "" {
+				return f.usageError(stderr, "--where %s: %s", sel.Field, msg)
+			}
+		}
+		if *name == "" {
+			*name = "broadcast-" + time.Now().UTC().Format("20060102T150405.000000000Z")
+		}
+		jobs, err := fanout.Plan(fanout.Job{Broadcast: *name, Table: spec.Table, Field: sel.Field, Value: sel.Value,
+			Payload: payload, Rate: *rate, Exclude: *exclude, APIID: *apiID}, *segments)
+		if err != nil {
+			return f.usageError(stderr, "%v", err)
+		}
+		return enqueueBroadcast(ctx, *name, *queue, jobs, stdout, stderr)
 	}
 	var mgmtOpts []mgmt.Option
 	if *endpoint != "" {
@@ -176,6 +229,33 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return ExitFindings
 	}
 	if rep.Failed > 0 {
+		return ExitFindings
+	}
+	return ExitOK
+}
+
+// enqueueBroadcast puts jobs on the queue and prints the enqueue report.
+func enqueueBroadcast(ctx context.Context, name, queue string, jobs []fanout.Job, stdout, stderr io.Writer) int {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "lawcket broadcast: AWS configuration: %v\n", err)
+		return ExitFindings
+	}
+	client := sqs.NewFromConfig(cfg)
+	rep, enqErr := fanout.Enqueue(ctx, client, queue, jobs)
+	out := struct {
+		Broadcast string `json:"broadcast"`
+		Queue     string `json:"queue"`
+		fanout.EnqueueReport
+	}{name, queue, rep}
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
+		fmt.Fprintf(stderr, "lawcket broadcast: write report: %v\n", err)
+		return ExitFindings
+	}
+	if enqErr != nil {
+		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", enqErr)
 		return ExitFindings
 	}
 	return ExitOK

@@ -66,6 +66,11 @@ func TestBroadcastUsage(t *testing.T) {
 		{"negative rate", []string{"-c", spec, "--all", "--data", "x", "--rate", "-5"}, "--rate"},
 		{"segments 0", []string{"-c", spec, "--all", "--data", "x", "--segments", "0"}, "--segments 0"},
 		{"segments of a query", []string{"-c", spec, "--where", "room=r1", "--data", "x", "--segments", "2"}, "--segments needs --all"},
+		{"name without queue", []string{"-c", spec, "--all", "--data", "x", "--name", "b1"}, "--name needs --queue"},
+		{"queue not a URL", []string{"-c", spec, "--all", "--data", "x", "--queue", "jobs"}, "want the queue URL"},
+		{"queue with endpoint", []string{"-c", spec, "--all", "--data", "x", "--queue", "https://q", "--endpoint", "https://e/{stage}"}, "the workers' setting"},
+		{"queue with concurrency", []string{"-c", spec, "--all", "--data", "x", "--queue", "https://q", "--concurrency", "4"}, "the workers' setting"},
+		{"queue where on a field without index", []string{"-c", spec, "--where", "user=bob", "--data", "x", "--queue", "https://q"}, "not an index: true field"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
