@@ -38,9 +38,10 @@ test: deps
 	$(GO) test -race -count=1 -timeout 40m ./...
 
 ## chat: the chat example behind the local gateway; open http://$(ADDR)/ in two tabs.
+## It runs the chat's SAM template (examples/chat/template.yaml): lawcket dev
+## builds the function from CodeUri and creates the template's table.
 chat:
-	$(GO) build -o bin/chat ./examples/chat
-	$(GO) run ./cmd/lawcket dev --rows -c examples/chat/lawcket.yaml --static examples/chat/static --addr $(ADDR) -- ./bin/chat
+	$(GO) run ./cmd/lawcket dev --rows --template examples/chat/template.yaml -c examples/chat/lawcket.yaml --static examples/chat/static --addr $(ADDR)
 
 ## demo: one connect / message / disconnect through the built sync Lambda under the emulator, against dynalite.
 demo: node_modules/.package-lock.json $(RIE)

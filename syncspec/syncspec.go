@@ -30,6 +30,8 @@ type Spec struct {
 	Fields []Field
 	// Program computes the fields for a connection.
 	Program *eval.Program
+	// API is the api: section (api.go), or nil without one.
+	API *API
 }
 
 // Field is one entry of fields:: the eval.Field (whose Index is index:
