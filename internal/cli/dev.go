@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -121,6 +122,14 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			return ExitFindings
 		}
 		defer run.cleanup()
+	}
+	if path := os.Getenv("LAWCKET_DEV_CPUPROFILE"); path != "" {
+		// The gateway's own CPU profile, for the benchmarks (docs/performance.md).
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+		}
 	}
 	g, err := devgw.New(cfg)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,7 +24,9 @@ func (g *Gateway) startDynamo(ctx context.Context) error {
 		}
 		g.dynamoURL = strings.TrimRight(g.cfg.DynamoDBEndpoint, "/")
 	} else {
-		d, err := localdynamo.Start()
+		// LAWCKET_DEV_DYNAMODB_NOINDEX=1 answers Queries by scanning, as
+		// before the embedded store was indexed: the benchmarks' baseline.
+		d, err := localdynamo.Start(localdynamo.Options{NoIndex: os.Getenv("LAWCKET_DEV_DYNAMODB_NOINDEX") == "1"})
 		if err != nil {
 			return fmt.Errorf("devgw: embedded DynamoDB: %w", err)
 		}
