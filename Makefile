@@ -9,7 +9,7 @@ ADDR ?= 127.0.0.1:8080
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE := $(shell $(GO) env GOPATH)/bin/aws-lambda-rie
 
-.PHONY: test deps chromium chat bench demo
+.PHONY: test deps chromium chat bench demo fuzz
 
 ## deps: everything the tests start: dynalite (npm, pinned by package-lock.json),
 ## the Lambda Runtime Interface Emulator (Go module proxy), headless Chromium (Debian).
@@ -50,3 +50,16 @@ demo: node_modules/.package-lock.json $(RIE)
 ## bench: every benchmark once (figures and commands: docs/performance.md).
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./...
+
+## fuzz: every fuzz target of the tree for FUZZTIME each (make test runs only
+## their seeds), then the pathological-spec corpus at full size without the
+## race detector (make test runs it at 1/8 size under -race).
+FUZZTIME ?= 60s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg; \
+	  done; \
+	done
+	$(GO) test -count=1 -v -run 'TestPathologicalSpecs|TestSyntaxErrorLinear' ./syncspec
