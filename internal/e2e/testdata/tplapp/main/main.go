@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -28,7 +29,11 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	app := lawcket.New(lawcket.WithPlugins(sync), lawcket.WithAWSConfig(cfg))
+	client, err := mgmt.New(mgmt.WithAWSConfig(cfg))
+	if err != nil {
+		log.Fatal(err)
+	}
+	app := lawcket.New(lawcket.WithPlugins(sync), lawcket.WithManagement(client))
 	app.On(lawcket.Message, func(ctx context.Context, ev *lawcket.Event) error {
 		return ev.Reply(ctx, map[string]any{
 			"function":   "Main",
