@@ -47,8 +47,8 @@ func (s *Stack) Terraform() ([]byte, error) {
 	}
 	v := block(root, "variable", "name")
 	v.SetAttributeTraversal("type", trav("string"))
-	v.SetAttributeValue("default", cty.StringVal(s.Spec.Table))
-	v.SetAttributeValue("description", cty.StringVal("the prefix of the functions' names"))
+	v.SetAttributeValue("default", cty.StringVal(namePrefix(s.Spec.Table)))
+	v.SetAttributeValue("description", cty.StringVal("the prefix of the functions' and roles' names (letters, digits, - and _)"))
 	for _, fn := range s.Functions {
 		v := block(root, "variable", SnakeCase(fn.ID)+"_zip")
 		v.SetAttributeTraversal("type", trav("string"))
@@ -352,6 +352,22 @@ func template(parts ...string) hclwrite.Tokens {
 		toks = append(toks, lit[1:len(lit)-1]...)
 	}
 	return append(toks, &hclwrite.Token{Type: hclsyntax.TokenCQuote, Bytes: []byte(`"`)})
+}
+
+// namePrefix is the table name as a prefix of Lambda function names
+// (letters, digits, - and _; a function name has at most 64 characters, so
+// the prefix at most 40), for var.name's default.
+func namePrefix(table string) string {
+	b := []byte(table)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			b[i] = '-'
+		}
+	}
+	if len(b) > 40 {
+		b = b[:40]
+	}
+	return string(b)
 }
 
 // SnakeCase turns a logical id into a Terraform name: ConnectionsTable →
