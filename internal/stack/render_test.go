@@ -67,7 +67,7 @@ func TestRenderTableSettings(t *testing.T) {
 // TestRouteKeysAreData renders route keys that look like interpolations and
 // quotes: Terraform must read each back as the same literal string.
 func TestRouteKeysAreData(t *testing.T) {
-	spec := load(t, specs["chat"])
+	spec := load(t, specs["arn"])
 	spec.API = &syncspec.API{}
 	keys := []string{"${var.secret}", `say"hi\`, "%{ if x }", "chat.say"}
 	for _, k := range keys {
