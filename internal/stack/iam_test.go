@@ -140,12 +140,7 @@ func event(t *testing.T, file string, edit func(*events.APIGatewayWebsocketProxy
 // and $disconnect, messages acknowledged.
 func recordChat(t *testing.T, spec *syncspec.Spec, connectOnly bool) *calls {
 	t.Helper()
-	for k, v := range map[string]string{
-		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
-	} {
-		t.Setenv(k, v)
-	}
+	setAWSEnv(t)
 	ctx := context.Background()
 	endpoint := dynalitetest.Start(t)
 	dynalitetest.CreateTable(t, dynalitetest.Client(endpoint), dynamo.TableDefinition(spec, ""))
@@ -217,6 +212,17 @@ func recordChat(t *testing.T, spec *syncspec.Spec, connectOnly bool) *calls {
 		c.add("execute-api:ManageConnections " + m)
 	}
 	return c
+}
+
+// setAWSEnv gives the SDK a region and static test credentials, and no
+// shared config files.
+func setAWSEnv(t *testing.T) {
+	for k, v := range map[string]string{
+		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+	} {
+		t.Setenv(k, v)
+	}
 }
 
 // statement is an IAM statement as a rendered template holds it.

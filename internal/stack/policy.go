@@ -21,6 +21,8 @@ type Resource struct {
 	Table  *Table
 	Index  string
 	Method Op
+	// Queue: an SQS queue of the stack.
+	Queue *Queue
 }
 
 // Statements derives f's IAM statements from its grants: DynamoDB actions
@@ -36,6 +38,7 @@ func (f *Function) Statements() []Statement {
 	}
 	var tables []*merged
 	var methods []Op
+	var queues []Statement
 	union := func(dst []Op, src []Op) []Op {
 		for _, op := range src {
 			if !slices.Contains(dst, op) {
@@ -45,6 +48,14 @@ func (f *Function) Statements() []Statement {
 		return dst
 	}
 	for _, g := range f.Grants {
+		if g.Queue != nil {
+			st := Statement{Sid: sidOf(g.Queue.ID), Resources: []Resource{{Queue: g.Queue}}}
+			for _, op := range g.Ops {
+				st.Actions = append(st.Actions, string(op))
+			}
+			queues = append(queues, st)
+			continue
+		}
 		if g.Table == nil {
 			methods = union(methods, g.Ops)
 			continue
@@ -84,6 +95,7 @@ func (f *Function) Statements() []Statement {
 			out = append(out, st)
 		}
 	}
+	out = append(out, queues...)
 	if len(methods) > 0 {
 		st := Statement{Sid: "ManageConnections", Actions: []string{"execute-api:ManageConnections"}}
 		for _, m := range []Op{PostToConnection, GetConnection, DeleteConnection} {

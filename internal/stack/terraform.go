@@ -61,6 +61,9 @@ func (s *Stack) Terraform() ([]byte, error) {
 	for _, fn := range s.Functions {
 		s.tfFunction(root, fn)
 	}
+	for _, q := range s.Queues {
+		tfQueue(root, q)
+	}
 	if a := s.Authorizer; a != nil {
 		var uri hclwrite.Tokens
 		var fnName hclwrite.Tokens
@@ -126,6 +129,10 @@ func (s *Stack) Terraform() ([]byte, error) {
 	out.SetAttributeValue("description", cty.StringVal("the API Gateway Management API endpoint"))
 	out.SetAttributeRaw("value", hclwrite.TokensForFunctionCall("replace",
 		refTokens("aws_apigatewayv2_stage."+tfStage+".invoke_url"), hclwrite.TokensForValue(cty.StringVal("wss://")), hclwrite.TokensForValue(cty.StringVal("https://"))))
+	for _, q := range s.Queues {
+		out = block(root, "output", SnakeCase(q.ID)+"_url")
+		out.SetAttributeTraversal("value", trav("aws_sqs_queue."+SnakeCase(q.ID)+".url"))
+	}
 	for _, tb := range s.Tables {
 		out = block(root, "output", SnakeCase(tb.ID)+"_name")
 		out.SetAttributeTraversal("value", trav("aws_dynamodb_table."+SnakeCase(tb.ID)+".name"))
@@ -167,7 +174,7 @@ func (s *Stack) tfFunction(root *hclwrite.Body, fn *Function) {
 	lf.SetAttributeValue("runtime", cty.StringVal("provided.al2023"))
 	lf.SetAttributeValue("architectures", strings2([]string{s.Arch}))
 	lf.SetAttributeValue("memory_size", cty.NumberIntVal(128))
-	lf.SetAttributeValue("timeout", cty.NumberIntVal(29))
+	lf.SetAttributeValue("timeout", cty.NumberIntVal(int64(timeout(fn))))
 	lf.SetAttributeTraversal("filename", trav("var."+name+"_zip"))
 	lf.SetAttributeRaw("source_code_hash", hclwrite.TokensForFunctionCall("filebase64sha256", refTokens("var."+name+"_zip")))
 	if len(fn.Env) > 0 {
@@ -178,6 +185,9 @@ func (s *Stack) tfFunction(root *hclwrite.Body, fn *Function) {
 			val := hclwrite.TokensForValue(cty.StringVal(e.Value))
 			if e.Table != nil {
 				val = refTokens("aws_dynamodb_table." + SnakeCase(e.Table.ID) + ".name")
+			}
+			if e.Queue != nil {
+				val = refTokens("aws_sqs_queue." + SnakeCase(e.Queue.ID) + ".url")
 			}
 			attrs = append(attrs, hclwrite.ObjectAttrTokens{Name: hclwrite.TokensForIdentifier(e.Name), Value: val})
 		}
@@ -235,6 +245,8 @@ func (s *Stack) tfPolicy(root *hclwrite.Body, fn *Function, name string, extra .
 
 func (s *Stack) tfARN(r Resource) hclwrite.Tokens {
 	switch {
+	case r.Queue != nil:
+		return refTokens("aws_sqs_queue." + SnakeCase(r.Queue.ID) + ".arn")
 	case r.Table != nil && r.Index == "":
 		return refTokens("aws_dynamodb_table." + SnakeCase(r.Table.ID) + ".arn")
 	case r.Table != nil:
