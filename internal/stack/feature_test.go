@@ -39,7 +39,7 @@ func (auditFeature) Apply(s *stack.Stack) error {
 // TestFeature checks the extension point: one Feature's table, environment
 // and grants reach every format, and the result still lints.
 func TestFeature(t *testing.T) {
-	s, err := stack.New(load(t, specs["chat"]), stack.Options{Features: []stack.Feature{auditFeature{}}})
+	s, err := stack.New(load(t, specs["api"]), stack.Options{Features: []stack.Feature{auditFeature{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
