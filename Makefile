@@ -9,7 +9,7 @@ ADDR ?= 127.0.0.1:8080
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE := $(shell $(GO) env GOPATH)/bin/aws-lambda-rie
 
-.PHONY: test deps chromium chat bench demo
+.PHONY: test deps chromium chat bench demo fuzz
 
 ## deps: everything the tests start: dynalite (npm, pinned by package-lock.json),
 ## the Lambda Runtime Interface Emulator (Go module proxy), headless Chromium (Debian).
@@ -49,3 +49,14 @@ demo: node_modules/.package-lock.json $(RIE)
 ## bench: every benchmark once (figures and commands: docs/performance.md).
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./...
+
+## fuzz: every fuzz target of the tree, one after another, FUZZTIME each
+## (make test runs only their seed corpora).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
