@@ -9,11 +9,13 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/lawcket/lawcket/internal/devgw"
+	"github.com/lawcket/lawcket/syncspec"
 )
 
 const devAbout = `
@@ -29,12 +31,23 @@ LAWCKET_MANAGEMENT_ENDPOINT, LAWCKET_CONFIG, AWS_REGION, static credentials
 (local/local) and the Lambda function variables. Its output is copied to
 stderr, each line prefixed with [function n]. Stop with Ctrl-C.
 
-example:
+With --template, the API is the one a SAM or CloudFormation template
+declares (AWS::Serverless::WebSocketApi, or AWS::ApiGatewayV2::Api with its
+Route, Integration, Authorizer, RouteResponse and Stage): each route runs its
+own function (Go functions with Metadata.BuildMethod go1.x are built from
+CodeUri, others are given with --function), with the template's
+Environment.Variables (!Ref/!GetAtt/!Sub resolved to local values) plus
+--env-file; a Lambda REQUEST authorizer runs on $connect; the template's
+tables are created with their key schema, GSIs and TTL; its stage and route
+selection expression are used. See docs/local-dev.md.
+
+examples:
   go build -o bootstrap ./examples/chat
-  lawcket dev -c examples/chat/lawcket.yaml --static examples/chat/static -- ./bootstrap`
+  lawcket dev -c examples/chat/lawcket.yaml --static examples/chat/static -- ./bootstrap
+  lawcket dev --template examples/chat/template.yaml -c examples/chat/lawcket.yaml --static examples/chat/static`
 
 func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := newFlags("dev", "lawcket dev [flags] -- COMMAND [ARGS...]", devAbout, stderr)
+	f := newFlags("dev", "lawcket dev [flags] -- COMMAND [ARGS...]\n       lawcket dev --template template.yaml [--function LogicalId=COMMAND]... [flags]", devAbout, stderr)
 	config := configFlag(f.FlagSet)
 	var cfg devgw.Config
 	f.StringVar(&cfg.Addr, "addr", devgw.DefaultAddr, "`host:port` of the WebSocket server, Management API and static files")
@@ -52,6 +65,7 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	f.DurationVar(&cfg.Timeout, "timeout", devgw.DefaultTimeout, "integration timeout: a handler taking `longer` is answered 504 and restarted")
 	f.StringVar(&cfg.FunctionName, "function-name", devgw.DefaultFunctionName, "AWS_LAMBDA_FUNCTION_NAME of the handler")
 	rows := f.Bool("rows", false, "print the table's rows on stdout after every $connect and $disconnect")
+	tf := addTemplateFlags(f)
 
 	flagArgs, command := args, []string(nil)
 	if i := slices.Index(args, "--"); i >= 0 {
@@ -60,8 +74,11 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if code, ok := f.parse(flagArgs, stdout, stderr); !ok {
 		return code
 	}
-	if len(command) == 0 {
-		return f.usageError(stderr, "no handler command: put it after --")
+	if len(command) == 0 && tf.path == "" {
+		return f.usageError(stderr, "no handler command: put it after -- (or run a SAM template with --template)")
+	}
+	if tf.path == "" && (len(tf.functions) > 0 || tf.envFile != "" || len(tf.params) > 0) {
+		return f.usageError(stderr, "--function, --env-file and --parameter go with --template")
 	}
 	cfg.Command = command
 	cfg.NoFrameLimit = !*frameLimit
@@ -81,13 +98,16 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 
 	// The spec: -c given → it must load; the default lawcket.yaml may be absent.
-	explicit := false
-	f.Visit(func(fl *flag.Flag) { explicit = explicit || fl.Name == "c" })
+	given := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	explicit := given["c"]
 	if _, err := os.Stat(*config); err == nil || explicit {
-		if _, ok := loadSpec(*config, stderr); !ok {
+		spec, ok := loadSpec(*config, stderr)
+		if !ok {
 			return ExitFindings
 		}
 		cfg.SpecPath = *config
+		devAPIFromSpec(f, spec, &cfg)
 	} else if errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(stderr, "lawcket dev: no %s here: running without a table (name a spec with -c FILE)\n", *config)
 	}
@@ -97,16 +117,36 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if *rows {
 		cfg.RowsOutput = stdout
 	}
+	var run *templateRun
+	if tf.path != "" {
+		var err error
+		if run, err = applyTemplate(ctx, &cfg, tf, given, stderr); err != nil {
+			fmt.Fprintf(stderr, "lawcket dev: %v\n", err)
+			return ExitFindings
+		}
+		defer run.cleanup()
+	}
+	if path := os.Getenv("LAWCKET_DEV_CPUPROFILE"); path != "" {
+		// The gateway's own CPU profile, for the benchmarks (docs/performance.md).
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+		}
+	}
 	g, err := devgw.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "lawcket dev: %v\n", err)
 		return ExitUsage
 	}
+	if run != nil {
+		run.gateway = g
+	}
 	if err := g.Start(ctx); err != nil {
 		fmt.Fprintf(stderr, "lawcket dev: %v\n", err)
 		return ExitFindings
 	}
-	printDevBanner(stdout, g, cfg)
+	printDevBanner(stdout, g, cfg, run)
 	started := time.Now()
 	ready := make(chan struct{})
 	go func() {
@@ -126,12 +166,16 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	return ExitOK
 }
 
-func printDevBanner(w io.Writer, g *devgw.Gateway, cfg devgw.Config) {
+func printDevBanner(w io.Writer, g *devgw.Gateway, cfg devgw.Config, run *templateRun) {
 	procs := "1 process"
 	if cfg.Concurrency > 1 {
 		procs = fmt.Sprintf("%d processes", cfg.Concurrency)
 	}
-	fmt.Fprintf(w, "lawcket dev: %s (%s)\n", strings.Join(cfg.Command, " "), procs)
+	if run != nil {
+		fmt.Fprintf(w, "lawcket dev: %s (%s each)\n", strings.Join(run.functions, ", "), procs)
+	} else {
+		fmt.Fprintf(w, "lawcket dev: %s (%s)\n", strings.Join(cfg.Command, " "), procs)
+	}
 	fmt.Fprintf(w, "  WebSocket URL:   %s\n", g.URL())
 	fmt.Fprintf(w, "  Management API:  %s   (LAWCKET_MANAGEMENT_ENDPOINT)\n", g.ManagementEndpoint())
 	where := "embedded, in memory"
@@ -139,11 +183,32 @@ func printDevBanner(w io.Writer, g *devgw.Gateway, cfg devgw.Config) {
 		where = "external"
 	}
 	fmt.Fprintf(w, "  DynamoDB:        %s   (%s; AWS_ENDPOINT_URL_DYNAMODB)\n", g.DynamoDBEndpoint(), where)
-	if t := g.TableName(); t != "" {
+	if t := g.TableName(); t != "" && run == nil {
 		fmt.Fprintf(w, "  Table:           %s   (from %s)\n", t, cfg.SpecPath)
+	}
+	if run != nil {
+		printTemplateBanner(w, run)
 	}
 	if u := g.StaticURL(); u != "" {
 		fmt.Fprintf(w, "  Static page:     %s   (%s)\n", u, cfg.StaticDir)
+	}
+}
+
+// devAPIFromSpec applies the spec's api: section where no flag overrides it
+// (and before --template, whose API wins): the declared routes and $default,
+// which every lawcket stack has (so an unknown route value goes to
+// $default, as on AWS), and the route selection expression.
+func devAPIFromSpec(f *flags, spec *syncspec.Spec, cfg *devgw.Config) {
+	if spec.API == nil {
+		return
+	}
+	set := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if !set["routes"] && len(spec.API.Routes) > 0 {
+		cfg.Routes = append(spec.API.RouteKeys(), "$default")
+	}
+	if !set["route-selection"] && spec.API.Selection != "" {
+		cfg.RouteSelection = spec.API.Selection
 	}
 }
 
