@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/dynamo"
@@ -57,37 +53,4 @@ func newApp(ctx context.Context, getenv func(string) string) (*lawcket.App, erro
 		return nil, err
 	}
 	return app, nil
-}
-
-// reportInitError posts err to the Lambda Runtime API's /init/error, so the
-// invocation that triggered the init reports it (Runtime.InitError) instead
-// of only "exit status 1". aws-lambda-go does not expose this call. With no
-// runtime API (run by hand) it does nothing.
-func reportInitError(api string, err error) error {
-	if api == "" {
-		return nil
-	}
-	body, jerr := json.Marshal(map[string]any{
-		"errorMessage": err.Error(),
-		"errorType":    "lawcket.InitError",
-	})
-	if jerr != nil {
-		return jerr
-	}
-	req, rerr := http.NewRequest(http.MethodPost, "http://"+api+"/2018-06-01/runtime/init/error", bytes.NewReader(body))
-	if rerr != nil {
-		return rerr
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Lambda-Runtime-Function-Error-Type", "lawcket.InitError")
-	client := &http.Client{Timeout: 5 * time.Second}
-	resp, derr := client.Do(req)
-	if derr != nil {
-		return derr
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("runtime API answered %s", resp.Status)
-	}
-	return nil
 }
