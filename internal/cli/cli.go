@@ -27,6 +27,7 @@ func commands() []command {
 		{"validate", "check a lawcket.yaml and compile its expressions", runValidate},
 		{"eval", "print the row a connect event would write", runEval},
 		{"table", "print the DynamoDB table definition and IAM statements", runTable},
+		{"template", "print the deployable stack (SAM, CloudFormation or Terraform)", runTemplate},
 		{"broadcast", "post a payload to stored connections", runBroadcast},
 		{"dev", "run a handler binary behind a local API Gateway WebSocket gateway", runDev},
 		{"version", "print the version", runVersion},
