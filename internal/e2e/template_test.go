@@ -323,4 +323,3 @@ func TestTemplateOnDynalite(t *testing.T) {
 		t.Errorf("rows on dynalite: %v %v; want 1", out, err)
 	}
 }
-
