@@ -36,6 +36,8 @@ type Spec struct {
 	Fields []Field
 	// Program computes the fields for a connection.
 	Program *eval.Program
+	// Channels is the channels: section (see channels.go); nil without one.
+	Channels *Channels
 }
 
 // Field is one entry of fields:.
@@ -173,6 +175,8 @@ type parser struct {
 	envTable bool
 	// literalNodes counts the values of literals so far.
 	literalNodes int
+	// channels is the channels: section's nodes (channels.go).
+	channels *channelNodes
 }
 
 func newParser(name string, data []byte) *parser {
@@ -224,6 +228,8 @@ type raw struct {
 	TTL    time.Duration  `koanf:"ttl"`
 	Env    []string       `koanf:"env"`
 	Fields map[string]any `koanf:"fields"`
+	// Channels is checked and compiled from the node tree (channels.go).
+	Channels any `koanf:"channels"`
 }
 
 func (p *parser) parse(o *options) *Spec {
@@ -266,10 +272,11 @@ func (p *parser) parse(o *options) *Spec {
 		}
 	}
 	prog := p.compile(fields, evalOpts)
+	chans := p.compileChannels(fields, evalOpts, r.Table, r.TTL, o.lookupEnv)
 	if len(p.errs) > 0 {
 		return nil
 	}
-	spec := &Spec{File: p.file, Table: r.Table, TTL: r.TTL, Env: envNames, Program: prog}
+	spec := &Spec{File: p.file, Table: r.Table, TTL: r.TTL, Env: envNames, Program: prog, Channels: chans}
 	for _, f := range fields {
 		if f.Index {
 			f.Type = prog.Kind(f.Name)
@@ -500,6 +507,8 @@ func (p *parser) walkTop(doc *yaml.Node) (fields []fieldNodes, envNames []string
 			envNames = p.walkEnv(v)
 		case "fields":
 			fields = p.walkFields(v)
+		case "channels":
+			p.walkChannels(k, v)
 		default:
 			p.unknownKey(k, "", topKeys)
 		}
