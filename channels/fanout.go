@@ -1,0 +1,184 @@
+package channels
+
+// This file is the package's only coupling to package broadcast: a publish
+// is one broadcast.Sender.Send per matching subscription path, over a
+// broadcast.Store that reads that path's subscribers (every shard) and
+// removes a gone connection's row and subscriptions.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+
+	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/broadcast"
+	"github.com/lawcket/lawcket/dynamo"
+)
+
+// Poster posts to one connection (a *lawcket.Poster).
+type Poster = broadcast.Poster
+
+// FanoutOption configures the broadcast of publishes (concurrency, retries
+// of 429s, …): broadcast's options.
+type FanoutOption = broadcast.Option
+
+// Report says what one publish did, summed over the paths it matched (see
+// broadcast.Report: sent, gone and deleted, failed, retries).
+type Report = broadcast.Report
+
+// WithPoster posts through poster instead of a lawcket.Poster built with
+// broadcast.PosterOptions and the default AWS config.
+func WithPoster(poster Poster) Option {
+	return func(o *options) {
+		if poster == nil {
+			o.errs = append(o.errs, errors.New("channels: WithPoster: nil poster"))
+			return
+		}
+		o.poster = poster
+	}
+}
+
+// WithFanoutOptions sets the broadcast options of every publish and
+// presence frame (broadcast.WithConcurrency, broadcast.WithRetry, …).
+func WithFanoutOptions(opts ...FanoutOption) Option {
+	return func(o *options) { o.fanout = append(o.fanout, opts...) }
+}
+
+// fanout posts frames to the subscribers of a path.
+type fanout struct {
+	p      *Plugin
+	sender *broadcast.Sender
+}
+
+func newFanout(ctx context.Context, p *Plugin, poster Poster, log *slog.Logger, opts []FanoutOption) (*fanout, error) {
+	if poster == nil {
+		lp, err := lawcket.NewPoster(ctx, broadcast.PosterOptions(broadcast.DefaultConcurrency)...)
+		if err != nil {
+			return nil, fmt.Errorf("channels: management API client: %w", err)
+		}
+		poster = lp
+	}
+	f := &fanout{p: p}
+	sender, err := broadcast.New(subscribers{f}, poster, append([]FanoutOption{broadcast.WithLogger(log)}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	f.sender = sender
+	return f, nil
+}
+
+// subscribers is the broadcast.Store of a fanout: the selector's Value is a
+// subscription path.
+type subscribers struct{ f *fanout }
+
+// Connections streams the live subscribers of the path sel.Value, shard by
+// shard, page by page.
+func (s subscribers) Connections(ctx context.Context, sel dynamo.Selector) iter.Seq2[dynamo.Row, error] {
+	return func(yield func(dynamo.Row, error) bool) {
+		_, ns, err := s.f.p.namespace(sel.Value)
+		if err != nil {
+			yield(dynamo.Row{}, err)
+			return
+		}
+		for shard := range ns.Shards {
+			for item, err := range s.f.p.store.items(ctx, partitionKey(sel.Value, shard, ns.Shards)) {
+				if err != nil {
+					yield(dynamo.Row{}, err)
+					return
+				}
+				row := dynamo.Row{
+					ConnectionID: stringAttr(item, AttrConnectionID),
+					DomainName:   stringAttr(item, AttrDomainName),
+					Stage:        stringAttr(item, AttrStage),
+					Item:         item,
+				}
+				if !yield(row, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Delete removes a connection that answered 410: its row in the
+// connections table and all its subscriptions.
+func (s subscribers) Delete(ctx context.Context, connectionID string) error {
+	_, err := s.f.p.removeGone(ctx, connectionID)
+	return err
+}
+
+// send posts frame to the subscribers of one subscription path.
+func (f *fanout) send(ctx context.Context, path string, frame any, opts ...FanoutOption) (Report, error) {
+	data, err := json.Marshal(frame)
+	if err != nil {
+		return Report{Failures: []broadcast.Failure{}}, fmt.Errorf("channels: encode frame: %w", err)
+	}
+	return f.sender.Send(ctx, dynamo.Selector{Field: AttrChannel, Value: path}, data, opts...)
+}
+
+// notify sends a presence frame to a channel's subscribers except one
+// connection. Per-connection failures are logged, not returned.
+func (f *fanout) notify(ctx context.Context, path string, frame presenceFrame, except string) error {
+	rep, err := f.send(ctx, path, frame, broadcast.Exclude(except))
+	if rep.Failed > 0 {
+		f.p.log.WarnContext(ctx, "channels: presence frame had failures", "channel", path, "type", frame.Type, "failed", rep.Failed, "failures", rep.Failures)
+	}
+	return err
+}
+
+// Publish posts event (one JSON value) to every subscriber of channel (a
+// concrete path such as /rooms/lobby): the subscribers of the path itself
+// and of each wildcard above it (/rooms/*), one Query per shard of each.
+// Each gets {"type":"data","channel":CHANNEL,"subscription":PATH,"event":EVENT},
+// where PATH is the subscription that matched: a connection subscribed to
+// both /rooms/lobby and /rooms/* gets the event twice, once per
+// subscription. Connections that answer 410 lose their row and every
+// subscription. opts (broadcast options such as broadcast.Exclude) apply
+// to this publish only. Go code may publish to any channel: the publish
+// rule is for clients.
+//
+// The error is non-nil when the channel or event is invalid (nothing is
+// posted), a subscription path could not be read (the Report covers the
+// rest), or ctx ended. Per-connection failures are in the Report.
+func (p *Plugin) Publish(ctx context.Context, channel string, event []byte, opts ...FanoutOption) (Report, error) {
+	cp, _, err := p.namespace(channel)
+	if err != nil {
+		return Report{Failures: []broadcast.Failure{}}, err
+	}
+	if cp.Wildcard() {
+		return Report{Failures: []broadcast.Failure{}}, fmt.Errorf("%w: publish to a wildcard path %s (publish to one channel; subscribers of wildcards receive it)", ErrInvalid, channel)
+	}
+	if !json.Valid(event) {
+		return Report{Failures: []broadcast.Failure{}}, fmt.Errorf("%w: the event is not one JSON value", ErrInvalid)
+	}
+	var total Report
+	var errs []error
+	for _, path := range cp.Patterns() {
+		rep, err := p.fan.send(ctx, path, dataFrame{Type: "data", Channel: channel, Subscription: path, Event: event}, opts...)
+		total = addReports(total, rep)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("channels: publish to %s via %s: %w", channel, path, err))
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	if total.Failures == nil {
+		total.Failures = []broadcast.Failure{}
+	}
+	return total, errors.Join(errs...)
+}
+
+func addReports(a, b Report) Report {
+	a.Sent += b.Sent
+	a.Gone += b.Gone
+	a.Deleted += b.Deleted
+	a.Failed += b.Failed
+	a.Retries += b.Retries
+	a.FailuresOmitted += b.FailuresOmitted
+	a.Failures = append(a.Failures, b.Failures...)
+	return a
+}
