@@ -44,7 +44,7 @@ chat:
 
 ## demo: one connect / message / disconnect through the built sync Lambda under the emulator, against dynalite.
 demo: node_modules/.package-lock.json $(RIE)
-	$(GO) run ./cmd/lawcket-sync/demo
+	$(GO) run ./examples/syncdemo
 
 ## bench: the benchmarks quoted in README.
 bench: deps

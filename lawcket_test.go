@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/lawcket/lawcket"
-	"github.com/lawcket/lawcket/internal/devgw"
+	"github.com/lawcket/lawcket/internal/testsupport"
 )
 
 //go:embed testdata/events
@@ -64,7 +64,7 @@ func quietLogger() (*slog.Logger, *logBuffer) {
 }
 
 // logBuffer collects a text log written from several goroutines.
-type logBuffer struct{ devgw.SyncBuffer }
+type logBuffer struct{ testsupport.SyncBuffer }
 
 // String returns the log with the text handler's quote escapes undone.
 func (b *logBuffer) String() string {

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/lawcket/lawcket/cmd/lawcket-sync/internal/lambdarun"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/internal/lambdarun"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -49,7 +49,7 @@ func readEvent(t *testing.T, name string) []byte {
 
 // modes are the ways the bootstrap is run: under aws-lambda-rie when it is
 // installed (the Done-when of the issue), and always under the Runtime API
-// of internal/devgw (which also relays the init/error report).
+// of internal/runtimeapi (which also relays the init/error report).
 func modes(t *testing.T) map[string]string {
 	m := map[string]string{"runtime-api": ""}
 	if rie, ok := lambdarun.FindRIE(); ok {
@@ -58,7 +58,7 @@ func modes(t *testing.T) map[string]string {
 		if os.Getenv("CI") == "true" {
 			t.Errorf("aws-lambda-rie not found (CI=true): go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest")
 		}
-		t.Log("aws-lambda-rie not found: running under devgw's Runtime API only")
+		t.Log("aws-lambda-rie not found: running under internal/runtimeapi's Runtime API only")
 	}
 	return m
 }

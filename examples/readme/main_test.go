@@ -15,14 +15,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lawcket/lawcket/dynamo"
-	"github.com/lawcket/lawcket/internal/devgw"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/internal/runtimeapi"
+	"github.com/lawcket/lawcket/internal/testsupport"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
 // The README program is run for real: this test binary re-executes itself
 // with runMainEnv set, which runs main(), whose lambda.Start talks to the
-// Lambda Runtime API `lawcket dev` runs handlers behind (a devgw.Function).
+// Lambda Runtime API `lawcket dev` runs handlers behind (a runtimeapi.Function).
 // DynamoDB is dynalite; the Management API is a local HTTP server.
 const runMainEnv = "LAWCKET_README_RUN_MAIN"
 
@@ -68,8 +69,8 @@ func TestReadmeProgram(t *testing.T) {
 		mgmt.mu.Unlock()
 	}))
 	defer mgmt.Close()
-	out := &devgw.SyncBuffer{}
-	fn, err := devgw.StartFunction(ctx, devgw.FunctionConfig{
+	out := &testsupport.SyncBuffer{}
+	fn, err := runtimeapi.StartFunction(ctx, runtimeapi.FunctionConfig{
 		Command: []string{os.Args[0], "-test.run=^$"},
 		Env: []string{
 			runMainEnv + "=1",

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/lawcket/lawcket/internal/devgw"
+	"github.com/lawcket/lawcket/internal/testsupport"
 )
 
 func TestDevUsage(t *testing.T) {
@@ -67,7 +67,7 @@ func TestDevRuns(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
-	var stderr devgw.SyncBuffer
+	var stderr testsupport.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		// No lawcket.yaml in the working directory: runs without a table.

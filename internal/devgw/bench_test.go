@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/lawcket/lawcket/internal/devgw"
+	"github.com/lawcket/lawcket/internal/testsupport"
 )
 
 // serveEnv makes the test binary run a gateway instead of the tests (see
@@ -174,22 +174,10 @@ func BenchmarkThousandClients(b *testing.B) {
 	if n := errs.Load(); n > 0 {
 		b.Fatalf("%d errors", n)
 	}
-	rss, err := devgw.PeakRSS(cmd.Process.Pid)
+	rss, err := testsupport.PeakRSS(cmd.Process.Pid)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(rss)/(1<<20), "gw-peak-MB")
 	b.ReportMetric(0, "errors")
-}
-
-func TestPeakRSS(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("VmHWM is in Linux's /proc")
-	}
-	if rss, err := devgw.PeakRSS(os.Getpid()); err != nil || rss < 1<<20 {
-		t.Fatalf("PeakRSS(self) = %d, %v; want at least 1 MB", rss, err)
-	}
-	if _, err := devgw.PeakRSS(-1); err == nil {
-		t.Fatal("PeakRSS(-1) succeeded; want an error")
-	}
 }

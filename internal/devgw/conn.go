@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
+	"github.com/lawcket/lawcket/internal/runtimeapi"
 )
 
 // conn is one established WebSocket connection.
@@ -70,7 +71,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, names m
 	resp, err := g.invokeEvent(r.Context(), &ev)
 	if err != nil {
 		status := http.StatusBadGateway
-		if errors.Is(err, ErrTimeout) {
+		if errors.Is(err, runtimeapi.ErrTimeout) {
 			status = http.StatusGatewayTimeout
 		}
 		g.log.Error("$connect failed; refusing the handshake", "connectionId", c.id, "status", status, "err", err)
@@ -203,7 +204,7 @@ func (g *Gateway) deliver(c *conn, typ websocket.MessageType, data []byte) {
 		g.log.Error("message route failed", "connectionId", c.id, "routeKey", ev.RequestContext.RouteKey, "err", err)
 		// API Gateway tells the client in a frame of its own.
 		msg := "Internal server error"
-		if errors.Is(err, ErrTimeout) {
+		if errors.Is(err, runtimeapi.ErrTimeout) {
 			msg = "Endpoint request timed out"
 		}
 		frame, _ := json.Marshal(map[string]string{
@@ -252,7 +253,7 @@ func (g *Gateway) invokeEvent(ctx context.Context, ev *events.APIGatewayWebsocke
 		return resp, nil
 	}
 	if err := json.Unmarshal(out, &resp); err != nil {
-		return resp, fmt.Errorf("%w: malformed Lambda proxy response: %v", ErrFunction, err)
+		return resp, fmt.Errorf("%w: malformed Lambda proxy response: %v", runtimeapi.ErrFunction, err)
 	}
 	return resp, nil
 }
@@ -304,7 +305,7 @@ func (g *Gateway) connectHeaders(r *http.Request, names map[string]string) (map[
 	set(name("X-Forwarded-For"), []string{xff})
 	set(name("X-Forwarded-Port"), []string{port})
 	set(name("X-Forwarded-Proto"), []string{"http"})
-	set(name("X-Amzn-Trace-Id"), []string{"Root=" + traceRoot()})
+	set(name("X-Amzn-Trace-Id"), []string{"Root=" + runtimeapi.TraceRoot()})
 	return single, multi
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
 	"github.com/lawcket/lawcket/internal/devgw"
+	"github.com/lawcket/lawcket/internal/testsupport"
 )
 
 // echoBin is the test handler (testdata/echo) built once by TestMain.
@@ -22,9 +23,6 @@ var echoBin string
 func TestMain(m *testing.M) {
 	if os.Getenv(serveEnv) != "" {
 		os.Exit(serveForBenchmark())
-	}
-	if os.Getenv(rawRuntimeEnv) != "" {
-		os.Exit(rawRuntime())
 	}
 	dir, err := os.MkdirTemp("", "devgw-test")
 	if err != nil {
@@ -44,9 +42,9 @@ func TestMain(m *testing.M) {
 }
 
 // start runs a gateway on a free port in front of the echo binary.
-func start(t testing.TB, cfg devgw.Config) (*devgw.Gateway, *devgw.SyncBuffer) {
+func start(t testing.TB, cfg devgw.Config) (*devgw.Gateway, *testsupport.SyncBuffer) {
 	t.Helper()
-	out := &devgw.SyncBuffer{}
+	out := &testsupport.SyncBuffer{}
 	if cfg.Command == nil {
 		cfg.Command = []string{echoBin}
 	}

@@ -27,9 +27,11 @@
 //     PayloadTooLargeException over 128 KB; a posted payload is sent as a text
 //     frame when it is valid UTF-8, else as a binary frame. Signatures are not
 //     checked.
-//   - DynamoDB is embedded (minidyn, in memory, on a loopback port) unless
-//     Config.DynamoDBEndpoint names another; the spec's table and GSIs are
-//     created at Start.
+//   - DynamoDB is embedded (internal/localdynamo, in memory, on a loopback
+//     port) unless Config.DynamoDBEndpoint names another; the spec's table
+//     and GSIs are created at Start.
+//   - The handler runs behind the Lambda Runtime API of internal/runtimeapi,
+//     in Config.Concurrency processes.
 //
 // # Lifecycle
 //
@@ -41,16 +43,15 @@
 // invocation at a time, like a Lambda execution environment; all processes
 // take invocations from one queue. A process that exits is restarted (with a
 // growing delay while it keeps failing its init); the invocation it held is
-// answered with ErrCrashed (502 on $connect, an error frame on a message).
+// answered with runtimeapi.ErrCrashed (502 on $connect, an error frame on a message).
 // While no process is healthy and the last start failed, connects are refused
 // with 502 at once and the init error is logged with the process's output.
 // An invocation not answered within Config.Timeout is answered 504 and its
 // process is killed, as Lambda ends a timed-out environment.
 //
-// The handler processes and their Runtime API are a Function
-// (StartFunction), usable without the gateway: tests and the lawcket-sync demo
-// run a bootstrap through it and Invoke it with raw events. A Function's
-// methods are safe for concurrent use; Close stops its processes.
+// The handler processes and their Runtime API are a runtimeapi.Function,
+// usable without the gateway (the lawcket-sync tests and the sync demo run a
+// bootstrap through it).
 //
 // Close closes every connection with 1001 (each sends $disconnect, while the
 // Management API still answers), then stops the server, the processes

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lawcket/lawcket/internal/localdynamo"
+	"github.com/lawcket/lawcket/internal/runtimeapi"
 )
 
 // Defaults for the zero values of Config.
@@ -23,9 +26,9 @@ const (
 	DefaultRouteSelection = "$request.body.action"
 	DefaultIdleTimeout    = 10 * time.Minute
 	DefaultMaxLifetime    = 2 * time.Hour
-	DefaultTimeout        = 29 * time.Second
-	DefaultFunctionName   = "lawcket-dev"
-	DefaultRegion         = "us-east-1"
+	DefaultTimeout        = runtimeapi.DefaultTimeout
+	DefaultFunctionName   = runtimeapi.DefaultFunctionName
+	DefaultRegion         = runtimeapi.DefaultRegion
 	// MaxMessageSize is API Gateway's message size limit (128 KB): larger
 	// client messages close the connection with 1009, larger posts answer 413.
 	MaxMessageSize = 128 << 10
@@ -107,8 +110,8 @@ type Gateway struct {
 
 	ln        net.Listener
 	srv       *http.Server
-	fn        *Function
-	dynamo    *dynamoServer
+	fn        *runtimeapi.Function
+	dynamo    *localdynamo.Server
 	dynamoURL string
 	table     string
 	static    http.Handler
@@ -130,8 +133,8 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, errors.New("devgw: no handler command (lawcket dev [flags] -- COMMAND [ARGS...])")
 	}
 	fc := cfg.function()
-	if err := fc.setDefaults(); err != nil {
-		return nil, err
+	if err := fc.SetDefaults(); err != nil {
+		return nil, fmt.Errorf("devgw: %w", err)
 	}
 	cfg.Command, cfg.Concurrency, cfg.Timeout = fc.Command, fc.Concurrency, fc.Timeout
 	cfg.FunctionName, cfg.Region, cfg.Logger, cfg.Output = fc.FunctionName, fc.Region, fc.Logger, fc.Output
@@ -211,7 +214,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 	fc := g.cfg.function()
 	fc.Env = g.childEnv()
-	if g.fn, err = startFunction(fc); err != nil {
+	if g.fn, err = runtimeapi.StartFunction(ctx, fc); err != nil {
 		ln.Close()
 		g.stopRows()
 		g.stopDynamo()
@@ -316,15 +319,15 @@ func (g *Gateway) Close() error {
 }
 
 // function is the part of c that configures the handler processes.
-func (c *Config) function() FunctionConfig {
-	return FunctionConfig{
+func (c *Config) function() runtimeapi.FunctionConfig {
+	return runtimeapi.FunctionConfig{
 		Command: c.Command, Dir: c.Dir, Concurrency: c.Concurrency, Timeout: c.Timeout,
 		FunctionName: c.FunctionName, Region: c.Region, Logger: c.Logger, Output: c.Output,
 	}
 }
 
 // childEnv is what the gateway adds to the handler's environment (see
-// FunctionConfig.environ): its endpoints, local credentials, the spec, then
+// runtimeapi.StartFunction): its endpoints, local credentials, the spec, then
 // Config.Env.
 func (g *Gateway) childEnv() []string {
 	env := []string{

@@ -4,9 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"strconv"
 	"strings"
-	"time"
 )
 
 // newID returns an id shaped like API Gateway's connection, request and
@@ -34,12 +32,6 @@ func newUUID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-func randomHex(n int) string {
-	b := make([]byte, (n+1)/2)
-	rand.Read(b)
-	return hex.EncodeToString(b)[:n]
-}
-
 // randomAPIID is a 10-character lower-case id like API Gateway's apiId.
 func randomAPIID() string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -49,11 +41,6 @@ func randomAPIID() string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b[:])
-}
-
-// traceRoot is an X-Ray trace id root: 1-{epoch hex}-{24 hex}.
-func traceRoot() string {
-	return "1-" + strconv.FormatInt(time.Now().Unix(), 16) + "-" + randomHex(24)
 }
 
 // requestTimeFormat is requestContext.requestTime's layout.

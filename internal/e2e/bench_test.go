@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/coder/websocket"
-	"github.com/lawcket/lawcket/internal/devgw"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/internal/testsupport"
 )
 
 // BenchmarkChat1000Clients is issue 7's figure with the chat example: 1,000
@@ -114,7 +114,7 @@ func chat1000(b *testing.B, dev *devProcess) {
 	if n := errs.Load(); n > 0 {
 		b.Fatalf("%d errors", n)
 	}
-	rss, err := devgw.PeakRSS(dev.pid)
+	rss, err := testsupport.PeakRSS(dev.pid)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -129,7 +129,7 @@ type devProcess struct {
 	dynamoURL string
 	mgmtURL   string
 	pageURL   string
-	stderr    *devgw.SyncBuffer
+	stderr    *testsupport.SyncBuffer
 
 	cmd     *exec.Cmd
 	exited  chan struct{}
@@ -152,7 +152,7 @@ func startDevProcess(t testing.TB, flags ...string) *devProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &devProcess{stderr: &devgw.SyncBuffer{}, cmd: cmd, exited: make(chan struct{})}
+	d := &devProcess{stderr: &testsupport.SyncBuffer{}, cmd: cmd, exited: make(chan struct{})}
 	cmd.Stderr = d.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

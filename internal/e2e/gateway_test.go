@@ -26,6 +26,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/devgw"
+	"github.com/lawcket/lawcket/internal/testsupport"
 )
 
 // binDir holds the binaries built for this test run.
@@ -93,7 +94,7 @@ type env struct {
 	table string
 	db    *dynamodb.Client
 	mgmt  *apigatewaymanagementapi.Client
-	out   *devgw.SyncBuffer
+	out   *testsupport.SyncBuffer
 }
 
 // startChat starts a gateway on a free port running the built chat example
@@ -101,7 +102,7 @@ type env struct {
 func startChat(t testing.TB, edit func(*devgw.Config)) *env {
 	t.Helper()
 	root := repoRoot(t)
-	out := &devgw.SyncBuffer{}
+	out := &testsupport.SyncBuffer{}
 	cfg := devgw.Config{
 		Addr:      "127.0.0.1:0",
 		Command:   []string{chatBinary(t)},

@@ -1,7 +1,6 @@
-package devgw
+package runtimeapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,9 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -49,18 +46,28 @@ type FunctionConfig struct {
 	Output io.Writer
 }
 
-// setDefaults resolves Command and fills in the defaults.
-func (c *FunctionConfig) setDefaults() error {
+// Defaults for the zero values of FunctionConfig.
+const (
+	DefaultTimeout      = 29 * time.Second
+	DefaultFunctionName = "lawcket-dev"
+	DefaultRegion       = "us-east-1"
+)
+
+// SetDefaults checks c, resolves Command on PATH (to an absolute path when
+// it names a path) and fills in the defaults. StartFunction calls it; it is
+// exported for callers that validate a configuration before starting it.
+// Calling it again changes nothing.
+func (c *FunctionConfig) SetDefaults() error {
 	if len(c.Command) == 0 || c.Command[0] == "" {
-		return errors.New("devgw: no handler command")
+		return errors.New("runtimeapi: no handler command")
 	}
 	path, err := exec.LookPath(c.Command[0])
 	if err != nil {
-		return fmt.Errorf("devgw: handler command: %w", err)
+		return fmt.Errorf("runtimeapi: handler command: %w", err)
 	}
 	if strings.ContainsRune(c.Command[0], filepath.Separator) {
 		if path, err = filepath.Abs(path); err != nil {
-			return fmt.Errorf("devgw: handler command: %w", err)
+			return fmt.Errorf("runtimeapi: handler command: %w", err)
 		}
 	}
 	c.Command = append([]string{path}, c.Command[1:]...)
@@ -68,13 +75,13 @@ func (c *FunctionConfig) setDefaults() error {
 		c.Concurrency = 1
 	}
 	if c.Concurrency < 0 || c.Concurrency > 1000 {
-		return fmt.Errorf("devgw: concurrency %d: want 1 to 1000", c.Concurrency)
+		return fmt.Errorf("runtimeapi: concurrency %d: want 1 to 1000", c.Concurrency)
 	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
 	if c.Timeout < 0 {
-		return errors.New("devgw: timeouts must be positive")
+		return errors.New("runtimeapi: timeouts must be positive")
 	}
 	if c.FunctionName == "" {
 		c.FunctionName = DefaultFunctionName
@@ -139,8 +146,8 @@ func (c *FunctionConfig) environ() []string {
 }
 
 // Function is a Lambda handler binary running behind this package's Lambda
-// Runtime API: the processes the Gateway invokes, usable on their own to
-// invoke a handler with raw payloads. Start it with StartFunction, stop it
+// Runtime API, invoked with raw payloads (internal/devgw sends it API
+// Gateway events). Start it with StartFunction, stop it
 // with Close. Its methods are safe for concurrent use.
 //
 // A process that exits is restarted (with a growing delay while it keeps
@@ -157,17 +164,12 @@ type Function struct {
 // cfg.Env. It returns without waiting for a process to be ready (see
 // WaitReady); ctx bounds the start-up only.
 func StartFunction(ctx context.Context, cfg FunctionConfig) (*Function, error) {
-	if err := cfg.setDefaults(); err != nil {
+	if err := cfg.SetDefaults(); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return startFunction(cfg)
-}
-
-// startFunction starts a Function from a cfg whose defaults are set.
-func startFunction(cfg FunctionConfig) (*Function, error) {
 	p := newPool(&cfg)
 	if err := p.start(); err != nil {
 		return nil, err
@@ -198,7 +200,7 @@ func (f *Function) WaitReady(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		if err := f.InitError(); err != nil {
-			return fmt.Errorf("devgw: handler not ready: %w", err)
+			return fmt.Errorf("runtimeapi: handler not ready: %w", err)
 		}
 		return ctx.Err()
 	}
@@ -252,45 +254,4 @@ func (e *FunctionError) Error() string {
 		return e.Message
 	}
 	return e.Type + ": " + e.Message
-}
-
-// SyncBuffer is a bytes.Buffer safe for concurrent writes, for collecting
-// the log and the handler's output (Config.Output, FunctionConfig.Output),
-// which several goroutines write.
-type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *SyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns what was written so far.
-func (b *SyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// PeakRSS is the peak resident set size of process pid in bytes (VmHWM in
-// /proc/PID/status, Linux only), for the benchmarks that measure a gateway
-// running in its own process.
-func PeakRSS(pid int) (int64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("devgw: peak RSS: %w", err)
-	}
-	for line := range strings.Lines(string(data)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("devgw: peak RSS: %q: %w", strings.TrimSpace(line), err)
-			}
-			return kb << 10, nil
-		}
-	}
-	return 0, errors.New("devgw: peak RSS: no VmHWM in /proc/PID/status")
 }

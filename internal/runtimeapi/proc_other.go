@@ -1,6 +1,6 @@
 //go:build !unix
 
-package devgw
+package runtimeapi
 
 import "os/exec"
 

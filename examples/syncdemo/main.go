@@ -17,9 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/lawcket/lawcket/cmd/lawcket-sync/internal/lambdarun"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/internal/lambdarun"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -31,15 +31,15 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs := flag.NewFlagSet("syncdemo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	config := fs.String("config", "", "the spec to run (default: the demo's own lawcket.yaml)")
-	noRIE := fs.Bool("no-rie", false, "use the Runtime API of lawcket dev (internal/devgw) even when aws-lambda-rie is installed")
+	noRIE := fs.Bool("no-rie", false, "use the Runtime API of lawcket dev (internal/runtimeapi) even when aws-lambda-rie is installed")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if err := demo(ctx, *config, *noRIE, stdout); err != nil {
-		fmt.Fprintln(stderr, "demo:", err)
+		fmt.Fprintln(stderr, "syncdemo:", err)
 		return 1
 	}
 	return 0

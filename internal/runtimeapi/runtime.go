@@ -1,4 +1,4 @@
-package devgw
+package runtimeapi
 
 import (
 	"bytes"
@@ -16,18 +16,19 @@ import (
 	"time"
 )
 
-// Errors an invocation can end with. The gateway answers 502 for all of them
-// except ErrTimeout (504), as API Gateway does for a failing integration.
+// Errors an invocation can end with. The local gateway (internal/devgw)
+// answers 502 for all of them except ErrTimeout (504), as API Gateway does
+// for a failing integration.
 var (
 	// ErrFunction: the handler returned an error (POST .../error, whose
 	// body the error wraps as a *FunctionError).
-	ErrFunction = errors.New("devgw: handler returned an error")
+	ErrFunction = errors.New("runtimeapi: handler returned an error")
 	// ErrCrashed: the handler process exited while the invocation was in flight.
-	ErrCrashed = errors.New("devgw: handler process exited during the invocation")
+	ErrCrashed = errors.New("runtimeapi: handler process exited during the invocation")
 	// ErrTimeout: the handler did not answer before the integration timeout.
-	ErrTimeout = errors.New("devgw: integration timeout")
+	ErrTimeout = errors.New("runtimeapi: integration timeout")
 	// ErrUnavailable: no handler process is healthy (it fails to start or init).
-	ErrUnavailable = errors.New("devgw: no healthy handler process")
+	ErrUnavailable = errors.New("runtimeapi: no healthy handler process")
 )
 
 const runtimePrefix = "/2018-06-01/runtime/"
@@ -91,7 +92,7 @@ func (p *pool) start() error {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			p.stop()
-			return fmt.Errorf("devgw: runtime API listener: %w", err)
+			return fmt.Errorf("runtimeapi: runtime API listener: %w", err)
 		}
 		w := &worker{n: i + 1, pool: p, ln: ln}
 		w.srv = &http.Server{Handler: w, ReadHeaderTimeout: 10 * time.Second}
@@ -154,7 +155,7 @@ func (p *pool) unavailable() (<-chan struct{}, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return p.failCh, fmt.Errorf("%w: gateway closed", ErrUnavailable)
+		return p.failCh, fmt.Errorf("%w: function closed", ErrUnavailable)
 	}
 	if p.healthy == 0 && p.lastInit != nil {
 		return p.failCh, fmt.Errorf("%w: %w", ErrUnavailable, p.lastInit)
@@ -310,7 +311,7 @@ func (w *worker) run(ctx context.Context) bool {
 	}
 	if ctx.Err() != nil {
 		if inv != nil {
-			inv.finish(nil, fmt.Errorf("%w: gateway shutting down", ErrCrashed))
+			inv.finish(nil, fmt.Errorf("%w: function closing", ErrCrashed))
 		}
 		return wasHealthy
 	}
@@ -429,7 +430,7 @@ func (w *worker) next(rw http.ResponseWriter, r *http.Request) {
 	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
 	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", cfg.functionARN())
-	h.Set("Lambda-Runtime-Trace-Id", "Root="+traceRoot()+";Parent="+randomHex(8)+";Sampled=0")
+	h.Set("Lambda-Runtime-Trace-Id", "Root="+TraceRoot()+";Parent="+randomHex(8)+";Sampled=0")
 	rw.WriteHeader(http.StatusOK)
 	rw.Write(inv.payload)
 }

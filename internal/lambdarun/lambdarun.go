@@ -17,7 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lawcket/lawcket/internal/devgw"
+	"github.com/lawcket/lawcket/internal/runtimeapi"
+	"github.com/lawcket/lawcket/internal/testsupport"
 )
 
 // Build compiles cmd/lawcket-sync as dir/bootstrap exactly as for
@@ -69,7 +70,7 @@ type Function struct {
 	Mode   string
 	invoke func(ctx context.Context, event []byte) (Result, error)
 	stop   func()
-	stderr *devgw.SyncBuffer
+	stderr *testsupport.SyncBuffer
 	mu     sync.Mutex
 }
 
@@ -87,14 +88,14 @@ func (f *Function) Output() string { return f.stderr.String() }
 func (f *Function) Close() { f.stop() }
 
 // Start runs bootstrap with env added to the environment: under rie when
-// rie is not empty, else under devgw's Runtime API (the one `lawcket dev`
+// rie is not empty, else under internal/runtimeapi's Runtime API (the one `lawcket dev`
 // runs handlers behind).
 func Start(ctx context.Context, rie, bootstrap string, env []string) (*Function, error) {
 	if rie != "" {
 		return startRIE(ctx, rie, bootstrap, env)
 	}
-	out := &devgw.SyncBuffer{}
-	fn, err := devgw.StartFunction(ctx, devgw.FunctionConfig{
+	out := &testsupport.SyncBuffer{}
+	fn, err := runtimeapi.StartFunction(ctx, runtimeapi.FunctionConfig{
 		Command:      []string{bootstrap},
 		Dir:          filepath.Dir(bootstrap),
 		Env:          env,
@@ -112,11 +113,11 @@ func Start(ctx context.Context, rie, bootstrap string, env []string) (*Function,
 	return &Function{Mode: "runtime-api", invoke: invoke, stop: fn.Close, stderr: out}, nil
 }
 
-// runtimeAPIResult is the outcome of a devgw invocation as Lambda reports
+// runtimeAPIResult is the outcome of a runtimeapi invocation as Lambda reports
 // it: the error document the function or its init posted, Runtime.ExitError
 // when the bootstrap exited without one.
 func runtimeAPIResult(body []byte, err error) (Result, error) {
-	var fe *devgw.FunctionError
+	var fe *runtimeapi.FunctionError
 	switch {
 	case err == nil:
 		return Result{Payload: body}, nil
@@ -126,7 +127,7 @@ func runtimeAPIResult(body []byte, err error) (Result, error) {
 			r.Error = "Unhandled"
 		}
 		return r, nil
-	case errors.Is(err, devgw.ErrCrashed), errors.Is(err, devgw.ErrUnavailable):
+	case errors.Is(err, runtimeapi.ErrCrashed), errors.Is(err, runtimeapi.ErrUnavailable):
 		doc, _ := json.Marshal(map[string]string{"errorType": "Runtime.ExitError", "errorMessage": err.Error()})
 		return Result{Payload: doc, Error: "Runtime.ExitError"}, nil
 	}
@@ -151,7 +152,7 @@ func startRIE(ctx context.Context, rie, bootstrap string, env []string) (*Functi
 	if err != nil {
 		return nil, err
 	}
-	out := &devgw.SyncBuffer{}
+	out := &testsupport.SyncBuffer{}
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, "--log-level", "error", bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = append(os.Environ(), env...)

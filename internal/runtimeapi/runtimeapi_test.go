@@ -1,4 +1,4 @@
-package devgw_test
+package runtimeapi_test
 
 import (
 	"encoding/json"
@@ -14,13 +14,20 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/coder/websocket"
-	"github.com/lawcket/lawcket/internal/devgw"
+	"github.com/lawcket/lawcket/internal/runtimeapi"
+	"github.com/lawcket/lawcket/internal/testsupport"
 )
 
 // rawRuntimeEnv makes the test binary a custom runtime speaking the Runtime
 // API with plain HTTP (see rawRuntime), to check the protocol itself.
-const rawRuntimeEnv = "DEVGW_TEST_RAW_RUNTIME"
+const rawRuntimeEnv = "RUNTIMEAPI_TEST_RAW_RUNTIME"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(rawRuntimeEnv) != "" {
+		os.Exit(rawRuntime())
+	}
+	os.Exit(m.Run())
+}
 
 // rawRuntime checks every invocation's headers, answers a wrong request id
 // first (it must be refused with 400), then accepts connects and fails
@@ -77,24 +84,11 @@ func rawRuntime() int {
 	}
 }
 
-func TestRuntimeAPIProtocol(t *testing.T) {
-	t.Setenv(rawRuntimeEnv, "1")
-	g, out := start(t, devgw.Config{Command: []string{os.Args[0], "-test.run=^$"}})
-	c := dial(t, g.URL())
-	send(t, c, websocket.MessageText, `{"action":"x"}`)
-	if msg := readJSON(t, c); msg["message"] != "Internal server error" {
-		t.Errorf("error frame %v", msg)
-	}
-	if !strings.Contains(out.String(), "RawError: boom") || strings.Contains(out.String(), "PROTOCOL") {
-		t.Errorf("output:\n%s", out)
-	}
-}
-
 func TestFunctionInvoke(t *testing.T) {
 	t.Setenv(rawRuntimeEnv, "1")
-	out := &devgw.SyncBuffer{}
+	out := &testsupport.SyncBuffer{}
 	ctx := t.Context()
-	fn, err := devgw.StartFunction(ctx, devgw.FunctionConfig{
+	fn, err := runtimeapi.StartFunction(ctx, runtimeapi.FunctionConfig{
 		Command: []string{os.Args[0], "-test.run=^$"},
 		Logger:  slog.New(slog.NewTextHandler(out, nil)),
 		Output:  out,
@@ -116,11 +110,14 @@ func TestFunctionInvoke(t *testing.T) {
 		t.Errorf("CONNECT: %s, %v; want the response posted\n%s", body, err, out)
 	}
 	_, err = fn.Invoke(ctx, event("MESSAGE"))
-	var fe *devgw.FunctionError
-	if !errors.Is(err, devgw.ErrFunction) || !errors.As(err, &fe) || fe.Type != "RawError" || fe.Message != "boom" {
+	var fe *runtimeapi.FunctionError
+	if !errors.Is(err, runtimeapi.ErrFunction) || !errors.As(err, &fe) || fe.Type != "RawError" || fe.Message != "boom" {
 		t.Errorf("MESSAGE: %v; want ErrFunction with RawError: boom", err)
 	}
 	if fn.InitError() != nil {
 		t.Errorf("InitError: %v", fn.InitError())
+	}
+	if strings.Contains(out.String(), "PROTOCOL") {
+		t.Errorf("the runtime saw a protocol violation:\n%s", out)
 	}
 }
