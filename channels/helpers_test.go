@@ -253,3 +253,7 @@ func (w *world) subscriptions(id string) int {
 	}
 	return n
 }
+
+type typesAV = types.AttributeValue
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

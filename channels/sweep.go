@@ -159,72 +159,88 @@ type candidate struct {
 func (s *Sweeper) Sweep(ctx context.Context) (SweepReport, error) {
 	rep := SweepReport{Removed: []string{}, Failures: []SweepFailure{}, DryRun: s.dryRun}
 	var mu sync.Mutex
-	work := make(chan candidate)
-	var wg sync.WaitGroup
-	for range s.concurrency {
-		wg.Go(func() {
-			for c := range work {
-				s.one(ctx, c, &rep, &mu)
-			}
-		})
-	}
+	removed := map[string]bool{} // gone connections of the first pass
 	interval := time.Duration(float64(time.Second) / s.rate)
 	tick := time.NewTicker(max(interval, time.Microsecond))
 	defer tick.Stop()
-	feed := func(c candidate) bool {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-tick.C:
+
+	// pass runs produce with a pool of workers checking what it feeds, at
+	// most rate per second, and waits for them.
+	pass := func(produce func(feed func(candidate) bool) error) error {
+		work := make(chan candidate)
+		var wg sync.WaitGroup
+		for range s.concurrency {
+			wg.Go(func() {
+				for c := range work {
+					if s.one(ctx, c, &rep, &mu) {
+						mu.Lock()
+						removed[c.target.ConnectionID] = true
+						mu.Unlock()
+					}
+				}
+			})
 		}
-		select {
-		case <-ctx.Done():
-			return false
-		case work <- c:
-			return true
+		feed := func(c candidate) bool {
+			select {
+			case <-ctx.Done():
+				return false
+			case <-tick.C:
+			}
+			select {
+			case <-ctx.Done():
+				return false
+			case work <- c:
+				return true
+			}
 		}
+		err := produce(feed)
+		close(work)
+		wg.Wait()
+		return err
 	}
-	var readErr error
-	func() {
+
+	readErr := pass(func(feed func(candidate) bool) error {
 		for row, err := range s.conns.Connections(ctx, dynamo.Selector{}) {
 			if err != nil {
-				readErr = err
-				return
+				return err
 			}
 			if !feed(candidate{target: lawcket.Target{ConnectionID: row.ConnectionID, DomainName: row.DomainName, Stage: row.Stage, APIID: s.apiID}}) {
-				return
+				return nil
 			}
 		}
-		if s.plugin == nil {
-			return
-		}
-		last := ""
-		for item, err := range s.plugin.store.scanIndex(ctx) {
-			id := stringAttr(item, AttrConnectionID)
-			if err != nil {
-				readErr = err
-				return
-			}
-			if id == last {
-				continue // items of one connection come together
-			}
-			last = id
-			if _, err := s.conns.Get(ctx, id); err == nil {
-				continue // it has a row: checked above, or new since
-			} else if !errors.Is(err, dynamo.ErrNotFound) {
+		return nil
+	})
+	if readErr == nil && s.plugin != nil && ctx.Err() == nil {
+		readErr = pass(func(feed func(candidate) bool) error {
+			last := ""
+			for item, err := range s.plugin.store.scanIndex(ctx) {
+				if err != nil {
+					return err
+				}
+				id := stringAttr(item, AttrConnectionID)
 				mu.Lock()
-				s.fail(&rep, id, err)
+				done := removed[id]
 				mu.Unlock()
-				continue
+				if id == last || done {
+					continue // items of one connection come together; the first pass removed it
+				}
+				last = id
+				if _, err := s.conns.Get(ctx, id); err == nil {
+					continue // it has a row: checked in the first pass, or new since
+				} else if !errors.Is(err, dynamo.ErrNotFound) {
+					mu.Lock()
+					s.fail(&rep, id, err)
+					mu.Unlock()
+					continue
+				}
+				t := lawcket.Target{ConnectionID: id, DomainName: stringAttr(item, AttrDomainName), Stage: stringAttr(item, AttrStage), APIID: s.apiID}
+				if !feed(candidate{target: t, orphan: true}) {
+					return nil
+				}
 			}
-			t := lawcket.Target{ConnectionID: id, DomainName: stringAttr(item, AttrDomainName), Stage: stringAttr(item, AttrStage), APIID: s.apiID}
-			if !feed(candidate{target: t, orphan: true}) {
-				return
-			}
-		}
-	}()
-	close(work)
-	wg.Wait()
+			return nil
+		})
+	}
 	slices.Sort(rep.Removed)
 	if ctx.Err() != nil {
 		return rep, ctx.Err()
@@ -235,7 +251,9 @@ func (s *Sweeper) Sweep(ctx context.Context) (SweepReport, error) {
 	return rep, nil
 }
 
-func (s *Sweeper) one(ctx context.Context, c candidate, rep *SweepReport, mu *sync.Mutex) {
+// one checks one connection and removes it when gone; it reports whether
+// it was gone.
+func (s *Sweeper) one(ctx context.Context, c candidate, rep *SweepReport, mu *sync.Mutex) bool {
 	id := c.target.ConnectionID
 	err := s.checker.Check(ctx, c.target)
 	mu.Lock()
@@ -247,11 +265,11 @@ func (s *Sweeper) one(ctx context.Context, c candidate, rep *SweepReport, mu *sy
 	case err == nil:
 		rep.Alive++
 		mu.Unlock()
-		return
+		return false
 	case !errors.Is(err, lawcket.ErrGone):
 		s.fail(rep, id, err)
 		mu.Unlock()
-		return
+		return false
 	}
 	rep.Gone++
 	if len(rep.Removed) < maxListed {
@@ -261,7 +279,7 @@ func (s *Sweeper) one(ctx context.Context, c candidate, rep *SweepReport, mu *sy
 	}
 	mu.Unlock()
 	if s.dryRun {
-		return
+		return true
 	}
 	s.log.InfoContext(ctx, "channels: sweep removes a gone connection", "connectionId", id)
 	var errs []error
@@ -289,6 +307,7 @@ func (s *Sweeper) one(ctx context.Context, c candidate, rep *SweepReport, mu *sy
 	if err := errors.Join(errs...); err != nil {
 		s.fail(rep, id, err)
 	}
+	return true
 }
 
 func (s *Sweeper) fail(rep *SweepReport, id string, err error) {

@@ -28,6 +28,8 @@ func commands() []command {
 		{"eval", "print the row a connect event would write", runEval},
 		{"table", "print the DynamoDB table definition and IAM statements", runTable},
 		{"broadcast", "post a payload to stored connections", runBroadcast},
+		{"presence", "print the members of a presence channel", runPresence},
+		{"sweep", "remove the rows and subscriptions of gone connections", runSweep},
 		{"dev", "run a handler binary behind a local API Gateway WebSocket gateway", runDev},
 		{"version", "print the version", runVersion},
 	}
