@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
 )
 
 func main() {
-	app, err := newApp(context.Background(), os.Getenv)
+	svc, err := newService(context.Background(), os.Getenv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "lawcket-sync: %v\n", err)
 		if rerr := reportInitError(os.Getenv("AWS_LAMBDA_RUNTIME_API"), err); rerr != nil {
@@ -15,5 +17,5 @@ func main() {
 		}
 		os.Exit(1)
 	}
-	app.Start()
+	lambda.Start(svc.handle)
 }
