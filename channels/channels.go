@@ -429,22 +429,58 @@ func (p *Plugin) subscribe(ctx context.Context, c *conn, channel string) (joined
 	return m, nil
 }
 
+// keyOf is the key of c's subscription to channel, and its member in a
+// presence channel ("" otherwise).
+func (p *Plugin) keyOf(ctx context.Context, c *conn, channel string) (key, string, error) {
+	cp, ns, err := p.namespace(channel)
+	if err != nil {
+		return key{}, "", err
+	}
+	if !tracks(ns, cp) {
+		return key{partitionKey(channel, shardOf(c.id, ns.Shards), ns.Shards), c.id}, "", nil
+	}
+	member, _, err := p.membership(ctx, ns, c)
+	if err != nil {
+		return key{}, "", err
+	}
+	return key{partitionKey(channel, shardOf(member, ns.Shards), ns.Shards), memberPrefix(member) + c.id}, member, nil
+}
+
+// Subscribe subscribes the event's connection to channel as a client's
+// subscribe request does (the subscribe rule applies, with the event's
+// authorizer context; a presence join is announced to the others), without
+// a reply frame. It may be called from a connect handler: the dynamo
+// plugin has stored the row by then.
+func (p *Plugin) Subscribe(ctx context.Context, ev *lawcket.Event, channel string) error {
+	c := &conn{id: ev.Connection.ID, domainName: ev.Connection.DomainName, stage: ev.Connection.Stage, authorizer: ev.Authorizer()}
+	joined, err := p.subscribe(ctx, c, channel)
+	if err != nil || joined == nil {
+		return err
+	}
+	return p.fan.notify(ctx, channel, presenceFrame{Type: "join", Channel: channel, Member: *joined}, c.id)
+}
+
+// Subscribed reports whether connectionID holds a live subscription to the
+// path channel itself (a wildcard subscription is its own path: ask for
+// /rooms/* to know about it). One GetItem, plus a read of the row in a
+// presence namespace.
+func (p *Plugin) Subscribed(ctx context.Context, connectionID, channel string) (bool, error) {
+	k, _, err := p.keyOf(ctx, &conn{id: connectionID}, channel)
+	if errors.Is(err, ErrNoConnection) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return p.store.exists(ctx, k)
+}
+
 // unsubscribe removes c's subscription to channel. It returns the member
 // that left (its last connection there), if any.
 func (p *Plugin) unsubscribe(ctx context.Context, c *conn, channel string) (left *Member, err error) {
-	cp, ns, err := p.namespace(channel)
+	k, member, err := p.keyOf(ctx, c, channel)
 	if err != nil {
 		return nil, err
-	}
-	var k key
-	member := ""
-	if tracks(ns, cp) {
-		if member, _, err = p.membership(ctx, ns, c); err != nil {
-			return nil, err
-		}
-		k = key{partitionKey(channel, shardOf(member, ns.Shards), ns.Shards), memberPrefix(member) + c.id}
-	} else {
-		k = key{partitionKey(channel, shardOf(c.id, ns.Shards), ns.Shards), c.id}
 	}
 	existed, err := p.store.delete(ctx, k)
 	if err != nil {

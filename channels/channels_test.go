@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/channels"
 	"github.com/lawcket/lawcket/dynamo"
 )
@@ -255,6 +257,23 @@ func TestGoneDuringPublishRemovesSubscriptions(t *testing.T) {
 	p, _ := w.ch.Presence(context.Background(), "/rooms/g")
 	if p.Count != 1 {
 		t.Fatalf("presence %+v; want the live one only", p)
+	}
+}
+
+// TestGoneDuringConnectIsKept: API Gateway answers 410 to posts during a
+// connection's own $connect; a connection that answers 410 moments after
+// connecting keeps its row and subscriptions (a failed delete in the Report).
+func TestGoneDuringConnectIsKept(t *testing.T) {
+	w := newWorld(t)
+	w.connectAt("c-new", "new", nil, time.Now())
+	w.request("c-new", nil, `{"action":"subscribe","channel":"/hot/n"}`)
+	w.mgmt.setGone("c-new")
+	rep, err := w.ch.Publish(context.Background(), "/hot/n", []byte(`1`))
+	if err != nil || rep.Gone != 1 || rep.Deleted != 0 || rep.Failed != 1 || !errors.Is(rep.Failures[0].Err, lawcket.ErrNotEstablished) {
+		t.Fatalf("Publish = %+v, %v; want the 410 counted and the connection kept", rep, err)
+	}
+	if w.subscriptions("c-new") != 1 {
+		t.Fatal("the new connection's subscription was removed")
 	}
 }
 

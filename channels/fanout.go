@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"time"
 
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/broadcast"
@@ -104,11 +105,24 @@ func (s subscribers) Connections(ctx context.Context, sel dynamo.Selector) iter.
 }
 
 // Delete removes a connection that answered 410: its row in the
-// connections table and all its subscriptions.
+// connections table and all its subscriptions. A connection whose row is
+// younger than EstablishWindow is kept: API Gateway answers 410 to posts
+// during a connection's own $connect, and a connect handler may subscribe
+// (channels.Plugin.Subscribe) before it returns. That keep is reported as a
+// failed delete; the subscription goes with the $disconnect, its TTL or a
+// sweep if the connection really is gone.
 func (s subscribers) Delete(ctx context.Context, connectionID string) error {
+	if row, err := s.f.p.conns.Get(ctx, connectionID); err == nil && s.f.p.store.clock().Sub(row.ConnectedAt) < EstablishWindow {
+		return fmt.Errorf("channels: %s answered 410 %v after its connect (it may still be in $connect); kept: %w", connectionID, s.f.p.store.clock().Sub(row.ConnectedAt).Round(time.Millisecond), lawcket.ErrNotEstablished)
+	}
 	_, err := s.f.p.removeGone(ctx, connectionID)
 	return err
 }
+
+// EstablishWindow is how long after its connectedAt a connection that
+// answers 410 is not removed: API Gateway's longest integration timeout
+// (29 s) plus a margin, the longest a $connect can last.
+const EstablishWindow = 30 * time.Second
 
 // send posts frame to the subscribers of one subscription path.
 func (f *fanout) send(ctx context.Context, path string, frame any, opts ...FanoutOption) (Report, error) {

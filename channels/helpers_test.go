@@ -177,9 +177,16 @@ func (w *world) invoke(req events.APIGatewayWebsocketProxyRequest) events.APIGat
 	return resp
 }
 
-// connect opens connection id with ?user=user (none when empty) and an
+// connect opens connection id (connected a minute ago: past
+// channels.EstablishWindow, so a 410 means gone) with ?user=user (none when empty) and an
 // authorizer context.
 func (w *world) connect(id, user string, authorizer map[string]any) {
+	w.t.Helper()
+	w.connectAt(id, user, authorizer, time.Now().Add(-time.Minute))
+}
+
+// connectAt is connect with requestContext.connectedAt = at.
+func (w *world) connectAt(id, user string, authorizer map[string]any, at time.Time) {
 	w.t.Helper()
 	req := events.APIGatewayWebsocketProxyRequest{}
 	if user != "" {
@@ -188,7 +195,7 @@ func (w *world) connect(id, user string, authorizer map[string]any) {
 	req.RequestContext.EventType = "CONNECT"
 	req.RequestContext.RouteKey = "$connect"
 	req.RequestContext.ConnectionID = id
-	req.RequestContext.ConnectedAt = time.Now().UnixMilli()
+	req.RequestContext.ConnectedAt = at.UnixMilli()
 	if authorizer != nil {
 		req.RequestContext.Authorizer = authorizer
 	}

@@ -46,6 +46,7 @@ var IAMActions = []string{
 	"dynamodb:Query",
 	"dynamodb:Scan",
 	"dynamodb:BatchWriteItem",
+	"dynamodb:GetItem",
 }
 
 // TableDefinition is the CreateTableInput of the subscriptions table of
@@ -107,6 +108,7 @@ type Client interface {
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 }
 
 // store is the subscriptions table.
@@ -199,6 +201,19 @@ func (s *store) put(ctx context.Context, k key, connectionID, domainName, stage 
 	}
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.name, Item: item})
 	return translate("PutItem", s.name, err)
+}
+
+// exists reads one subscription (strongly consistent).
+func (s *store) exists(ctx context.Context, k key) (bool, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.name,
+		Key:            map[string]types.AttributeValue{AttrChannel: str(k.channel), AttrSubscriber: str(k.subscriber)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return false, translate("GetItem", s.name, err)
+	}
+	return out.Item != nil && !expired(out.Item, s.clock()), nil
 }
 
 // delete removes one subscription and reports whether it existed.

@@ -204,6 +204,9 @@ func (s *Sweeper) Sweep(ctx context.Context) (SweepReport, error) {
 			if err != nil {
 				return err
 			}
+			if !row.ConnectedAt.IsZero() && time.Since(row.ConnectedAt) < EstablishWindow {
+				continue // may still be in its $connect, when GetConnection says 410
+			}
 			if !feed(candidate{target: lawcket.Target{ConnectionID: row.ConnectionID, DomainName: row.DomainName, Stage: row.Stage, APIID: s.apiID}}) {
 				return nil
 			}

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/broadcast"
+	"github.com/lawcket/lawcket/channels"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/syncspec"
 )
@@ -30,8 +32,8 @@ func configPath() string {
 	return "lawcket.yaml"
 }
 
-// newApp builds everything once: the spec, the AWS clients, the sync plugin,
-// the broadcaster and the routes.
+// newApp builds everything once: the spec, the AWS clients, the sync
+// plugin, the channels plugin and the routes.
 func newApp(ctx context.Context, specPath string) (*lawcket.App, error) {
 	spec, err := syncspec.Load(specPath)
 	if err != nil {
@@ -41,22 +43,30 @@ func newApp(ctx context.Context, specPath string) (*lawcket.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	sync, err := dynamo.NewPlugin(ctx, spec, dynamo.WithClient(dynamodb.NewFromConfig(cfg)))
+	db := dynamodb.NewFromConfig(cfg)
+	sync, err := dynamo.NewPlugin(ctx, spec, dynamo.WithClient(db))
 	if err != nil {
 		return nil, err
 	}
-	toRoom, err := newRoomPoster(ctx, cfg, sync.Table(), slog.Default())
+	// Publishes retry throttled posts themselves (bounded): the SDK's
+	// retryer must not retry them too (see broadcast.PosterOptions).
+	poster, err := lawcket.NewPoster(ctx, append(broadcast.PosterOptions(broadcast.DefaultConcurrency), lawcket.WithPosterAWSConfig(cfg))...)
+	if err != nil {
+		return nil, err
+	}
+	rooms, err := channels.New(ctx, spec, sync.Table(), channels.WithClient(db), channels.WithPoster(poster))
 	if err != nil {
 		return nil, err
 	}
 	c := &chat{
-		rows:   sync.Table(),
-		toRoom: toRoom,
-		reply:  func(ctx context.Context, ev *lawcket.Event, v any) error { return ev.Reply(ctx, v) },
-		log:    slog.Default(),
+		rows:  sync.Table(),
+		rooms: rooms,
+		reply: func(ctx context.Context, ev *lawcket.Event, v any) error { return ev.Reply(ctx, v) },
+		log:   slog.Default(),
 	}
-	ws := lawcket.New(lawcket.WithPlugins(sync), lawcket.WithAWSConfig(cfg))
+	ws := lawcket.New(lawcket.WithPlugins(sync), rooms.Install(), lawcket.WithAWSConfig(cfg))
+	ws.On(lawcket.Connect, c.connect)
 	ws.Route("send", c.send)
-	ws.On(lawcket.Message, c.unknown) // $default: anything that is not "send"
+	ws.On(lawcket.Message, c.unknown) // $default: anything that is not send or a channels request
 	return ws, nil
 }
