@@ -101,7 +101,6 @@ func (r *recorder) reply(_ context.Context, _ *lawcket.Event, v any) error {
 	return nil
 }
 
-
 // newTestChat starts dynalite with the example's table holding rows; the
 // chat reads them through a dynamo.Table whose clock says now.
 func newTestChat(t *testing.T, now time.Time, rows ...map[string]types.AttributeValue) (*chat, *recorder) {
