@@ -46,6 +46,6 @@ chat:
 demo: node_modules/.package-lock.json $(RIE)
 	$(GO) run ./examples/syncdemo
 
-## bench: the benchmarks quoted in README.
+## bench: every benchmark once (figures and commands: docs/performance.md).
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./...

@@ -68,14 +68,17 @@
 //
 // # Replies and the Management API
 //
-// Event.Reply posts to the event's own connection through the App's Poster;
-// during $connect it returns ErrNotEstablished without a request. The
-// endpoint is https://{domainName}/{stage} unless WithManagementEndpoint or
-// the environment variable LAWCKET_MANAGEMENT_ENDPOINT gives a template (see
-// ManagementEndpoint); behind a custom domain use
+// Event.Reply posts to the event's own connection through the App's
+// Management API client, a *mgmt.Client given with WithManagement (share it
+// with broadcast) or built by default; during $connect it returns
+// ErrNotEstablished without a request. The endpoint is
+// https://{domainName}/{stage} unless mgmt.WithEndpoint or the environment
+// variable LAWCKET_MANAGEMENT_ENDPOINT gives a template (see mgmt.Endpoint);
+// behind a custom domain use
 // https://{apiId}.execute-api.REGION.amazonaws.com/{stage}. Requests are
-// signed with SigV4 by aws-sdk-go-v2; failures are classified as ErrGone,
-// ErrForbidden, ErrPayloadTooLarge and ErrLimitExceeded.
+// signed with SigV4 by aws-sdk-go-v2; failures are classified as
+// mgmt.ErrGone, mgmt.ErrForbidden, mgmt.ErrPayloadTooLarge,
+// mgmt.ErrLimitExceeded and mgmt.ErrAmbiguous.
 //
 // # Subprotocols
 //
@@ -92,8 +95,8 @@
 //
 // Build the App once, in main (not per invocation and not in init), register
 // handlers, then call Start. New does no I/O; the AWS config is loaded on the
-// first Reply (or given with WithAWSConfig) and one Management API client is
-// kept per endpoint. An App's handler, and a Poster, are safe for concurrent
+// first Reply (or given to mgmt.New with mgmt.WithAWSConfig) and one SDK
+// client is kept per endpoint. An App's handler, and a mgmt.Client, are safe for concurrent
 // use. An Event belongs to one invocation; plugins, which run concurrently,
 // must treat it as read-only. Logs go to the WithLogger logger (default
 // slog.Default()) with connectionId, requestId and routeKey attributes; the

@@ -6,21 +6,7 @@ import (
 	"net/http"
 )
 
-// Errors of the Management API, classified once by Poster.Post (test with
-// errors.Is; the SDK's error stays in the chain for errors.As).
 var (
-	// ErrGone: the connection no longer exists (HTTP 410, GoneException).
-	// Broadcast deletes the row of a connection that answers this.
-	ErrGone = errors.New("lawcket: connection gone (410)")
-	// ErrForbidden: the credentials may not post to this API (HTTP 403),
-	// often a wrong endpoint or a missing execute-api:ManageConnections grant.
-	ErrForbidden = errors.New("lawcket: forbidden (403)")
-	// ErrPayloadTooLarge: the message exceeds the frame/message limit
-	// (HTTP 413, PayloadTooLargeException).
-	ErrPayloadTooLarge = errors.New("lawcket: payload too large (413)")
-	// ErrLimitExceeded: throttled, or the client's buffer is full
-	// (HTTP 429, LimitExceededException).
-	ErrLimitExceeded = errors.New("lawcket: limit exceeded (429)")
 	// ErrNotEstablished is returned by Event.Reply during $connect, without
 	// a request: API Gateway answers 410 until $connect has returned.
 	ErrNotEstablished = errors.New("lawcket: cannot post to a connection during its $connect")

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/lawcket/lawcket/mgmt"
 )
 
 // Connection identifies the WebSocket connection an event belongs to.
@@ -30,9 +31,9 @@ type Connection struct {
 	UserAgent   string
 }
 
-// Target returns where a post to this connection goes.
-func (c Connection) Target() Target {
-	return Target{ConnectionID: c.ID, DomainName: c.DomainName, Stage: c.Stage, APIID: c.APIID}
+// Target returns where a Management API call for this connection goes.
+func (c Connection) Target() mgmt.Target {
+	return mgmt.Target{ConnectionID: c.ID, DomainName: c.DomainName, Stage: c.Stage, APIID: c.APIID}
 }
 
 // Event is one API Gateway WebSocket event. Handlers and middleware may
@@ -190,12 +191,14 @@ func (e *Event) DecodeJSON(v any) error {
 	return nil
 }
 
-// Reply posts v to the event's own connection through the App's Poster:
+// Reply posts v to the event's own connection through the App's
+// Management API client (App.Management), under its Retry policy:
 // []byte, json.RawMessage and string are sent as they are, anything else
 // JSON-encoded (without HTML escaping). On $connect it returns ErrNotEstablished without a request
 // (the connection exists only once $connect has returned). Management API
-// failures are classified (ErrGone, ErrForbidden, ErrPayloadTooLarge,
-// ErrLimitExceeded; test with errors.Is).
+// failures are *mgmt.Error values (test with errors.Is for mgmt.ErrGone,
+// mgmt.ErrForbidden, mgmt.ErrPayloadTooLarge, mgmt.ErrLimitExceeded,
+// mgmt.ErrAmbiguous).
 func (e *Event) Reply(ctx context.Context, v any) error {
 	if e.Type == Connect {
 		return fmt.Errorf("reply to %s: %w", e.Connection.ID, ErrNotEstablished)
@@ -207,7 +210,8 @@ func (e *Event) Reply(ctx context.Context, v any) error {
 	if err != nil {
 		return err
 	}
-	return e.inv.app.Poster().Post(ctx, e.Connection.Target(), data)
+	_, err = e.inv.app.Management().Post(ctx, e.Connection.Target(), data)
+	return err
 }
 
 // encodePayload is how Reply turns a value into a frame.

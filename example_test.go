@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/mgmt"
 )
 
 // request is a minimal API Gateway WebSocket event, as Lambda decodes it.
@@ -158,19 +159,6 @@ func ExampleEvent_Header() {
 	// [chat.v1 json]
 }
 
-func ExampleManagementEndpoint() {
-	domain, stage, api := "ws.example.com", "prod", "abc123def4"
-	fmt.Println(lawcket.ManagementEndpoint("", domain, stage, api))
-	// Behind a custom domain, the execute-api host reaches the Management API.
-	fmt.Println(lawcket.ManagementEndpoint("https://{apiId}.execute-api.eu-west-1.amazonaws.com/{stage}", domain, stage, api))
-	// The local gateway (lawcket dev), with its own stage path.
-	fmt.Println(lawcket.ManagementEndpoint("http://127.0.0.1:8080/local", domain, stage, api))
-	// Output:
-	// https://ws.example.com/prod
-	// https://abc123def4.execute-api.eu-west-1.amazonaws.com/prod
-	// http://127.0.0.1:8080/local
-}
-
 func ExampleWithSubprotocols() {
 	ws := lawcket.New(lawcket.WithSubprotocols("chat.v2", "chat.v1"), lawcket.WithLogger(discard))
 	req := request("CONNECT", "$connect", "")
@@ -195,7 +183,12 @@ func ExampleEvent_Reply() {
 	}))
 	defer srv.Close()
 	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")}
-	ws := lawcket.New(lawcket.WithAWSConfig(cfg), lawcket.WithManagementEndpoint(srv.URL+"/{stage}"), lawcket.WithLogger(discard))
+	client, err := mgmt.New(mgmt.WithAWSConfig(cfg), mgmt.WithEndpoint(srv.URL+"/{stage}"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ws := lawcket.New(lawcket.WithManagement(client), lawcket.WithLogger(discard))
 	ws.On(lawcket.Message, func(ctx context.Context, ev *lawcket.Event) error {
 		return ev.Reply(ctx, map[string]string{"echo": string(ev.Body)})
 	})
@@ -204,24 +197,4 @@ func ExampleEvent_Reply() {
 	// Output:
 	// POST /prod/@connections/L0SM9cOFvHcCIhw= {"echo":"hi"}
 	// 200 <nil>
-}
-
-func ExamplePoster_Post() {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("x-amzn-ErrorType", "GoneException")
-		w.WriteHeader(http.StatusGone)
-		fmt.Fprint(w, `{"message":"Gone"}`)
-	}))
-	defer srv.Close()
-	ctx := context.Background()
-	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")}
-	poster, err := lawcket.NewPoster(ctx, lawcket.WithPosterAWSConfig(cfg), lawcket.WithPosterEndpoint(srv.URL+"/{stage}"))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	err = poster.Post(ctx, lawcket.Target{ConnectionID: "L0SM9cOFvHcCIhw=", Stage: "prod"}, []byte("hi"))
-	fmt.Println(errors.Is(err, lawcket.ErrGone))
-	// Output:
-	// true
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/lawcket/lawcket/mgmt"
 )
 
 // EventType says which part of a connection's life an Event is.
@@ -148,27 +148,18 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithAWSConfig sets the AWS config used to build the Management API client
-// (default: config.LoadDefaultConfig on first reply).
-func WithAWSConfig(cfg aws.Config) Option {
-	return func(a *App) { a.posterOpts = append(a.posterOpts, WithPosterAWSConfig(cfg)) }
-}
-
-// WithManagementEndpoint overrides the Management API endpoint, and
-// LAWCKET_MANAGEMENT_ENDPOINT (see ManagementEndpoint for the placeholders).
-func WithManagementEndpoint(url string) Option {
-	return func(a *App) { a.posterOpts = append(a.posterOpts, WithPosterEndpoint(url)) }
-}
-
-// WithManagementClient makes Reply post through c instead of building a client.
-func WithManagementClient(c ManagementAPI) Option {
-	return func(a *App) { a.posterOpts = append(a.posterOpts, WithPosterClient(c)) }
-}
-
-// WithPosterOptions passes options to the App's Poster (for example
-// WithPosterThrottleRetry or WithPosterClientOptions).
-func WithPosterOptions(opts ...PosterOption) Option {
-	return func(a *App) { a.posterOpts = append(a.posterOpts, opts...) }
+// WithManagement makes Reply post through c (see package mgmt: endpoint,
+// AWS config, retry policy). Share c with broadcast. Without it the App
+// builds a default mgmt.Client, which loads the default AWS config on the
+// first Reply. A nil c is a configuration error.
+func WithManagement(c *mgmt.Client) Option {
+	return func(a *App) {
+		if c == nil {
+			a.fail(errors.New("lawcket: WithManagement: nil client"))
+			return
+		}
+		a.mgmt = c
+	}
 }
 
 // WithSubprotocols lists the subprotocols the server speaks, in order of
@@ -199,8 +190,7 @@ type App struct {
 	plugins      []Plugin
 	middleware   []Middleware
 	subprotocols []string
-	posterOpts   []PosterOption
-	poster       *Poster
+	mgmt         *mgmt.Client
 
 	connectHooks []hook[ConnectPlugin]
 	messageHooks []hook[MessagePlugin]
@@ -266,9 +256,8 @@ func New(opts ...Option) *App {
 			a.fail(fmt.Errorf("lawcket: WithPlugins: plugin %q (%T) implements none of OnConnect, OnMessage, OnClose", name, p))
 		}
 	}
-	a.poster = newPoster(a.posterOpts...)
-	if a.poster.err != nil {
-		a.fail(a.poster.err)
+	if a.mgmt == nil {
+		a.mgmt, _ = mgmt.New() // no options: no error, no I/O
 	}
 	var h Handler = HandlerFunc(a.core)
 	for i := len(a.middleware) - 1; i >= 0; i-- {
@@ -316,10 +305,9 @@ func (a *App) Err() error {
 	return a.err
 }
 
-// Poster returns the Poster Reply uses (built from WithAWSConfig,
-// WithManagementEndpoint, WithManagementClient, WithPosterOptions). Share it
-// for posts to other connections: its clients are cached per endpoint.
-func (a *App) Poster() *Poster { return a.poster }
+// Management returns the Management API client Reply uses (WithManagement,
+// or the App's default). Share it for posts to other connections.
+func (a *App) Management() *mgmt.Client { return a.mgmt }
 
 // On registers fn for an event type: Connect, Message (every message route
 // without its own Route handler) or Close. Registering twice for one type,

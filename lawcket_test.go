@@ -727,8 +727,7 @@ func TestInvalidConfiguration(t *testing.T) {
 		{"nil logger", []lawcket.Option{lawcket.WithLogger(nil)}, nil, "nil logger"},
 		{"nil option", []lawcket.Option{nil}, nil, "option 1 is nil"},
 		{"bad subprotocol", []lawcket.Option{lawcket.WithSubprotocols("a, b")}, nil, "invalid subprotocol"},
-		{"bad endpoint", []lawcket.Option{lawcket.WithManagementEndpoint("ftp://x/{stage}")}, nil, "management endpoint"},
-		{"nil client", []lawcket.Option{lawcket.WithManagementClient(nil)}, nil, "nil client"},
+		{"nil management client", []lawcket.Option{lawcket.WithManagement(nil)}, nil, "nil client"},
 		{"invalid event type", nil, func(a *lawcket.App) { a.On(0, func(context.Context, *lawcket.Event) error { return nil }) }, "invalid event type"},
 		{"nil handler", nil, func(a *lawcket.App) { a.On(lawcket.Message, nil) }, "nil handler"},
 		{"duplicate handler", nil, func(a *lawcket.App) {

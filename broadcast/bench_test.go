@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 )
 
 // benchLatency is the Management API's answer time in the benchmarks: a
@@ -61,7 +61,7 @@ func (a *benchAPI) host() string { return strings.TrimPrefix(a.URL, "http://") }
 func BenchmarkBroadcast(b *testing.B) {
 	table, client, _, spec := liveTable(b)
 	api := newBenchAPI(b, benchLatency)
-	poster := newPoster(b)
+	mc := newClient(b)
 
 	later := time.Now().Add(time.Hour)
 	var rows []stored
@@ -75,8 +75,8 @@ func BenchmarkBroadcast(b *testing.B) {
 	}
 	insert(b, client, spec.Table, rows)
 
-	send := func(b *testing.B, table broadcast.Store, conns, concurrency int) {
-		sender, err := broadcast.New(table, poster, broadcast.WithConcurrency(concurrency))
+	send := func(b *testing.B, table *dynamo.Table, conns, concurrency int) {
+		sender, err := broadcast.New(mc, table, broadcast.WithConcurrency(concurrency))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func BenchmarkBroadcast(b *testing.B) {
 		for range b.N {
 			var rep broadcast.Report
 			heap = heap.max(measureHeap(func() {
-				rep, err = sender.Send(context.Background(), sel, payload)
+				rep, err = sender.Send(context.Background(), table.Targets(context.Background(), sel), payload)
 			}))
 			if err != nil || rep.Sent != conns {
 				b.Fatalf("sent %d of %d: %v %v", rep.Sent, conns, err, rep.Failures)
@@ -120,10 +120,11 @@ func BenchmarkBroadcast(b *testing.B) {
 // Run: go test -run '^$' -bench BroadcastGenerated -benchtime 1x ./broadcast
 func BenchmarkBroadcastGenerated(b *testing.B) {
 	api := newBenchAPI(b, 0)
-	poster := newPoster(b)
+	mc := newClient(b)
 	for _, conns := range []int{1000, 10000, 100000} {
 		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
-			sender, err := broadcast.New(generated{host: api.host(), n: conns}, poster)
+			gen := generated{host: api.host(), n: conns}
+			sender, err := broadcast.New(mc, gen)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -131,7 +132,7 @@ func BenchmarkBroadcastGenerated(b *testing.B) {
 			for range b.N {
 				var rep broadcast.Report
 				heap = heap.max(measureHeap(func() {
-					rep, err = sender.Send(context.Background(), dynamo.Selector{}, []byte("x"))
+					rep, err = sender.Send(context.Background(), gen.targets(), []byte("x"))
 				}))
 				if err != nil || rep.Sent != conns {
 					b.Fatalf("sent %d of %d: %v", rep.Sent, conns, err)
@@ -149,12 +150,10 @@ type generated struct {
 	n    int
 }
 
-func (g generated) Connections(ctx context.Context, sel dynamo.Selector) iter.Seq2[dynamo.Row, error] {
-	return func(yield func(dynamo.Row, error) bool) {
+func (g generated) targets() iter.Seq2[mgmt.Target, error] {
+	return func(yield func(mgmt.Target, error) bool) {
 		for i := range g.n {
-			row := dynamo.Row{ConnectionID: fmt.Sprintf("gen-%06d", i), DomainName: g.host, Stage: "prod",
-				Item: map[string]types.AttributeValue{"room": &types.AttributeValueMemberS{Value: "r"}}}
-			if !yield(row, nil) {
+			if !yield(mgmt.Target{ConnectionID: fmt.Sprintf("gen-%06d", i), DomainName: g.host, Stage: "prod"}, nil) {
 				return
 			}
 		}

@@ -7,70 +7,62 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
-	"math/rand/v2"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
-	"github.com/lawcket/lawcket"
-	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 )
 
-// Store is where the connections are read from and gone ones deleted.
-// *dynamo.Table satisfies it; any other row source (another database, a
-// fixed list in a test) can too.
-//
-// Connections must stream rows (page by page) rather than load them all, and
-// stop when yield returns false. Delete removes exactly the row of
-// connectionID. Both may be called concurrently.
-type Store interface {
-	Connections(ctx context.Context, sel dynamo.Selector) iter.Seq2[dynamo.Row, error]
+// Poster posts data to one connection under a retry policy and says how
+// many HTTP attempts it made. *mgmt.Client satisfies it; Send relies on its
+// error classification (errors.Is with mgmt.ErrGone, mgmt.ErrLimitExceeded,
+// mgmt.ErrAmbiguous, ...). Post is called concurrently.
+type Poster interface {
+	Post(ctx context.Context, t mgmt.Target, data []byte, opts ...mgmt.CallOption) (mgmt.Result, error)
+}
+
+// Remover removes the stored row of a connection that answered 410 Gone.
+// *dynamo.Table satisfies it. Delete removes exactly the row of
+// connectionID (a missing row is not an error); it is called concurrently.
+type Remover interface {
 	Delete(ctx context.Context, connectionID string) error
 }
 
-// Poster posts data to one connection. *lawcket.Poster satisfies it, and
-// classifies the Management API's errors with lawcket.ErrGone,
-// lawcket.ErrLimitExceeded, lawcket.ErrPayloadTooLarge and
-// lawcket.ErrForbidden, which Send relies on (errors.Is). Post is called
-// concurrently.
-type Poster interface {
-	Post(ctx context.Context, t lawcket.Target, data []byte) error
-}
-
-var (
-	_ Store  = (*dynamo.Table)(nil)
-	_ Poster = (*lawcket.Poster)(nil)
-)
+var _ Poster = (*mgmt.Client)(nil)
 
 // Defaults of the options.
 const (
 	DefaultConcurrency = 32
-	DefaultAttempts    = 5                     // posts per connection while throttled (429)
-	DefaultRetryBudget = 10 * time.Second      // time per connection from its first post to its last retry
-	DefaultBaseDelay   = 50 * time.Millisecond // first backoff cap
-	DefaultMaxDelay    = 2 * time.Second       // backoff cap
-	DefaultMaxFailures = 1000                  // failures kept with their ids in a Report
+	DefaultMaxFailures = 1000 // failures kept with their ids in a Report
 )
 
-// Option configures a Sender (given to New) or one call (given to Send,
-// overriding the Sender's settings for that call only). An invalid value
-// makes New or Send return an error; options never panic.
+// DefaultRetry is the retry policy of a broadcast's posts: up to 5 attempts
+// of a throttled (429) or unconnectable post, with full-jitter backoff from
+// 50ms to 2s, within 10s per connection, never resending a post that may
+// have been delivered (mgmt.AtMostOnce).
+var DefaultRetry = mgmt.Retry{MaxAttempts: 5, BaseDelay: 50 * time.Millisecond, MaxDelay: 2 * time.Second, Budget: 10 * time.Second}
+
+// Option configures a Sender (New). An invalid value makes New return an
+// error; options never panic.
 type Option func(*config)
+
+// SendOption configures one Send call. An invalid value makes Send return
+// an error before any post.
+type SendOption func(*sendConfig)
 
 type config struct {
 	concurrency int
-	attempts    int
-	budget      time.Duration
-	baseDelay   time.Duration
-	maxDelay    time.Duration
+	retry       mgmt.Retry
 	maxFailures int
-	exclude     string
-	apiID       string
 	logger      *slog.Logger
 	errs        []error
+}
+
+type sendConfig struct {
+	exclude string
+	apiID   string
+	errs    []error
 }
 
 func (c *config) errorf(format string, args ...any) {
@@ -89,34 +81,18 @@ func WithConcurrency(n int) Option {
 	}
 }
 
-// WithRetry bounds the retries of a throttled post (429 LimitExceeded): at
-// most attempts posts per connection (default 5; 1 turns retries off), and no
-// retry whose backoff would end more than budget after the connection's first
-// post (default 10s; 0 means no time bound beyond attempts and ctx).
-func WithRetry(attempts int, budget time.Duration) Option {
+// WithRetry sets the retry policy of every post (default DefaultRetry). It
+// is carried out by the Poster (the SDK's retryer, for a *mgmt.Client):
+// Send makes each post once and counts the attempts the Poster reports.
+// Delivery mgmt.AtLeastOnce also resends posts that may have been delivered
+// (a connection may then get the payload twice).
+func WithRetry(r mgmt.Retry) Option {
 	return func(c *config) {
-		if attempts < 1 {
-			c.errorf("retry attempts %d: must be at least 1", attempts)
+		if err := r.Check(); err != nil {
+			c.errorf("%v", err)
 			return
 		}
-		if budget < 0 {
-			c.errorf("retry budget %v: must not be negative", budget)
-			return
-		}
-		c.attempts, c.budget = attempts, budget
-	}
-}
-
-// WithBackoff sets the exponential backoff between throttled attempts: before
-// retry n (n = 1, 2, …) Send waits a random duration in [0, min(max,
-// base·2ⁿ⁻¹)) ("full jitter"). Defaults: base 50ms, max 2s.
-func WithBackoff(base, max time.Duration) Option {
-	return func(c *config) {
-		if base <= 0 || max < base {
-			c.errorf("backoff base %v, max %v: need 0 < base <= max", base, max)
-			return
-		}
-		c.baseDelay, c.maxDelay = base, max
+		c.retry = r
 	}
 }
 
@@ -133,20 +109,6 @@ func WithMaxFailures(n int) Option {
 	}
 }
 
-// Exclude skips one connection, typically the sender of the message being
-// broadcast. An empty id excludes nothing.
-func Exclude(connectionID string) Option {
-	return func(c *config) { c.exclude = connectionID }
-}
-
-// WithAPIID sets the API id posted with every row (lawcket.Target.APIID),
-// for a Management API endpoint with the {apiId} placeholder: rows store
-// domainName and stage, not the API id. In a handler, pass
-// ev.Connection.APIID.
-func WithAPIID(apiID string) Option {
-	return func(c *config) { c.apiID = apiID }
-}
-
 // WithLogger sets the logger (default slog.Default()). Send logs failed
 // deletes at Warn and gone connections at Debug, with the connection id.
 func WithLogger(l *slog.Logger) Option {
@@ -159,52 +121,61 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-func (c config) with(opts []Option) (config, error) {
-	c.errs = nil
-	for _, opt := range opts {
-		if opt == nil {
-			c.errorf("nil option")
-			continue
-		}
-		opt(&c)
-	}
-	return c, errors.Join(c.errs...)
+// Exclude skips one connection in this Send, typically the sender of the
+// message being broadcast. An empty id excludes nothing.
+func Exclude(connectionID string) SendOption {
+	return func(c *sendConfig) { c.exclude = connectionID }
 }
 
-// Sender broadcasts payloads to the connections of a Store through a Poster.
-// Build it once with New; it is safe for concurrent use.
+// WithAPIID sets the API id of every target of this Send that has none
+// (mgmt.Target.APIID), for a Management API endpoint with the {apiId}
+// placeholder: rows store domainName and stage, not the API id. In a
+// handler, pass ev.Connection.APIID.
+func WithAPIID(apiID string) SendOption {
+	return func(c *sendConfig) { c.apiID = apiID }
+}
+
+// Sender broadcasts payloads to targets through a Poster, removing gone
+// connections with a Remover. Build it once with New; it is safe for
+// concurrent use.
 type Sender struct {
-	store  Store
-	poster Poster
-	cfg    config
+	poster  Poster
+	remover Remover
+	cfg     config
 }
 
-// New returns a Sender reading rows from store and posting through poster.
-func New(store Store, poster Poster, opts ...Option) (*Sender, error) {
-	if store == nil {
-		return nil, errors.New("broadcast: nil store")
-	}
+// New returns a Sender posting through poster (a *mgmt.Client, which the
+// App may share) and removing gone connections with remover (a
+// *dynamo.Table).
+func New(poster Poster, remover Remover, opts ...Option) (*Sender, error) {
 	if poster == nil {
 		return nil, errors.New("broadcast: nil poster")
 	}
-	cfg, err := config{
+	if remover == nil {
+		return nil, errors.New("broadcast: nil remover")
+	}
+	cfg := config{
 		concurrency: DefaultConcurrency,
-		attempts:    DefaultAttempts,
-		budget:      DefaultRetryBudget,
-		baseDelay:   DefaultBaseDelay,
-		maxDelay:    DefaultMaxDelay,
+		retry:       DefaultRetry,
 		maxFailures: DefaultMaxFailures,
 		logger:      slog.Default(),
-	}.with(opts)
-	if err != nil {
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			cfg.errorf("nil option")
+			continue
+		}
+		opt(&cfg)
+	}
+	if err := errors.Join(cfg.errs...); err != nil {
 		return nil, err
 	}
-	return &Sender{store: store, poster: poster, cfg: cfg}, nil
+	return &Sender{poster: poster, remover: remover, cfg: cfg}, nil
 }
 
-// Report says what one Send did. Every connection Send reached is counted
-// once in Sent, Gone or in a "post" failure; Failed also counts rows whose
-// delete failed after a 410 (those are in Gone too, not in Deleted).
+// Report says what one Send did. Every target Send reached is counted once
+// in Sent, Gone or a "post" failure; Failed also counts rows whose delete
+// failed after a 410 (those are in Gone too, not in Deleted).
 type Report struct {
 	// Sent is the number of connections that accepted the payload (2xx).
 	Sent int `json:"sent"`
@@ -213,9 +184,15 @@ type Report struct {
 	// Deleted is the number of gone connections whose row was deleted.
 	Deleted int `json:"deleted"`
 	// Failed is the number of failures: posts that failed for any reason
-	// other than 410 (after the retries of 429), and deletes that failed.
+	// other than 410 (after their retries), and deletes that failed.
 	Failed int `json:"failed"`
-	// Retries is the number of posts retried after a 429.
+	// Ambiguous is the number of failed posts that may have been delivered
+	// (ReasonAmbiguous; counted in Failed too): under the default
+	// at-most-once policy they were not resent.
+	Ambiguous int `json:"ambiguous"`
+	// Attempts is the number of HTTP attempts of every post.
+	Attempts int `json:"attempts"`
+	// Retries is the number of resends: Attempts less the posts made.
 	Retries int `json:"retries"`
 	// Failures lists the failures, up to WithMaxFailures of them.
 	Failures []Failure `json:"failures"`
@@ -228,75 +205,130 @@ type Report struct {
 type Op string
 
 const (
-	// OpPost is a failed post (the connection did not get the payload).
+	// OpPost is a failed post (see Reason for whether the connection may
+	// have the payload).
 	OpPost Op = "post"
 	// OpDelete is a failed delete of a gone connection's row (the row stays
 	// until its TTL or a later broadcast).
 	OpDelete Op = "delete"
 )
 
+// Reason says why a post failed.
+type Reason string
+
+const (
+	// ReasonThrottled: still throttled (429) after the retries; not delivered.
+	ReasonThrottled Reason = "throttled"
+	// ReasonAmbiguous: the request may have reached API Gateway (5xx, reset
+	// after the request was written, timeout): the connection may have the
+	// payload, once.
+	ReasonAmbiguous Reason = "ambiguous"
+	// ReasonTooLarge: 413, not delivered.
+	ReasonTooLarge Reason = "payload-too-large"
+	// ReasonForbidden: 403, not delivered.
+	ReasonForbidden Reason = "forbidden"
+	// ReasonCanceled: the context ended before the post was made or while
+	// waiting to retry it; not delivered.
+	ReasonCanceled Reason = "canceled"
+	// ReasonError: any other failure (a definite 4xx answer, a bad
+	// endpoint, a failed delete).
+	ReasonError Reason = "error"
+)
+
 // Failure is one connection that failed.
 type Failure struct {
 	ConnectionID string `json:"connectionId"`
 	Op           Op     `json:"op"`
+	Reason       Reason `json:"reason"`
 	// Error is Err's message (for JSON).
 	Error string `json:"error"`
-	// Attempts is the number of posts made to the connection.
-	Attempts int `json:"attempts,omitempty"`
-	// Err is the error itself, for errors.Is (lawcket.ErrPayloadTooLarge,
-	// lawcket.ErrLimitExceeded, context.Canceled, …).
+	// Attempts is the number of HTTP attempts of the post.
+	Attempts int `json:"attempts"`
+	// Err is the error itself, for errors.Is (mgmt.ErrPayloadTooLarge,
+	// mgmt.ErrAmbiguous, context.Canceled, …).
 	Err error `json:"-"`
 }
 
-// Send posts payload to every connection sel selects (the zero Selector
-// selects all), except the one excluded with Exclude, and returns the Report.
-// opts override the Sender's options for this call.
+// reasonOf classifies a failed post.
+func reasonOf(err error) Reason {
+	switch {
+	case errors.Is(err, mgmt.ErrAmbiguous):
+		return ReasonAmbiguous
+	case errors.Is(err, mgmt.ErrLimitExceeded):
+		return ReasonThrottled
+	case errors.Is(err, mgmt.ErrPayloadTooLarge):
+		return ReasonTooLarge
+	case errors.Is(err, mgmt.ErrForbidden):
+		return ReasonForbidden
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return ReasonCanceled
+	}
+	return ReasonError
+}
+
+// Send posts payload to every target (for a *dynamo.Table,
+// table.Targets(ctx, sel)), except the one excluded with Exclude, and
+// returns the Report.
 //
-// The error is non-nil when Send could not go through every row: invalid
-// opts (nothing is posted), the Store failing to list rows (the Report covers
-// the rows read before), or ctx ending (the partial Report, and ctx.Err()).
-// Per-connection failures are not errors: they are in the Report.
-func (s *Sender) Send(ctx context.Context, sel dynamo.Selector, payload []byte, opts ...Option) (Report, error) {
-	cfg, err := s.cfg.with(opts)
-	if err != nil {
-		return Report{Failures: []Failure{}}, err
-	}
-	run := &run{Sender: s, cfg: cfg, payload: payload}
-
-	// The buffer lets the Store fetch its next page while the workers post
-	// the last rows of the current one.
-	rows := make(chan dynamo.Row, cfg.concurrency)
-	results := make([]Report, cfg.concurrency)
-	var wg sync.WaitGroup
-	for i := range cfg.concurrency {
-		wg.Go(func() { run.work(ctx, rows, &results[i]) })
-	}
-
-	var storeErr error
-produce:
-	for row, err := range s.store.Connections(ctx, sel) {
-		if err != nil {
-			storeErr = err
-			break
-		}
-		if cfg.exclude != "" && row.ConnectionID == cfg.exclude {
+// The error is non-nil when Send could not go through every target: invalid
+// opts (nothing is posted), the targets' iterator yielding an error (the
+// Report covers the targets read before), or ctx ending (the partial Report,
+// and ctx.Err()). Per-connection failures are not errors: they are in the
+// Report.
+func (s *Sender) Send(ctx context.Context, targets iter.Seq2[mgmt.Target, error], payload []byte, opts ...SendOption) (Report, error) {
+	var sc sendConfig
+	for _, opt := range opts {
+		if opt == nil {
+			sc.errs = append(sc.errs, errors.New("broadcast: nil SendOption"))
 			continue
 		}
+		opt(&sc)
+	}
+	if targets == nil {
+		sc.errs = append(sc.errs, errors.New("broadcast: nil targets"))
+	}
+	if err := errors.Join(sc.errs...); err != nil {
+		return Report{Failures: []Failure{}}, err
+	}
+	run := &run{Sender: s, send: sc, payload: payload}
+
+	// The buffer lets the iterator fetch its next page while the workers
+	// post the last targets of the current one.
+	ch := make(chan mgmt.Target, s.cfg.concurrency)
+	results := make([]Report, s.cfg.concurrency)
+	var wg sync.WaitGroup
+	for i := range s.cfg.concurrency {
+		wg.Go(func() { run.work(ctx, ch, &results[i]) })
+	}
+
+	var listErr error
+produce:
+	for t, err := range targets {
+		if err != nil {
+			listErr = err
+			break
+		}
+		if sc.exclude != "" && t.ConnectionID == sc.exclude {
+			continue
+		}
+		if t.APIID == "" {
+			t.APIID = sc.apiID
+		}
 		select {
-		case rows <- row:
+		case ch <- t:
 		case <-ctx.Done():
 			break produce
 		}
 	}
-	close(rows)
+	close(ch)
 	wg.Wait()
 
-	rep := merge(results, cfg.maxFailures)
+	rep := merge(results, s.cfg.maxFailures)
 	if ctx.Err() != nil {
 		return rep, ctx.Err()
 	}
-	if storeErr != nil {
-		return rep, fmt.Errorf("broadcast: read connections: %w", storeErr)
+	if listErr != nil {
+		return rep, fmt.Errorf("broadcast: read connections: %w", listErr)
 	}
 	return rep, nil
 }
@@ -304,77 +336,44 @@ produce:
 // run is one Send call.
 type run struct {
 	*Sender
-	cfg     config
+	send    sendConfig
 	payload []byte
 }
 
-// work posts to the rows it receives until rows is closed, counting into rep
-// (owned by this worker until Send merges).
-func (r *run) work(ctx context.Context, rows <-chan dynamo.Row, rep *Report) {
-	for row := range rows {
+// work posts to the targets it receives until ch is closed, counting into
+// rep (owned by this worker until Send merges).
+func (r *run) work(ctx context.Context, ch <-chan mgmt.Target, rep *Report) {
+	for t := range ch {
 		if ctx.Err() != nil {
 			continue // drain: the producer stops at once
 		}
-		r.one(ctx, row, rep)
+		r.one(ctx, t, rep)
 	}
 }
 
-func (r *run) one(ctx context.Context, row dynamo.Row, rep *Report) {
-	target := lawcket.Target{ConnectionID: row.ConnectionID, DomainName: row.DomainName, Stage: row.Stage, APIID: r.cfg.apiID}
-	attempts, err := r.post(ctx, target, rep)
+func (r *run) one(ctx context.Context, t mgmt.Target, rep *Report) {
+	res, err := r.poster.Post(ctx, t, r.payload, r.cfg.retry)
+	rep.Attempts += res.Attempts
+	rep.Retries += max(res.Attempts-1, 0)
 	switch {
 	case err == nil:
 		rep.Sent++
-	case errors.Is(err, lawcket.ErrGone):
+	case errors.Is(err, mgmt.ErrGone):
 		rep.Gone++
-		r.cfg.logger.DebugContext(ctx, "broadcast: connection gone, deleting its row", "connectionId", row.ConnectionID)
-		if derr := r.store.Delete(ctx, row.ConnectionID); derr != nil {
-			r.cfg.logger.WarnContext(ctx, "broadcast: delete gone connection", "connectionId", row.ConnectionID, "error", derr)
-			r.fail(rep, Failure{ConnectionID: row.ConnectionID, Op: OpDelete, Attempts: attempts, Err: derr})
+		r.cfg.logger.DebugContext(ctx, "broadcast: connection gone, deleting its row", "connectionId", t.ConnectionID)
+		if derr := r.remover.Delete(ctx, t.ConnectionID); derr != nil {
+			r.cfg.logger.WarnContext(ctx, "broadcast: delete gone connection", "connectionId", t.ConnectionID, "error", derr)
+			r.fail(rep, Failure{ConnectionID: t.ConnectionID, Op: OpDelete, Reason: ReasonError, Attempts: res.Attempts, Err: derr})
 			return
 		}
 		rep.Deleted++
 	default:
-		r.fail(rep, Failure{ConnectionID: row.ConnectionID, Op: OpPost, Attempts: attempts, Err: err})
+		reason := reasonOf(err)
+		if reason == ReasonAmbiguous {
+			rep.Ambiguous++
+		}
+		r.fail(rep, Failure{ConnectionID: t.ConnectionID, Op: OpPost, Reason: reason, Attempts: res.Attempts, Err: err})
 	}
-}
-
-// post posts to t, retrying 429s within the budget. It returns the number
-// of attempts and the last error.
-func (r *run) post(ctx context.Context, t lawcket.Target, rep *Report) (int, error) {
-	start := time.Now()
-	for attempt := 1; ; attempt++ {
-		err := r.poster.Post(ctx, t, r.payload)
-		if err == nil || !errors.Is(err, lawcket.ErrLimitExceeded) || attempt >= r.cfg.attempts {
-			return attempt, err
-		}
-		wait := r.backoff(attempt)
-		if r.cfg.budget > 0 && time.Since(start)+wait > r.cfg.budget {
-			return attempt, fmt.Errorf("%w (retry budget %v spent)", err, r.cfg.budget)
-		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return attempt, fmt.Errorf("%w (no time left to retry before the context's deadline)", err)
-		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return attempt, fmt.Errorf("%w (while waiting to retry: %w)", err, context.Cause(ctx))
-		case <-timer.C:
-		}
-		rep.Retries++
-	}
-}
-
-// backoff is the full-jitter delay before retry n: uniform in [0, min(max, base·2ⁿ⁻¹)).
-func (r *run) backoff(n int) time.Duration {
-	ceil := r.cfg.maxDelay
-	if n-1 < 32 {
-		if d := r.cfg.baseDelay << (n - 1); d > 0 && d < ceil {
-			ceil = d
-		}
-	}
-	return rand.N(ceil)
 }
 
 func (r *run) fail(rep *Report, f Failure) {
@@ -396,6 +395,8 @@ func merge(parts []Report, maxFailures int) Report {
 		rep.Gone += p.Gone
 		rep.Deleted += p.Deleted
 		rep.Failed += p.Failed
+		rep.Ambiguous += p.Ambiguous
+		rep.Attempts += p.Attempts
 		rep.Retries += p.Retries
 		rep.FailuresOmitted += p.FailuresOmitted
 		for _, f := range p.Failures {
@@ -410,32 +411,4 @@ func merge(parts []Report, maxFailures int) Report {
 		return cmp.Or(cmp.Compare(a.ConnectionID, b.ConnectionID), cmp.Compare(a.Op, b.Op))
 	})
 	return rep
-}
-
-// PosterOptions are the lawcket.Poster options a broadcast of the given
-// concurrency wants; pass them to lawcket.NewPoster (with any others, such as
-// lawcket.WithPosterEndpoint):
-//
-//   - lawcket.WithPosterThrottleRetry(false): the SDK's retryer leaves 429s
-//     to Send, whose retries are bounded (WithRetry). Otherwise the SDK retries
-//     each throttled post up to 3 times inside each of Send's attempts, and
-//     the Report's Retries misses them.
-//   - the SDK's HTTP client keeps up to concurrency idle connections per
-//     endpoint (it keeps 10 by default), so that concurrency posts in flight
-//     reuse their TLS connections instead of opening new ones.
-//
-// A Poster built with the SDK's defaults works too, with those two costs.
-func PosterOptions(concurrency int) []lawcket.PosterOption {
-	idle := max(concurrency, awshttp.DefaultHTTPTransportMaxIdleConnsPerHost)
-	return []lawcket.PosterOption{
-		lawcket.WithPosterThrottleRetry(false),
-		lawcket.WithPosterClientOptions(func(o *apigatewaymanagementapi.Options) {
-			if c, ok := o.HTTPClient.(*awshttp.BuildableClient); ok {
-				o.HTTPClient = c.WithTransportOptions(func(tr *http.Transport) {
-					tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, idle)
-					tr.MaxIdleConns = max(tr.MaxIdleConns, idle)
-				})
-			}
-		}),
-	}
 }

@@ -7,28 +7,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/broadcast"
-	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 )
 
-// posterOptions are the options of the Poster the tests broadcast through:
-// the ones PosterOptions recommends, and endpoint.
-func posterOptions(endpoint string) []lawcket.PosterOption {
-	return append(broadcast.PosterOptions(broadcast.DefaultConcurrency), lawcket.WithPosterEndpoint(endpoint))
-}
-
 // fastRetry keeps the tests quick: 3 attempts, millisecond backoff.
-var fastRetry = []broadcast.Option{broadcast.WithRetry(3, 10*time.Second), broadcast.WithBackoff(time.Millisecond, 4*time.Millisecond)}
+var fastRetry = broadcast.WithRetry(mgmt.Retry{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 4 * time.Millisecond, Budget: 10 * time.Second})
 
 func TestSendOutcomes(t *testing.T) {
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t)
+	client := newClient(t)
 	ids := []string{
 		"live-1", "live-2", "live-3", "sender",
 		"gone-1", "gone-2", "gone-baddel-1",
@@ -37,24 +31,24 @@ func TestSendOutcomes(t *testing.T) {
 	}
 	store := &memStore{rows: rowsOf(api.host(), "r1", ids...)}
 	var logs bytes.Buffer
-	sender, err := broadcast.New(store, poster, append(fastRetry, broadcast.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))...)
+	sender, err := broadcast.New(client, store, fastRetry, broadcast.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	payload := []byte(`{"msg":"hello"}`)
-	rep, err := sender.Send(context.Background(), dynamo.Selector{Field: "room", Value: "r1"}, payload, broadcast.Exclude("sender"))
+	rep, err := sender.Send(context.Background(), store.targets("r1"), payload, broadcast.Exclude("sender"))
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 
 	// Exactly what the Management API saw: one post per live connection,
-	// three for each throttled one (Send's retries; the SDK's must not add
-	// any), one for every other, none for the sender. A 500 is the SDK's to
-	// retry (3 attempts by its standard retryer).
+	// three for each throttled one (the policy's 3 attempts, made by the
+	// SDK's retryer), one for every other, none for the sender. A 500 may
+	// have been delivered: it is not resent.
 	wantPosts := map[string]int{
 		"live-1": 1, "live-2": 1, "live-3": 1, "needs/escaping=+": 1, "sender": 0,
 		"gone-1": 1, "gone-2": 1, "gone-baddel-1": 1,
-		"thr2-1": 3, "thr-1": 3, "big-1": 1, "err-1": 3,
+		"thr2-1": 3, "thr-1": 3, "big-1": 1, "err-1": 1,
 	}
 	for id, want := range wantPosts {
 		if got := api.postsTo(id); got != want {
@@ -75,27 +69,29 @@ func TestSendOutcomes(t *testing.T) {
 		t.Errorf("the failed delete is not logged: %s", logs.String())
 	}
 
-	want := broadcast.Report{Sent: 5, Gone: 3, Deleted: 2, Failed: 4, Retries: 4}
-	if rep.Sent != want.Sent || rep.Gone != want.Gone || rep.Deleted != want.Deleted || rep.Failed != want.Failed || rep.Retries != want.Retries {
+	want := broadcast.Report{Sent: 5, Gone: 3, Deleted: 2, Failed: 4, Ambiguous: 1, Attempts: 15, Retries: 4}
+	if rep.Sent != want.Sent || rep.Gone != want.Gone || rep.Deleted != want.Deleted || rep.Failed != want.Failed ||
+		rep.Ambiguous != want.Ambiguous || rep.Attempts != want.Attempts || rep.Retries != want.Retries {
 		t.Errorf("report counts = %+v, want %+v", rep, want)
 	}
 	wantFailures := []struct {
 		id       string
 		op       broadcast.Op
+		reason   broadcast.Reason
 		attempts int
 		is       error
 	}{
-		{"big-1", broadcast.OpPost, 1, lawcket.ErrPayloadTooLarge},
-		{"err-1", broadcast.OpPost, 1, nil},
-		{"gone-baddel-1", broadcast.OpDelete, 1, nil},
-		{"thr-1", broadcast.OpPost, 3, lawcket.ErrLimitExceeded},
+		{"big-1", broadcast.OpPost, broadcast.ReasonTooLarge, 1, mgmt.ErrPayloadTooLarge},
+		{"err-1", broadcast.OpPost, broadcast.ReasonAmbiguous, 1, mgmt.ErrAmbiguous},
+		{"gone-baddel-1", broadcast.OpDelete, broadcast.ReasonError, 1, nil},
+		{"thr-1", broadcast.OpPost, broadcast.ReasonThrottled, 3, mgmt.ErrLimitExceeded},
 	}
 	if len(rep.Failures) != len(wantFailures) {
 		t.Fatalf("failures = %+v, want %d", rep.Failures, len(wantFailures))
 	}
 	for i, w := range wantFailures {
 		f := rep.Failures[i]
-		if f.ConnectionID != w.id || f.Op != w.op || f.Attempts != w.attempts || f.Error == "" || f.Err == nil {
+		if f.ConnectionID != w.id || f.Op != w.op || f.Reason != w.reason || f.Attempts != w.attempts || f.Error == "" || f.Err == nil {
 			t.Errorf("failure %d = %+v, want %s %s after %d attempts", i, f, w.id, w.op, w.attempts)
 		}
 		if w.is != nil && !errors.Is(f.Err, w.is) {
@@ -103,7 +99,7 @@ func TestSendOutcomes(t *testing.T) {
 		}
 	}
 	for _, f := range rep.Failures {
-		for _, sentinel := range []error{lawcket.ErrGone, lawcket.ErrLimitExceeded} {
+		for _, sentinel := range []error{mgmt.ErrGone, mgmt.ErrLimitExceeded} {
 			if f.ConnectionID == "err-1" && errors.Is(f.Err, sentinel) {
 				t.Errorf("500 classified as %v", sentinel)
 			}
@@ -119,29 +115,29 @@ func TestSendOutcomes(t *testing.T) {
 	if err := json.Unmarshal(raw, &back); err != nil {
 		t.Fatal(err)
 	}
-	for key, want := range map[string]float64{"sent": 5, "gone": 3, "deleted": 2, "failed": 4, "retries": 4} {
+	for key, want := range map[string]float64{"sent": 5, "gone": 3, "deleted": 2, "failed": 4, "ambiguous": 1, "attempts": 15, "retries": 4} {
 		if back[key] != want {
 			t.Errorf("JSON %s = %v, want %v (%s)", key, back[key], want, raw)
 		}
 	}
 	if fs, _ := back["failures"].([]any); len(fs) != 4 {
 		t.Errorf("JSON failures = %v", back["failures"])
-	} else if f0 := fs[0].(map[string]any); f0["connectionId"] != "big-1" || f0["op"] != "post" || f0["error"] == "" {
+	} else if f0 := fs[0].(map[string]any); f0["connectionId"] != "big-1" || f0["op"] != "post" || f0["reason"] != "payload-too-large" || f0["attempts"] != 1.0 || f0["error"] == "" {
 		t.Errorf("JSON failure 0 = %v", f0)
 	}
 }
 
 func TestSendSelectsAndExcludes(t *testing.T) {
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t)
+	client := newClient(t)
 	rows := append(rowsOf(api.host(), "r1", "a-1", "a-2", "gone-a"), rowsOf(api.host(), "r2", "b-1", "gone-b")...)
 	store := &memStore{rows: rows}
-	sender, err := broadcast.New(store, poster)
+	sender, err := broadcast.New(client, store)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	rep, err := sender.Send(context.Background(), dynamo.Selector{Field: "room", Value: "r2"}, []byte("x"), broadcast.Exclude("a-1"))
+	rep, err := sender.Send(context.Background(), store.targets("r2"), []byte("x"), broadcast.Exclude("a-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,20 +147,14 @@ func TestSendSelectsAndExcludes(t *testing.T) {
 	if got := store.deletedIDs(); !slices.Equal(got, []string{"gone-b"}) {
 		t.Errorf("deleted %v, want [gone-b]", got)
 	}
-
-	// The zero Selector is everyone; Exclude given to New applies to every
-	// Send, and one given to Send overrides it.
-	excluding, err := broadcast.New(store, poster, broadcast.Exclude("a-2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep, err = excluding.Send(context.Background(), dynamo.Selector{}, []byte("y")); err != nil {
+	// Exclude is per call: the next Send excludes nothing.
+	if rep, err = sender.Send(context.Background(), store.targets(""), []byte("y"), broadcast.Exclude("a-2")); err != nil {
 		t.Fatal(err)
 	}
 	if rep.Sent != 2 || rep.Gone != 2 { // a-1, b-1 sent; gone-a, gone-b (again) gone
 		t.Errorf("all but a-2: %+v", rep)
 	}
-	if rep, err = excluding.Send(context.Background(), dynamo.Selector{}, []byte("z"), broadcast.Exclude("")); err != nil {
+	if rep, err = sender.Send(context.Background(), store.targets(""), []byte("z")); err != nil {
 		t.Fatal(err)
 	}
 	if rep.Sent != 3 {
@@ -180,7 +170,7 @@ func TestSendSelectsAndExcludes(t *testing.T) {
 
 func TestSendCancel(t *testing.T) {
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t)
+	client := newClient(t)
 	const workers = 4
 	var ids []string
 	for i := range workers {
@@ -190,7 +180,7 @@ func TestSendCancel(t *testing.T) {
 		ids = append(ids, fmt.Sprintf("never-%d", i))
 	}
 	store := &memStore{rows: rowsOf(api.host(), "r1", ids...)}
-	sender, err := broadcast.New(store, poster, broadcast.WithConcurrency(workers))
+	sender, err := broadcast.New(client, store, broadcast.WithConcurrency(workers))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,17 +193,18 @@ func TestSendCancel(t *testing.T) {
 		}
 		cancel()
 	}()
-	rep, err := sender.Send(ctx, dynamo.Selector{}, []byte("x"))
+	rep, err := sender.Send(ctx, store.targets(""), []byte("x"))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Send error = %v, want context.Canceled", err)
 	}
 	// The report is exact: the 4 posts in flight failed with the context's
-	// error; nothing else was reached.
+	// error, and may have been delivered (the server had them); nothing else
+	// was reached.
 	if rep.Sent != 0 || rep.Gone != 0 || rep.Failed != workers || len(rep.Failures) != workers {
 		t.Fatalf("partial report = %+v", rep)
 	}
 	for _, f := range rep.Failures {
-		if !errors.Is(f.Err, context.Canceled) || f.Op != broadcast.OpPost {
+		if !errors.Is(f.Err, context.Canceled) || f.Op != broadcast.OpPost || f.Reason != broadcast.ReasonAmbiguous || f.Attempts != 1 {
 			t.Errorf("failure %+v: want a canceled post", f)
 		}
 	}
@@ -230,9 +221,9 @@ func TestSendCancel(t *testing.T) {
 
 func TestSendCancelDuringBackoff(t *testing.T) {
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t)
+	client := newClient(t)
 	store := &memStore{rows: rowsOf(api.host(), "r1", "thr-1")}
-	sender, err := broadcast.New(store, poster, broadcast.WithRetry(100, time.Hour), broadcast.WithBackoff(time.Hour, time.Hour))
+	sender, err := broadcast.New(client, store, broadcast.WithRetry(mgmt.Retry{MaxAttempts: 100, BaseDelay: time.Hour, MaxDelay: time.Hour}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,11 +237,11 @@ func TestSendCancelDuringBackoff(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // well into the 1h wait
 		cancel()
 	}()
-	rep, err := sender.Send(ctx, dynamo.Selector{}, []byte("x"))
+	rep, err := sender.Send(ctx, store.targets(""), []byte("x"))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Send error = %v, want Canceled", err)
 	}
-	if rep.Failed != 1 || !errors.Is(rep.Failures[0].Err, lawcket.ErrLimitExceeded) || !errors.Is(rep.Failures[0].Err, context.Canceled) {
+	if rep.Failed != 1 || !errors.Is(rep.Failures[0].Err, mgmt.ErrLimitExceeded) || !errors.Is(rep.Failures[0].Err, context.Canceled) || rep.Failures[0].Reason != broadcast.ReasonThrottled {
 		t.Errorf("report = %+v", rep)
 	}
 
@@ -260,29 +251,29 @@ func TestSendCancelDuringBackoff(t *testing.T) {
 	ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
-	rep, err = sender.Send(ctx, dynamo.Selector{}, []byte("x"))
+	rep, err = sender.Send(ctx, store.targets(""), []byte("x"))
 	if err != nil {
 		t.Fatalf("Send error = %v", err)
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("Send took %v: it waited for a retry past the deadline", d)
 	}
-	if rep.Failed != 1 || rep.Retries != 0 || !errors.Is(rep.Failures[0].Err, lawcket.ErrLimitExceeded) {
+	if rep.Failed != 1 || rep.Retries != 0 || rep.Attempts != 1 || !errors.Is(rep.Failures[0].Err, mgmt.ErrLimitExceeded) {
 		t.Errorf("report = %+v", rep)
 	}
 }
 
 func TestSendRetryBudget(t *testing.T) {
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t)
+	client := newClient(t)
 	store := &memStore{rows: rowsOf(api.host(), "r1", "thr-1", "thr2-1", "live-1")}
 	// No backoff fits a 1ns budget once a post has taken its round trip:
 	// every throttled connection fails after its first post, saying why.
-	sender, err := broadcast.New(store, poster, broadcast.WithRetry(10, time.Nanosecond), broadcast.WithBackoff(time.Millisecond, time.Millisecond))
+	sender, err := broadcast.New(client, store, broadcast.WithRetry(mgmt.Retry{MaxAttempts: 10, Budget: time.Nanosecond, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := sender.Send(context.Background(), dynamo.Selector{}, []byte("x"))
+	rep, err := sender.Send(context.Background(), store.targets(""), []byte("x"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +282,7 @@ func TestSendRetryBudget(t *testing.T) {
 	}
 	for i, id := range []string{"thr-1", "thr2-1"} {
 		f := rep.Failures[i]
-		if f.ConnectionID != id || f.Attempts != 1 || !errors.Is(f.Err, lawcket.ErrLimitExceeded) || !strings.Contains(f.Error, "retry budget 1ns spent") {
+		if f.ConnectionID != id || f.Attempts != 1 || !errors.Is(f.Err, mgmt.ErrLimitExceeded) || !strings.Contains(f.Error, "retry budget 1ns spent") {
 			t.Errorf("failure %+v: want %s, 1 attempt, LimitExceeded, retry budget spent", f, id)
 		}
 	}
@@ -304,13 +295,13 @@ func TestSendRetryBudget(t *testing.T) {
 
 func TestSendStoreError(t *testing.T) {
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t)
+	client := newClient(t)
 	store := &memStore{rows: rowsOf(api.host(), "r1", "a", "b", "c", "d"), failAfter: 2}
-	sender, err := broadcast.New(store, poster)
+	sender, err := broadcast.New(client, store)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := sender.Send(context.Background(), dynamo.Selector{}, []byte("x"))
+	rep, err := sender.Send(context.Background(), store.targets(""), []byte("x"))
 	if !errors.Is(err, errStore) {
 		t.Fatalf("Send error = %v, want the store's", err)
 	}
@@ -321,13 +312,13 @@ func TestSendStoreError(t *testing.T) {
 
 func TestMaxFailures(t *testing.T) {
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t)
+	client := newClient(t)
 	store := &memStore{rows: rowsOf(api.host(), "r1", "big-1", "big-2", "big-3", "big-4", "big-5", "live")}
-	sender, err := broadcast.New(store, poster, broadcast.WithMaxFailures(2), broadcast.WithConcurrency(3))
+	sender, err := broadcast.New(client, store, broadcast.WithMaxFailures(2), broadcast.WithConcurrency(3))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := sender.Send(context.Background(), dynamo.Selector{}, []byte("x"))
+	rep, err := sender.Send(context.Background(), store.targets(""), []byte("x"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,39 +329,41 @@ func TestMaxFailures(t *testing.T) {
 
 func TestInvalidOptions(t *testing.T) {
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t)
+	client := newClient(t)
 	store := &memStore{rows: rowsOf(api.host(), "r1", "a")}
 	bad := map[string]broadcast.Option{
 		"concurrency 0":     broadcast.WithConcurrency(0),
-		"attempts 0":        broadcast.WithRetry(0, time.Second),
-		"negative budget":   broadcast.WithRetry(1, -time.Second),
-		"zero base":         broadcast.WithBackoff(0, time.Second),
-		"max below base":    broadcast.WithBackoff(time.Second, time.Millisecond),
+		"negative attempts": broadcast.WithRetry(mgmt.Retry{MaxAttempts: -1}),
+		"negative budget":   broadcast.WithRetry(mgmt.Retry{Budget: -time.Second}),
+		"max below base":    broadcast.WithRetry(mgmt.Retry{BaseDelay: time.Second, MaxDelay: time.Millisecond}),
 		"negative failures": broadcast.WithMaxFailures(-1),
 		"nil logger":        broadcast.WithLogger(nil),
 		"nil option":        nil,
 	}
 	for name, opt := range bad {
 		t.Run(name, func(t *testing.T) {
-			if _, err := broadcast.New(store, poster, opt); err == nil {
+			if _, err := broadcast.New(client, store, opt); err == nil {
 				t.Error("New accepted it")
 			}
-			sender, err := broadcast.New(store, poster)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := sender.Send(context.Background(), dynamo.Selector{}, []byte("x"), opt); err == nil {
-				t.Error("Send accepted it")
-			}
 		})
+	}
+	sender, err := broadcast.New(client, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sender.Send(context.Background(), store.targets(""), []byte("x"), nil); err == nil {
+		t.Error("Send accepted a nil SendOption")
+	}
+	if _, err := sender.Send(context.Background(), nil, []byte("x")); err == nil {
+		t.Error("Send accepted nil targets")
 	}
 	if n := len(api.all()); n != 0 {
 		t.Errorf("%d posts with invalid options", n)
 	}
-	if _, err := broadcast.New(nil, poster); err == nil {
-		t.Error("New accepted a nil store")
+	if _, err := broadcast.New(client, nil); err == nil {
+		t.Error("New accepted a nil remover")
 	}
-	if _, err := broadcast.New(store, nil); err == nil {
+	if _, err := broadcast.New(nil, store); err == nil {
 		t.Error("New accepted a nil poster")
 	}
 }
@@ -384,25 +377,126 @@ func TestSendAPIID(t *testing.T) {
 	api := newMgmtAPI(t, 0)
 	awsEnv(t)
 	// An endpoint with {apiId}, as behind a custom domain.
-	poster, err := lawcket.NewPoster(context.Background(), append(broadcast.PosterOptions(4), lawcket.WithPosterEndpoint("http://{domainName}/{apiId}/{stage}"))...)
+	client, err := mgmt.New(mgmt.WithEndpoint("http://{domainName}/{apiId}/{stage}"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	store := &memStore{rows: rowsOf(api.host(), "r1", "a")}
-	sender, err := broadcast.New(store, poster)
+	sender, err := broadcast.New(client, store)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := sender.Send(context.Background(), dynamo.Selector{}, []byte("x"), broadcast.WithAPIID("abc123"))
+	rep, err := sender.Send(context.Background(), store.targets(""), []byte("x"), broadcast.WithAPIID("abc123"))
 	if err != nil || rep.Sent != 1 {
 		t.Fatalf("report %+v, err %v", rep, err)
 	}
 	if posts := api.all(); len(posts) != 1 || posts[0].Stage != "abc123/prod" {
 		t.Errorf("posts = %+v, want one to /abc123/prod", posts)
 	}
-	// Without it, every post fails, saying why.
-	rep, err = sender.Send(context.Background(), dynamo.Selector{}, []byte("x"))
-	if err != nil || rep.Failed != 1 || !strings.Contains(rep.Failures[0].Error, "{apiId}") {
+	// Without it, every post fails, saying why, after no attempt.
+	rep, err = sender.Send(context.Background(), store.targets(""), []byte("x"))
+	if err != nil || rep.Failed != 1 || rep.Attempts != 0 || !strings.Contains(rep.Failures[0].Error, "{apiId}") {
 		t.Errorf("report %+v, err %v", rep, err)
+	}
+}
+
+// TestSendRetryAttempts: the policy's MaxAttempts bounds the posts to a
+// throttled connection, and the report counts every one.
+func TestSendRetryAttempts(t *testing.T) {
+	api := newMgmtAPI(t, 0)
+	client := newClient(t)
+	var ids []string
+	for i := range 10 {
+		ids = append(ids, fmt.Sprintf("thr-%d", i), fmt.Sprintf("ok-%d", i))
+	}
+	store := &memStore{rows: rowsOf(api.host(), "r1", ids...)}
+	sender, err := broadcast.New(client, store, broadcast.WithRetry(mgmt.Retry{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sender.Send(context.Background(), store.targets(""), []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Sent != 10 || rep.Failed != 10 || rep.Attempts != 50 || rep.Retries != 30 || len(api.all()) != 50 {
+		t.Errorf("%d posts, report %+v", len(api.all()), rep)
+	}
+	for _, f := range rep.Failures {
+		if f.Attempts != 4 || f.Reason != broadcast.ReasonThrottled {
+			t.Errorf("failure %+v", f)
+		}
+	}
+}
+
+// TestDeliveryContract: a Management API that delivers the payload and
+// then answers 500 or drops the connection. Under the default policy every
+// connection receives the payload exactly once and the report says those
+// posts are ambiguous, with exact attempts; at least once resends them.
+func TestDeliveryContract(t *testing.T) {
+	const n = 500
+	for _, tt := range []struct {
+		name     string
+		prefix   string
+		retry    mgmt.Retry
+		perConn  int
+		attempts int
+	}{
+		{"500 at most once", "err-", broadcast.DefaultRetry, 1, 1},
+		{"drop at most once", "drop-", broadcast.DefaultRetry, 1, 1},
+		{"500 at least once", "err-", mgmt.Retry{MaxAttempts: 2, BaseDelay: time.Millisecond, Delivery: mgmt.AtLeastOnce}, 2, 2},
+		{"drop at least once", "drop-", mgmt.Retry{MaxAttempts: 2, BaseDelay: time.Millisecond, Delivery: mgmt.AtLeastOnce}, 2, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			api := newMgmtAPI(t, 0)
+			client := newClient(t)
+			ids := make([]string, n)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("%s%04d", tt.prefix, i)
+			}
+			store := &memStore{rows: rowsOf(api.host(), "r1", ids...)}
+			sender, err := broadcast.New(client, store, broadcast.WithRetry(tt.retry))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := sender.Send(context.Background(), store.targets(""), []byte("x"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range ids {
+				if got := api.postsTo(id); got != tt.perConn {
+					t.Fatalf("%s received %d posts, want %d", id, got, tt.perConn)
+				}
+			}
+			want := broadcast.Report{Failed: n, Ambiguous: n, Attempts: n * tt.attempts, Retries: n * (tt.attempts - 1)}
+			if rep.Sent != 0 || rep.Gone != 0 || rep.Failed != want.Failed || rep.Ambiguous != want.Ambiguous ||
+				rep.Attempts != want.Attempts || rep.Retries != want.Retries || len(rep.Failures) != n {
+				t.Fatalf("report %+v (%d failures), want %+v", rep, len(rep.Failures), want)
+			}
+			for i, f := range rep.Failures {
+				if f.ConnectionID != ids[i] || f.Op != broadcast.OpPost || f.Reason != broadcast.ReasonAmbiguous ||
+					f.Attempts != tt.attempts || !errors.Is(f.Err, mgmt.ErrAmbiguous) {
+					t.Fatalf("failure %d = %+v", i, f)
+				}
+			}
+		})
+	}
+}
+
+// TestNoSpecEngine: broadcast depends on the Management API client, not on
+// the spec engine or the table.
+func TestNoSpecEngine(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, banned := range []string{"github.com/expr-lang/expr", "github.com/knadh/koanf", "gopkg.in/yaml", "go.yaml.in/yaml", "github.com/goccy/go-yaml", "github.com/lawcket/lawcket/dynamo", "github.com/lawcket/lawcket/syncspec", "github.com/lawcket/lawcket/eval"} {
+			if strings.HasPrefix(dep, banned) {
+				t.Errorf("broadcast depends on %s", dep)
+			}
+		}
+	}
+	if !slices.Contains(strings.Fields(string(out)), "github.com/lawcket/lawcket/mgmt") {
+		t.Errorf("go list -deps does not list mgmt: %s", out)
 	}
 }

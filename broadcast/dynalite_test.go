@@ -132,7 +132,7 @@ func storedIDs(t testing.TB, c *dynamodb.Client, tableName string) map[string]bo
 func TestSendDynalite(t *testing.T) {
 	table, client, counter, spec := liveTable(t)
 	api := newMgmtAPI(t, 0)
-	poster := newPoster(t)
+	mc := newClient(t)
 
 	later := time.Now().Add(time.Hour)
 	var rows []stored
@@ -162,13 +162,13 @@ func TestSendDynalite(t *testing.T) {
 	)
 	insert(t, client, spec.Table, rows)
 
-	sender, err := broadcast.New(table, poster)
+	sender, err := broadcast.New(mc, table)
 	if err != nil {
 		t.Fatal(err)
 	}
 	counter.Reset()
 	payload := `{"text":"to r1"}`
-	rep, err := sender.Send(context.Background(), dynamo.Selector{Field: "room", Value: "r1"}, []byte(payload), broadcast.Exclude("sender"))
+	rep, err := sender.Send(context.Background(), table.Targets(context.Background(), dynamo.Selector{Field: "room", Value: "r1"}), []byte(payload), broadcast.Exclude("sender"))
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -179,7 +179,7 @@ func TestSendDynalite(t *testing.T) {
 	if counter.Count("Scan") != 0 {
 		t.Errorf("a GSI selection used Scan")
 	}
-	if rep.Sent != len(live) || rep.Gone != len(gone) || rep.Deleted != len(gone) || rep.Failed != 0 || rep.Retries != 0 {
+	if rep.Sent != len(live) || rep.Gone != len(gone) || rep.Deleted != len(gone) || rep.Failed != 0 || rep.Retries != 0 || rep.Attempts != len(live)+len(gone) {
 		t.Errorf("report = sent %d gone %d deleted %d failed %d retries %d, want %d %d %d 0 0 (failures %v)",
 			rep.Sent, rep.Gone, rep.Deleted, rep.Failed, rep.Retries, len(live), len(gone), len(gone), rep.Failures)
 	}
@@ -227,7 +227,7 @@ func TestSendDynalite(t *testing.T) {
 	}
 
 	// --all reaches r2 too (Scan), and finds r1's gone rows no more.
-	rep, err = sender.Send(context.Background(), dynamo.Selector{}, []byte("all"))
+	rep, err = sender.Send(context.Background(), table.Targets(context.Background(), dynamo.Selector{}), []byte("all"))
 	if err != nil {
 		t.Fatal(err)
 	}

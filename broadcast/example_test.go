@@ -18,23 +18,25 @@ import (
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
-// roomStore is a row source in memory: anything with Connections and
-// Delete is a Store (in production, a *dynamo.Table).
+// roomStore is a connection store in memory: its targets are an iterator
+// and its Delete makes it a Remover (in production, a *dynamo.Table:
+// table.Targets(ctx, sel) and the table itself).
 type roomStore struct {
 	mu   sync.Mutex
-	rows map[string]dynamo.Row // by connection id
-	room map[string]string     // connection id → room
+	rows map[string]mgmt.Target // by connection id
+	room map[string]string      // connection id → room
 }
 
-func (s *roomStore) Connections(ctx context.Context, sel dynamo.Selector) iter.Seq2[dynamo.Row, error] {
-	return func(yield func(dynamo.Row, error) bool) {
+func (s *roomStore) targets(room string) iter.Seq2[mgmt.Target, error] {
+	return func(yield func(mgmt.Target, error) bool) {
 		s.mu.Lock()
-		var rows []dynamo.Row
+		var rows []mgmt.Target
 		for id, r := range s.rows {
-			if sel.Field == "" || s.room[id] == sel.Value {
+			if room == "" || s.room[id] == room {
 				rows = append(rows, r)
 			}
 		}
@@ -67,27 +69,25 @@ func Example() {
 	}))
 	defer api.Close()
 
-	store := &roomStore{rows: map[string]dynamo.Row{}, room: map[string]string{}}
+	store := &roomStore{rows: map[string]mgmt.Target{}, room: map[string]string{}}
 	for id, room := range map[string]string{"c1": "lobby", "c2": "lobby", "c3": "lobby", "c4": "kitchen"} {
-		store.rows[id] = dynamo.Row{ConnectionID: id, DomainName: "example.com", Stage: "prod"}
+		store.rows[id] = mgmt.Target{ConnectionID: id, DomainName: "example.com", Stage: "prod"}
 		store.room[id] = room
 	}
 
-	poster, err := lawcket.NewPoster(context.Background(), append(
-		broadcast.PosterOptions(broadcast.DefaultConcurrency),
-		lawcket.WithPosterEndpoint(api.URL+"/{stage}"),
-		lawcket.WithPosterAWSConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("id", "secret", "")}),
-	)...)
+	client, err := mgmt.New(
+		mgmt.WithEndpoint(api.URL+"/{stage}"),
+		mgmt.WithAWSConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("id", "secret", "")}),
+	)
 	if err != nil {
 		log.Fatal(err)
 	}
-	sender, err := broadcast.New(store, poster)
+	sender, err := broadcast.New(client, store)
 	if err != nil {
 		log.Fatal(err)
 	}
 
-	rep, err := sender.Send(context.Background(), dynamo.Selector{Field: "room", Value: "lobby"},
-		[]byte(`{"text":"hello"}`), broadcast.Exclude("c1"))
+	rep, err := sender.Send(context.Background(), store.targets("lobby"), []byte(`{"text":"hello"}`), broadcast.Exclude("c1"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -101,12 +101,12 @@ func Example() {
 		}
 	}))
 	// Output:
-	// {"sent":1,"gone":1,"deleted":1,"failed":0,"retries":0,"failures":[]}
+	// {"sent":1,"gone":1,"deleted":1,"failed":0,"ambiguous":0,"attempts":2,"retries":0,"failures":[]}
 	// rows left: [c1 c2 c4]
 }
 
 // A message handler broadcasting to the sender's room. Everything is built
-// once, in main; the Sender shares the App's Poster (and its clients).
+// once, in main; the App and the Sender share one Management API client.
 func Example_handler() {
 	ctx := context.Background()
 	spec, err := syncspec.Load("lawcket.yaml")
@@ -117,11 +117,13 @@ func Example_handler() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	app := lawcket.New(
-		lawcket.WithPlugins(plugin),
-		lawcket.WithPosterOptions(broadcast.PosterOptions(broadcast.DefaultConcurrency)...),
-	)
-	sender, err := broadcast.New(plugin.Table(), app.Poster())
+	client, err := mgmt.New() // the default AWS config, loaded on the first post
+	if err != nil {
+		log.Fatal(err)
+	}
+	app := lawcket.New(lawcket.WithPlugins(plugin), lawcket.WithManagement(client))
+	table := plugin.Table()
+	sender, err := broadcast.New(client, table)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -138,7 +140,7 @@ func Example_handler() {
 		if err != nil {
 			return err
 		}
-		rep, err := sender.Send(ctx, dynamo.Selector{Field: "room", Value: msg.Room}, payload,
+		rep, err := sender.Send(ctx, table.Targets(ctx, dynamo.Selector{Field: "room", Value: msg.Room}), payload,
 			broadcast.Exclude(ev.Connection.ID),
 			broadcast.WithAPIID(ev.Connection.APIID)) // for an endpoint with {apiId}
 		if err != nil {

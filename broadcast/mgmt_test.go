@@ -1,7 +1,6 @@
 package broadcast_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/mgmt"
 )
 
 // mgmtAPI is a local API Gateway Management API: it answers
@@ -22,7 +21,9 @@ import (
 //	thr2-…   429 LimitExceededException twice, then 200
 //	thr-…    429 LimitExceededException, always
 //	big-…    413 PayloadTooLargeException
-//	err-…    500 InternalServerErrorException
+//	err-…    500 InternalServerErrorException (after recording the post:
+//	         the payload was delivered, the answer says otherwise)
+//	drop-…   closes the connection without an answer (after recording)
 //	hang-…   waits until the request is cancelled
 //	…        200
 //
@@ -88,6 +89,10 @@ func (m *mgmtAPI) serve(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException", "Message too long")
 	case strings.HasPrefix(id, "err-"):
 		apiError(w, http.StatusInternalServerError, "InternalServerErrorException", "Internal server error")
+	case strings.HasPrefix(id, "drop-"):
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			conn.Close()
+		}
 	case strings.HasPrefix(id, "hang-"):
 		select {
 		case m.started <- id:
@@ -140,18 +145,18 @@ func awsEnv(t testing.TB) {
 	t.Setenv("LAWCKET_MANAGEMENT_ENDPOINT", "")
 }
 
-// newPoster is the Poster a broadcast uses, posting to m: the real
-// *lawcket.Poster, its endpoint built per row from the row's domainName and
-// stage through the override's placeholders (rows carry m's host as their
-// domainName).
-func newPoster(t testing.TB) *lawcket.Poster {
+// newClient is the Management API client a broadcast uses, posting to m:
+// the real *mgmt.Client, its endpoint built per row from the row's
+// domainName and stage through the template's placeholders (rows carry m's
+// host as their domainName).
+func newClient(t testing.TB) *mgmt.Client {
 	t.Helper()
 	awsEnv(t)
-	p, err := lawcket.NewPoster(context.Background(), posterOptions("http://{domainName}/{stage}")...)
+	c, err := mgmt.New(mgmt.WithEndpoint("http://{domainName}/{stage}"))
 	if err != nil {
-		t.Fatalf("NewPoster: %v", err)
+		t.Fatalf("mgmt.New: %v", err)
 	}
-	return p
+	return c
 }
 
 // host is the domainName rows carry so that posts reach m.

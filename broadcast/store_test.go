@@ -7,16 +7,15 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 )
 
-// memStore is a row source in memory: the Store contract without DynamoDB
-// (the DynamoDB-backed path is tested against dynalite). A row whose id
-// starts with "gone-baddel-" fails to delete; failAfter > 0 makes
-// Connections yield an error after that many rows.
+// memStore is a connection store in memory: the targets and the Remover
+// without DynamoDB (the DynamoDB-backed path is tested against dynalite). A
+// row whose id starts with "gone-baddel-" fails to delete; failAfter > 0
+// makes the targets yield an error after that many rows.
 type memStore struct {
-	rows      []dynamo.Row
+	rows      []row
 	failAfter int
 
 	mu      sync.Mutex
@@ -24,24 +23,27 @@ type memStore struct {
 	stopped bool // the consumer stopped the iteration early
 }
 
+type row struct {
+	target mgmt.Target
+	room   string
+}
+
 var errStore = errors.New("store: page read failed")
 
-func (s *memStore) Connections(ctx context.Context, sel dynamo.Selector) iter.Seq2[dynamo.Row, error] {
-	return func(yield func(dynamo.Row, error) bool) {
+// targets yields the rows of room ("" for every row).
+func (s *memStore) targets(room string) iter.Seq2[mgmt.Target, error] {
+	return func(yield func(mgmt.Target, error) bool) {
 		n := 0
 		for _, r := range s.rows {
-			if sel.Field != "" {
-				v, ok := r.Item[sel.Field].(*types.AttributeValueMemberS)
-				if !ok || v.Value != sel.Value {
-					continue
-				}
+			if room != "" && r.room != room {
+				continue
 			}
 			if s.failAfter > 0 && n == s.failAfter {
-				yield(dynamo.Row{}, errStore)
+				yield(mgmt.Target{}, errStore)
 				return
 			}
 			n++
-			if !yield(r, nil) {
+			if !yield(r.target, nil) {
 				s.mu.Lock()
 				s.stopped = true
 				s.mu.Unlock()
@@ -68,15 +70,10 @@ func (s *memStore) deletedIDs() []string {
 }
 
 // rowsOf builds rows with the given ids in room, on the stage "prod" of host.
-func rowsOf(host, room string, ids ...string) []dynamo.Row {
-	rows := make([]dynamo.Row, len(ids))
+func rowsOf(host, room string, ids ...string) []row {
+	rows := make([]row, len(ids))
 	for i, id := range ids {
-		rows[i] = dynamo.Row{
-			ConnectionID: id,
-			DomainName:   host,
-			Stage:        "prod",
-			Item:         map[string]types.AttributeValue{"room": &types.AttributeValueMemberS{Value: room}},
-		}
+		rows[i] = row{target: mgmt.Target{ConnectionID: id, DomainName: host, Stage: "prod"}, room: room}
 	}
 	return rows
 }

@@ -17,10 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/channels"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 )
 
 // benchLatency is the Management API's answer time, as in broadcast's
@@ -88,8 +88,7 @@ func BenchmarkPublish(b *testing.B) {
 	api := newBenchAPI(b, benchLatency)
 	host := strings.TrimPrefix(api.URL, "http://")
 	ctx := context.Background()
-	poster, err := lawcket.NewPoster(ctx, append(broadcast.PosterOptions(broadcast.DefaultConcurrency),
-		lawcket.WithPosterEndpoint("http://{domainName}/{stage}"), lawcket.WithPosterAWSConfig(w.awsCfg))...)
+	poster, err := mgmt.New(mgmt.WithEndpoint("http://{domainName}/{stage}"), mgmt.WithAWSConfig(w.awsCfg))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -131,7 +130,7 @@ func BenchmarkPublish(b *testing.B) {
 		b.ReportMetric(float64(heap.peak)/(1<<20), "peak-heap-MB")
 		b.ReportMetric(float64(heap.live)/(1<<20), "peak-live-MB")
 	}
-	sender, err := broadcast.New(w.table, poster)
+	sender, err := broadcast.New(poster, w.table)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -141,7 +140,7 @@ func BenchmarkPublish(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("baseline-room-gsi/conns=%d", n), func(b *testing.B) {
 			run(b, n, func() (broadcast.Report, error) {
-				return sender.Send(ctx, dynamo.Selector{Field: "room", Value: fmt.Sprintf("big%d", n)}, payload)
+				return sender.Send(ctx, w.table.Targets(ctx, dynamo.Selector{Field: "room", Value: fmt.Sprintf("big%d", n)}), payload)
 			})
 		})
 	}
@@ -210,6 +209,10 @@ func BenchmarkSweep(b *testing.B) {
 	w := newWorld(b)
 	api := newBenchAPI(b, benchLatency)
 	host := strings.TrimPrefix(api.URL, "http://")
+	poster, err := mgmt.New(mgmt.WithEndpoint("http://{domainName}/{stage}"), mgmt.WithAWSConfig(w.awsCfg))
+	if err != nil {
+		b.Fatal(err)
+	}
 	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 	seed := func(n int) {
 		var rows []map[string]types.AttributeValue
@@ -228,7 +231,7 @@ func BenchmarkSweep(b *testing.B) {
 		rate float64
 	}{{"unlimited/conns=1000", 1000, 1e9}, {"rate=100/conns=200", 200, 100}} {
 		b.Run(tt.name, func(b *testing.B) {
-			sw, err := channels.NewSweeper(w.table, channels.NewChecker(w.awsCfg, "http://{domainName}/{stage}"), channels.WithSweepChannels(w.ch), channels.WithSweepRate(tt.rate))
+			sw, err := channels.NewSweeper(w.table, channels.NewChecker(poster), channels.WithSweepChannels(w.ch), channels.WithSweepRate(tt.rate))
 			if err != nil {
 				b.Fatal(err)
 			}

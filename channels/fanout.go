@@ -1,9 +1,9 @@
 package channels
 
 // This file is the package's only coupling to package broadcast: a publish
-// is one broadcast.Sender.Send per matching subscription path, over a
-// broadcast.Store that reads that path's subscribers (every shard) and
-// removes a gone connection's row and subscriptions.
+// is one broadcast.Sender.Send per matching subscription path, over the
+// targets of that path's subscribers (every shard), with a broadcast.Remover
+// that removes a gone connection's row and subscriptions.
 
 import (
 	"context"
@@ -16,22 +16,26 @@ import (
 
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/broadcast"
-	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 )
 
-// Poster posts to one connection (a *lawcket.Poster).
+// Poster posts to one connection (a *mgmt.Client, which the App may share).
 type Poster = broadcast.Poster
 
-// FanoutOption configures the broadcast of publishes (concurrency, retries
-// of 429s, …): broadcast's options.
+// FanoutOption configures the broadcast of publishes (concurrency, retry
+// policy, …): broadcast's options.
 type FanoutOption = broadcast.Option
+
+// PublishOption configures one publish (broadcast.Exclude,
+// broadcast.WithAPIID).
+type PublishOption = broadcast.SendOption
 
 // Report says what one publish did, summed over the paths it matched (see
 // broadcast.Report: sent, gone and deleted, failed, retries).
 type Report = broadcast.Report
 
-// WithPoster posts through poster instead of a lawcket.Poster built with
-// broadcast.PosterOptions and the default AWS config.
+// WithPoster posts through poster (the App's *mgmt.Client, shared) instead
+// of a mgmt.Client of its own built with the default AWS config.
 func WithPoster(poster Poster) Option {
 	return func(o *options) {
 		if poster == nil {
@@ -56,14 +60,14 @@ type fanout struct {
 
 func newFanout(ctx context.Context, p *Plugin, poster Poster, log *slog.Logger, opts []FanoutOption) (*fanout, error) {
 	if poster == nil {
-		lp, err := lawcket.NewPoster(ctx, broadcast.PosterOptions(broadcast.DefaultConcurrency)...)
+		c, err := mgmt.New()
 		if err != nil {
 			return nil, fmt.Errorf("channels: management API client: %w", err)
 		}
-		poster = lp
+		poster = c
 	}
 	f := &fanout{p: p}
-	sender, err := broadcast.New(subscribers{f}, poster, append([]FanoutOption{broadcast.WithLogger(log)}, opts...)...)
+	sender, err := broadcast.New(poster, remover{f}, append([]FanoutOption{broadcast.WithLogger(log)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -71,38 +75,36 @@ func newFanout(ctx context.Context, p *Plugin, poster Poster, log *slog.Logger, 
 	return f, nil
 }
 
-// subscribers is the broadcast.Store of a fanout: the selector's Value is a
-// subscription path.
-type subscribers struct{ f *fanout }
-
-// Connections streams the live subscribers of the path sel.Value, shard by
-// shard, page by page.
-func (s subscribers) Connections(ctx context.Context, sel dynamo.Selector) iter.Seq2[dynamo.Row, error] {
-	return func(yield func(dynamo.Row, error) bool) {
-		_, ns, err := s.f.p.namespace(sel.Value)
+// targets streams the live subscribers of a subscription path, shard by
+// shard, page by page (one page in memory at a time).
+func (f *fanout) targets(ctx context.Context, path string) iter.Seq2[mgmt.Target, error] {
+	return func(yield func(mgmt.Target, error) bool) {
+		_, ns, err := f.p.namespace(path)
 		if err != nil {
-			yield(dynamo.Row{}, err)
+			yield(mgmt.Target{}, err)
 			return
 		}
 		for shard := range ns.Shards {
-			for item, err := range s.f.p.store.items(ctx, partitionKey(sel.Value, shard, ns.Shards)) {
+			for item, err := range f.p.store.items(ctx, partitionKey(path, shard, ns.Shards)) {
 				if err != nil {
-					yield(dynamo.Row{}, err)
+					yield(mgmt.Target{}, err)
 					return
 				}
-				row := dynamo.Row{
+				t := mgmt.Target{
 					ConnectionID: stringAttr(item, AttrConnectionID),
 					DomainName:   stringAttr(item, AttrDomainName),
 					Stage:        stringAttr(item, AttrStage),
-					Item:         item,
 				}
-				if !yield(row, nil) {
+				if !yield(t, nil) {
 					return
 				}
 			}
 		}
 	}
 }
+
+// remover is the broadcast.Remover of a fanout.
+type remover struct{ f *fanout }
 
 // Delete removes a connection that answered 410: its row in the
 // connections table and all its subscriptions. A connection whose row is
@@ -111,7 +113,7 @@ func (s subscribers) Connections(ctx context.Context, sel dynamo.Selector) iter.
 // (channels.Plugin.Subscribe) before it returns. That keep is reported as a
 // failed delete; the subscription goes with the $disconnect, its TTL or a
 // sweep if the connection really is gone.
-func (s subscribers) Delete(ctx context.Context, connectionID string) error {
+func (s remover) Delete(ctx context.Context, connectionID string) error {
 	if row, err := s.f.p.conns.Get(ctx, connectionID); err == nil && s.f.p.store.clock().Sub(row.ConnectedAt) < EstablishWindow {
 		return fmt.Errorf("channels: %s answered 410 %v after its connect (it may still be in $connect); kept: %w", connectionID, s.f.p.store.clock().Sub(row.ConnectedAt).Round(time.Millisecond), lawcket.ErrNotEstablished)
 	}
@@ -125,12 +127,12 @@ func (s subscribers) Delete(ctx context.Context, connectionID string) error {
 const EstablishWindow = 30 * time.Second
 
 // send posts frame to the subscribers of one subscription path.
-func (f *fanout) send(ctx context.Context, path string, frame any, opts ...FanoutOption) (Report, error) {
+func (f *fanout) send(ctx context.Context, path string, frame any, opts ...PublishOption) (Report, error) {
 	data, err := json.Marshal(frame)
 	if err != nil {
 		return Report{Failures: []broadcast.Failure{}}, fmt.Errorf("channels: encode frame: %w", err)
 	}
-	return f.sender.Send(ctx, dynamo.Selector{Field: AttrChannel, Value: path}, data, opts...)
+	return f.sender.Send(ctx, f.targets(ctx, path), data, opts...)
 }
 
 // notify sends a presence frame to a channel's subscribers except one
@@ -150,14 +152,14 @@ func (f *fanout) notify(ctx context.Context, path string, frame presenceFrame, e
 // where PATH is the subscription that matched: a connection subscribed to
 // both /rooms/lobby and /rooms/* gets the event twice, once per
 // subscription. Connections that answer 410 lose their row and every
-// subscription. opts (broadcast options such as broadcast.Exclude) apply
-// to this publish only. Go code may publish to any channel: the publish
+// subscription. opts (broadcast.Exclude, broadcast.WithAPIID) apply to
+// this publish only. Go code may publish to any channel: the publish
 // rule is for clients.
 //
 // The error is non-nil when the channel or event is invalid (nothing is
 // posted), a subscription path could not be read (the Report covers the
 // rest), or ctx ended. Per-connection failures are in the Report.
-func (p *Plugin) Publish(ctx context.Context, channel string, event []byte, opts ...FanoutOption) (Report, error) {
+func (p *Plugin) Publish(ctx context.Context, channel string, event []byte, opts ...PublishOption) (Report, error) {
 	cp, _, err := p.namespace(channel)
 	if err != nil {
 		return Report{Failures: []broadcast.Failure{}}, err
@@ -191,6 +193,8 @@ func addReports(a, b Report) Report {
 	a.Gone += b.Gone
 	a.Deleted += b.Deleted
 	a.Failed += b.Failed
+	a.Ambiguous += b.Ambiguous
+	a.Attempts += b.Attempts
 	a.Retries += b.Retries
 	a.FailuresOmitted += b.FailuresOmitted
 	a.Failures = append(a.Failures, b.Failures...)

@@ -21,6 +21,7 @@ import (
 	"github.com/lawcket/lawcket/channels"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -132,6 +133,7 @@ type world struct {
 	mgmt    *mgmtAPI
 	app     *lawcket.App
 	awsCfg  aws.Config
+	client  *mgmt.Client // the Management API at mgmt.URL, shared by the App and the channels
 }
 
 func newWorld(t testing.TB, opts ...channels.Option) *world {
@@ -152,16 +154,15 @@ func newWorld(t testing.TB, opts ...channels.Option) *world {
 	}
 	w.table = sync.Table()
 	w.awsCfg = aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
-	endpointTmpl := w.mgmt.URL + "/{stage}"
-	poster, err := lawcket.NewPoster(ctx, lawcket.WithPosterEndpoint(endpointTmpl), lawcket.WithPosterAWSConfig(w.awsCfg), lawcket.WithPosterThrottleRetry(false))
+	w.client, err = mgmt.New(mgmt.WithEndpoint(w.mgmt.URL+"/{stage}"), mgmt.WithAWSConfig(w.awsCfg))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.ch, err = channels.New(ctx, spec, w.table, append([]channels.Option{channels.WithClient(w.db), channels.WithPoster(poster)}, opts...)...)
+	w.ch, err = channels.New(ctx, spec, w.table, append([]channels.Option{channels.WithClient(w.db), channels.WithPoster(w.client)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.app = lawcket.New(lawcket.WithPlugins(sync), w.ch.Install(), lawcket.WithManagementEndpoint(endpointTmpl), lawcket.WithAWSConfig(w.awsCfg))
+	w.app = lawcket.New(lawcket.WithPlugins(sync), w.ch.Install(), lawcket.WithManagement(w.client))
 	if err := w.app.Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/mgmt"
 )
 
 // The route keys of the client protocol (the "action" of a request, with
@@ -223,7 +224,7 @@ func message(err error, fault bool) string {
 // requester gone meanwhile (410) is not an error.
 func (p *Plugin) reply(ctx context.Context, ev *lawcket.Event, frame ack, cause error) error {
 	err := ev.Reply(ctx, frame)
-	if errors.Is(err, lawcket.ErrGone) {
+	if errors.Is(err, mgmt.ErrGone) {
 		err = nil
 	}
 	if err != nil {

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 )
 
 // Defaults of a Sweeper.
@@ -146,7 +146,7 @@ type SweepFailure struct {
 
 // candidate is one connection to check.
 type candidate struct {
-	target lawcket.Target
+	target mgmt.Target
 	orphan bool // subscriptions without a row
 }
 
@@ -207,7 +207,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (SweepReport, error) {
 			if !row.ConnectedAt.IsZero() && time.Since(row.ConnectedAt) < EstablishWindow {
 				continue // may still be in its $connect, when GetConnection says 410
 			}
-			if !feed(candidate{target: lawcket.Target{ConnectionID: row.ConnectionID, DomainName: row.DomainName, Stage: row.Stage, APIID: s.apiID}}) {
+			if !feed(candidate{target: mgmt.Target{ConnectionID: row.ConnectionID, DomainName: row.DomainName, Stage: row.Stage, APIID: s.apiID}}) {
 				return nil
 			}
 		}
@@ -236,7 +236,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (SweepReport, error) {
 					mu.Unlock()
 					continue
 				}
-				t := lawcket.Target{ConnectionID: id, DomainName: stringAttr(item, AttrDomainName), Stage: stringAttr(item, AttrStage), APIID: s.apiID}
+				t := mgmt.Target{ConnectionID: id, DomainName: stringAttr(item, AttrDomainName), Stage: stringAttr(item, AttrStage), APIID: s.apiID}
 				if !feed(candidate{target: t, orphan: true}) {
 					return nil
 				}
@@ -269,7 +269,7 @@ func (s *Sweeper) one(ctx context.Context, c candidate, rep *SweepReport, mu *sy
 		rep.Alive++
 		mu.Unlock()
 		return false
-	case !errors.Is(err, lawcket.ErrGone):
+	case !errors.Is(err, mgmt.ErrGone):
 		s.fail(rep, id, err)
 		mu.Unlock()
 		return false

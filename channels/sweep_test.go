@@ -31,11 +31,11 @@ func TestSweepRemovesGoneConnections(t *testing.T) {
 	}
 	w.mgmt.take("c-live")
 
-	sw, err := channels.NewSweeper(w.table, channels.NewChecker(w.awsCfg, w.mgmt.URL+"/{stage}"), channels.WithSweepChannels(w.ch), channels.WithSweepRate(1000))
+	sw, err := channels.NewSweeper(w.table, channels.NewChecker(w.client), channels.WithSweepChannels(w.ch), channels.WithSweepRate(1000))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dry, err := channels.NewSweeper(w.table, channels.NewChecker(w.awsCfg, w.mgmt.URL+"/{stage}"), channels.WithSweepChannels(w.ch), channels.WithSweepDryRun(true))
+	dry, err := channels.NewSweeper(w.table, channels.NewChecker(w.client), channels.WithSweepChannels(w.ch), channels.WithSweepDryRun(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestSweepIsRateLimited(t *testing.T) {
 	for _, id := range []string{"r1", "r2", "r3", "r4", "r5"} {
 		w.connect(id, id, nil)
 	}
-	sw, err := channels.NewSweeper(w.table, channels.NewChecker(w.awsCfg, w.mgmt.URL+"/{stage}"), channels.WithSweepRate(20))
+	sw, err := channels.NewSweeper(w.table, channels.NewChecker(w.client), channels.WithSweepRate(20))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestSweepIsRateLimited(t *testing.T) {
 	if _, err := channels.NewSweeper(w.table, nil); err == nil {
 		t.Fatal("NewSweeper without a checker succeeded")
 	}
-	if _, err := channels.NewSweeper(w.table, channels.NewChecker(w.awsCfg, ""), channels.WithSweepRate(0)); err == nil {
+	if _, err := channels.NewSweeper(w.table, channels.NewChecker(w.client), channels.WithSweepRate(0)); err == nil {
 		t.Fatal("rate 0 accepted")
 	}
 }

@@ -8,8 +8,7 @@
 // expression is type-checked against the typed environment, then compiled
 // to the bytecode that runs against one where values that may be missing
 // (query and header values, unset env variables) are nil-safe; literals
-// are normalized and stored as values. Constant-key accesses such as query.user are compiled as direct
-// reads of the environment (see flat.go). Evaluate is called once per
+// are normalized and stored as values. Evaluate is called once per
 // connection: it builds one environment from the event — only the parts
 // the expressions read — and evaluates every field against it.
 //
@@ -49,6 +48,20 @@
 //
 // A Program is immutable after Compile and safe for concurrent use:
 // Evaluate takes a vm.VM and the environment's maps from a sync.Pool, so no
-// VM is ever shared between goroutines. Each evaluation is bounded by
-// Options.MemoryBudget and each expression's size by Options.MaxNodes.
+// VM is ever shared between goroutines.
+//
+// # Limits
+//
+// Nothing a spec or a client sends can exhaust memory or time. At compile
+// time an expression longer than MaxExprBytes, or nesting brackets or
+// prefix operators deeper than MaxNesting, is refused (positioned) before
+// expr parses it; its size is bounded by Options.MaxNodes; and an
+// expression that reads nothing of the event is run once, so that one that
+// always fails (a string over the budget, an overflow) is refused then.
+// At run time each expression's VM allocations are bounded by
+// Options.MemoryBudget, and one evaluation (all fields of a connect) by
+// MaxStringBytes of built strings and MaxSteps predicate steps; integer
+// + - * and sum fail on overflow. A field that hits a limit fails like
+// any failed expression (its Default, else a *Refusal if Required, else
+// omitted and logged); the error satisfies errors.Is(err, ErrLimit).
 package eval

@@ -78,6 +78,7 @@ func runEnvType(checked types.Map) types.Map {
 		env[k] = types.Any
 	}
 	run[nameEnv] = env
+	run[nameBounds] = types.Any // the evaluation's *bounds (see limits.go)
 	return run
 }
 
@@ -105,6 +106,17 @@ func (u *usage) merge(o usage) {
 }
 
 func (u usage) used() bool { return u.all || len(u.keys) > 0 }
+
+// constant reports whether a program reads nothing of the event (env
+// values are known at compile time).
+func (u *usages) constant() bool {
+	for i := range u {
+		if i != nameIndex(nameEnv) && u[i].used() {
+			return false
+		}
+	}
+	return true
+}
 
 // usages is indexed by the position of a name in Names().
 type usages [7]usage
@@ -212,6 +224,8 @@ type state struct {
 	headersAll map[string]any
 	reqCtx     map[string]any
 	identity   map[string]any
+	// orig is the header name each folded name was taken from (see first).
+	orig map[string]string
 }
 
 func newState() *state {
@@ -223,32 +237,35 @@ func newState() *state {
 		headersAll: map[string]any{},
 		reqCtx:     make(map[string]any, len(requestContextKeys)),
 		identity:   make(map[string]any, 2),
+		orig:       map[string]string{},
 	}
 }
 
 // fill builds the environment of one connect event, reading only what u
 // says the program uses. The maps are cleared first, so nothing of an
 // earlier connection remains visible.
-func (s *state) fill(u *usages, req *events.APIGatewayWebsocketProxyRequest, env map[string]any, flats []flatName) map[string]any {
+func (s *state) fill(u *usages, req *events.APIGatewayWebsocketProxyRequest, env map[string]any) map[string]any {
 	clear(s.env)
 	if u[0].used() {
 		clear(s.query)
-		fillSingle(s.query, &u[0], req.QueryStringParameters, req.MultiValueQueryStringParameters, false)
+		fillSingle(s.query, &u[0], req.QueryStringParameters, req.MultiValueQueryStringParameters, nil)
 		s.env[nameQuery] = s.query
 	}
 	if u[1].used() {
 		clear(s.queryAll)
-		fillMulti(s.queryAll, &u[1], req.MultiValueQueryStringParameters, req.QueryStringParameters, false)
+		fillMulti(s.queryAll, &u[1], req.MultiValueQueryStringParameters, req.QueryStringParameters, nil)
 		s.env[nameQueryAll] = s.queryAll
 	}
 	if u[2].used() {
 		clear(s.headers)
-		fillSingle(s.headers, &u[2], req.Headers, req.MultiValueHeaders, true)
+		clear(s.orig)
+		fillSingle(s.headers, &u[2], req.Headers, req.MultiValueHeaders, s.orig)
 		s.env[nameHeaders] = s.headers
 	}
 	if u[3].used() {
 		clear(s.headersAll)
-		fillMulti(s.headersAll, &u[3], req.MultiValueHeaders, req.Headers, true)
+		clear(s.orig)
+		fillMulti(s.headersAll, &u[3], req.MultiValueHeaders, req.Headers, s.orig)
 		s.env[nameHeadersAll] = s.headersAll
 	}
 	var auth map[string]any
@@ -263,24 +280,6 @@ func (s *state) fill(u *usages, req *events.APIGatewayWebsocketProxyRequest, env
 		s.env[nameRequestContext] = s.reqCtx
 	}
 	s.env[nameEnv] = env
-	// Flattened accesses (see flat.go) read the maps just filled, indexed
-	// as Names().
-	roots := [...]map[string]any{s.query, s.queryAll, s.headers, s.headersAll, auth, s.reqCtx, env}
-	for i := range flats {
-		f := &flats[i]
-		m := roots[f.root]
-		if f.sub != "" {
-			s.env[nameRequestContext+flatSep+f.key] = s.identity
-			m = s.identity
-			if v, ok := m[f.sub]; ok {
-				s.env[f.name] = v
-			}
-			continue
-		}
-		if v, ok := m[f.key]; ok {
-			s.env[f.name] = v
-		}
-	}
 	return s.env
 }
 
@@ -308,8 +307,11 @@ func wanted(u *usage, k string, fold bool) (string, bool) {
 
 // fillSingle fills dst from single-valued parameters, falling back to the
 // last of the multi-valued ones (what API Gateway itself puts in the
-// single-valued map) when only those are present.
-func fillSingle(dst map[string]any, u *usage, single map[string]string, multi map[string][]string, fold bool) {
+// single-valued map) when only those are present. Names are folded to
+// lower case when orig is not nil (headers), which records the name each
+// folded one came from (see first).
+func fillSingle(dst map[string]any, u *usage, single map[string]string, multi map[string][]string, orig map[string]string) {
+	fold := orig != nil
 	if !u.all && !fold { // constant keys, exact names: look them up
 		for _, k := range u.keys {
 			if v, ok := single[k]; ok {
@@ -322,14 +324,14 @@ func fillSingle(dst map[string]any, u *usage, single map[string]string, multi ma
 	}
 	if single == nil {
 		for k, vs := range multi {
-			if ek, ok := wanted(u, k, fold); ok && len(vs) > 0 && first(dst, ek, k, fold, multi) {
+			if ek, ok := wanted(u, k, fold); ok && len(vs) > 0 && first(orig, ek, k) {
 				dst[ek] = vs[len(vs)-1]
 			}
 		}
 		return
 	}
 	for k, v := range single {
-		if ek, ok := wanted(u, k, fold); ok && first(dst, ek, k, fold, single) {
+		if ek, ok := wanted(u, k, fold); ok && first(orig, ek, k) {
 			dst[ek] = v
 		}
 	}
@@ -337,7 +339,8 @@ func fillSingle(dst map[string]any, u *usage, single map[string]string, multi ma
 
 // fillMulti is fillSingle for lists: multi-valued parameters, or a list of
 // one per single-valued parameter when only those are present.
-func fillMulti(dst map[string]any, u *usage, multi map[string][]string, single map[string]string, fold bool) {
+func fillMulti(dst map[string]any, u *usage, multi map[string][]string, single map[string]string, orig map[string]string) {
+	fold := orig != nil
 	if !u.all && !fold { // constant keys, exact names: look them up
 		for _, k := range u.keys {
 			if vs, ok := multi[k]; ok {
@@ -353,14 +356,14 @@ func fillMulti(dst map[string]any, u *usage, multi map[string][]string, single m
 	}
 	if multi == nil {
 		for k, v := range single {
-			if ek, ok := wanted(u, k, fold); ok && first(dst, ek, k, fold, single) {
+			if ek, ok := wanted(u, k, fold); ok && first(orig, ek, k) {
 				dst[ek] = []string{v}
 			}
 		}
 		return
 	}
 	for k, vs := range multi {
-		if ek, ok := wanted(u, k, fold); ok && first(dst, ek, k, fold, multi) {
+		if ek, ok := wanted(u, k, fold); ok && first(orig, ek, k) {
 			if vs == nil {
 				vs = []string{}
 			}
@@ -371,18 +374,18 @@ func fillMulti(dst map[string]any, u *usage, multi map[string][]string, single m
 
 // first reports whether the event key k should be stored under ek: when
 // two header names differ only in case, the one that sorts first wins, so
-// the environment does not depend on map iteration order.
-func first[V any](dst map[string]any, ek, k string, fold bool, src map[string]V) bool {
-	if _, dup := dst[ek]; !dup || !fold {
+// the environment does not depend on map iteration order. orig (nil when
+// names are not folded) remembers the winner of each folded name, so that
+// the cost is linear in the number of headers.
+func first(orig map[string]string, ek, k string) bool {
+	if orig == nil {
 		return true
 	}
-	best := ""
-	for o := range src {
-		if strings.EqualFold(o, ek) && (best == "" || o < best) {
-			best = o
-		}
+	if o, dup := orig[ek]; dup && o <= k {
+		return false
 	}
-	return best == k
+	orig[ek] = k
+	return true
 }
 
 func fillRequestContext(dst, identity map[string]any, u *usage, rc *events.APIGatewayWebsocketProxyRequestContext) {
@@ -465,5 +468,5 @@ func NewEnv(req *events.APIGatewayWebsocketProxyRequest, env map[string]string) 
 	for k, v := range env {
 		e[k] = v
 	}
-	return newState().fill(&u, req, e, nil)
+	return newState().fill(&u, req, e)
 }

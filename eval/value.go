@@ -55,11 +55,38 @@ func normalize(v any) (any, Kind, error) { return normalizeAt(v, 0) }
 // MaxDepth is how deeply DynamoDB nests lists and maps.
 const MaxDepth = 32
 
+// valueError is a value that cannot be stored, with the path to the
+// element that is the problem (list indices and map keys).
+type valueError struct {
+	path []any
+	msg  string
+}
+
+func (e *valueError) Error() string {
+	if len(e.path) == 0 {
+		return e.msg
+	}
+	return strings.TrimPrefix(FormatPath(e.path), ".") + ": " + e.msg
+}
+
+func valueErrorf(format string, args ...any) error {
+	return &valueError{msg: fmt.Sprintf(format, args...)}
+}
+
+// inside prefixes the path of err (a *valueError from an element) with key.
+func inside(key any, err error) error {
+	ve, ok := err.(*valueError)
+	if !ok {
+		return err
+	}
+	return &valueError{path: append([]any{key}, ve.path...), msg: ve.msg}
+}
+
 func normalizeAt(v any, depth int) (any, Kind, error) {
 	switch v.(type) {
 	case []any, []string, map[string]any:
 		if depth >= MaxDepth {
-			return nil, 0, fmt.Errorf("lists and maps nest deeper than DynamoDB's %d levels", MaxDepth)
+			return nil, 0, valueErrorf("lists and maps nest deeper than DynamoDB's %d levels", MaxDepth)
 		}
 	}
 	// Scalars are returned as the interface value they came in: converting
@@ -83,7 +110,7 @@ func normalizeAt(v any, depth int) (any, Kind, error) {
 		for i, e := range x {
 			n, _, err := normalizeAt(e, depth+1)
 			if err != nil {
-				return nil, 0, fmt.Errorf("[%d]: %w", i, err)
+				return nil, 0, inside(i, err)
 			}
 			out[i] = n
 		}
@@ -99,13 +126,13 @@ func normalizeAt(v any, depth int) (any, Kind, error) {
 		for k, e := range x {
 			n, _, err := normalizeAt(e, depth+1)
 			if err != nil {
-				return nil, 0, fmt.Errorf("%s: %w", k, err)
+				return nil, 0, inside(k, err)
 			}
 			out[k] = n
 		}
 		return out, Map, nil
 	case time.Time:
-		return nil, 0, fmt.Errorf("a time.Time cannot be stored in DynamoDB; use .Unix() or .Format(...)")
+		return nil, 0, valueErrorf("a time.Time cannot be stored in DynamoDB; use .Unix() or .Format(...)")
 	}
 	return normalizeReflect(reflect.ValueOf(v), depth)
 }
@@ -114,9 +141,11 @@ func checkFloat(f float64) (any, Kind, error) {
 	a := math.Abs(f)
 	switch {
 	case math.IsNaN(f) || math.IsInf(f, 0):
-		return nil, 0, fmt.Errorf("%v cannot be stored in DynamoDB", f)
-	case a > maxNumber || (a != 0 && a < minNumber):
-		return nil, 0, fmt.Errorf("%g is outside DynamoDB's number range", f)
+		return nil, 0, valueErrorf("%v cannot be stored in DynamoDB (numbers range from -1e126 to 1e126)", f)
+	case a > maxNumber:
+		return nil, 0, valueErrorf("%g cannot be stored in DynamoDB (numbers range from -1e126 to 1e126)", f)
+	case a != 0 && a < minNumber:
+		return nil, 0, valueErrorf("%g cannot be stored in DynamoDB (too small; the smallest magnitude is 1e-130)", f)
 	}
 	return f, Number, nil
 }
@@ -142,26 +171,26 @@ func normalizeReflect(rv reflect.Value, depth int) (any, Kind, error) {
 			return nil, 0, nil
 		}
 		if depth >= MaxDepth {
-			return nil, 0, fmt.Errorf("lists and maps nest deeper than DynamoDB's %d levels", MaxDepth)
+			return nil, 0, valueErrorf("lists and maps nest deeper than DynamoDB's %d levels", MaxDepth)
 		}
 		out := make([]any, rv.Len())
 		for i := range out {
 			n, _, err := normalizeAt(rv.Index(i).Interface(), depth+1)
 			if err != nil {
-				return nil, 0, fmt.Errorf("[%d]: %w", i, err)
+				return nil, 0, inside(i, err)
 			}
 			out[i] = n
 		}
 		return out, List, nil
 	case reflect.Map:
 		if rv.Type().Key().Kind() != reflect.String {
-			return nil, 0, fmt.Errorf("a map with %s keys cannot be stored in DynamoDB (keys must be strings)", rv.Type().Key())
+			return nil, 0, valueErrorf("a map with %s keys cannot be stored in DynamoDB (keys must be strings)", rv.Type().Key())
 		}
 		if rv.IsNil() {
 			return nil, 0, nil
 		}
 		if depth >= MaxDepth {
-			return nil, 0, fmt.Errorf("lists and maps nest deeper than DynamoDB's %d levels", MaxDepth)
+			return nil, 0, valueErrorf("lists and maps nest deeper than DynamoDB's %d levels", MaxDepth)
 		}
 		out := make(map[string]any, rv.Len())
 		it := rv.MapRange()
@@ -169,7 +198,7 @@ func normalizeReflect(rv reflect.Value, depth int) (any, Kind, error) {
 			k := it.Key().String()
 			n, _, err := normalizeAt(it.Value().Interface(), depth+1)
 			if err != nil {
-				return nil, 0, fmt.Errorf("%s: %w", k, err)
+				return nil, 0, inside(k, err)
 			}
 			out[k] = n
 		}
@@ -180,7 +209,7 @@ func normalizeReflect(rv reflect.Value, depth int) (any, Kind, error) {
 		}
 		return normalizeAt(rv.Elem().Interface(), depth)
 	}
-	return nil, 0, fmt.Errorf("a %s cannot be stored in DynamoDB", rv.Type())
+	return nil, 0, valueErrorf("a %s cannot be stored in DynamoDB", rv.Type())
 }
 
 // staticKind maps an expression's static result type to a Kind. known is

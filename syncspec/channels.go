@@ -27,9 +27,34 @@ type Channels struct {
 	TTL time.Duration
 	// Namespaces are the entries of channels.namespaces, in file order.
 	Namespaces []Namespace
-	// Line and Col are the position of the channels: key.
-	Line, Col int
+	// Line and Column are the position of the channels: section's value.
+	Line, Column int
+
+	nodes *channelNodes // between the section's parse and finish
 }
+
+// The channels: section (see sections.go): parse checks its structure,
+// finish compiles its rules once fields: and env: are known.
+var _ = registerSection(section{
+	key: "channels",
+	parse: func(p *parser, v *yaml.Node, s *Spec) {
+		s.Channels = &Channels{Line: v.Line, Column: v.Column, nodes: p.walkChannels(v)}
+	},
+	finish: func(p *parser, s *Spec, present bool) {
+		if s.Channels == nil {
+			return
+		}
+		opts := p.opts.eval
+		opts.Env = map[string]string{}
+		opts.EnvNames = s.Env
+		for _, n := range s.Env {
+			if v, ok := p.opts.lookupEnv(n); ok {
+				opts.Env[n] = v
+			}
+		}
+		p.compileChannels(s, opts)
+	},
+})
 
 // Namespace is one channel namespace: the first segment of a channel path
 // (/rooms/lobby is in namespace rooms) and its rules.
@@ -47,8 +72,8 @@ type Namespace struct {
 	// Shards is the number of partitions each channel's subscriptions are
 	// spread over (default 1; see package channels on hot channels).
 	Shards int
-	// Line and Col are the position of the namespace's name.
-	Line, Col int
+	// Line and Column are the position of the namespace's name.
+	Line, Column int
 }
 
 // Presence says how a namespace tracks who is subscribed.
@@ -116,19 +141,17 @@ type namespaceNodes struct {
 	shards             int
 }
 
-// walkChannels checks the structure of channels: (the top-level walk calls
-// it for the key).
-func (p *parser) walkChannels(k, v *yaml.Node) {
+// walkChannels checks the structure of channels:.
+func (p *parser) walkChannels(v *yaml.Node) *channelNodes {
 	v = resolve(v)
-	c := &channelNodes{key: k}
-	p.channels = c
+	c := &channelNodes{key: v}
 	if isNull(v) {
 		p.errNode(v, "channels", "channels must be a mapping with namespaces:")
-		return
+		return c
 	}
 	if v.Kind != yaml.MappingNode {
 		p.errNode(v, "channels", "channels must be a mapping with keys %s", strings.Join(channelsKeys, ", "))
-		return
+		return c
 	}
 	hasNS := false
 	p.pairs(v, "channels", func(ck, cv *yaml.Node) {
@@ -150,7 +173,7 @@ func (p *parser) walkChannels(k, v *yaml.Node) {
 				p.errNode(cv, "channels.ttl", "invalid duration %s: a number needs a unit, such as %ss or %sh", s, s, s)
 				return
 			}
-			if msg := checkTTL(s); msg != "" {
+			if _, msg := checkTTL(s); msg != "" {
 				p.errNode(cv, "channels.ttl", "%s", msg)
 				return
 			}
@@ -163,8 +186,9 @@ func (p *parser) walkChannels(k, v *yaml.Node) {
 		}
 	})
 	if !hasNS {
-		p.errNode(k, "channels.namespaces", "channels needs namespaces: (at least one, such as rooms:)")
+		p.errNode(v, "channels.namespaces", "channels needs namespaces: (at least one, such as rooms:)")
 	}
+	return c
 }
 
 func (p *parser) walkNamespaces(c *channelNodes, v *yaml.Node) {
@@ -289,12 +313,11 @@ func (p *parser) walkPresence(ns *namespaceNodes, v *yaml.Node, path string) boo
 
 // compileChannels compiles the rules of the channels: section against the
 // spec's fields and env allowlist, and checks the names presence uses.
-func (p *parser) compileChannels(fields []fieldNodes, opts eval.Options, table string, ttl time.Duration, lookup func(string) (string, bool)) *Channels {
-	c := p.channels
-	if c == nil {
-		return nil
-	}
-	out := &Channels{Line: c.key.Line, Col: c.key.Column, TTL: ttl}
+func (p *parser) compileChannels(s *Spec, opts eval.Options) {
+	out := s.Channels
+	c, table, lookup := out.nodes, s.Table, p.opts.lookupEnv
+	out.nodes = nil
+	out.TTL = s.TTL
 	if out.TTL <= 0 {
 		out.TTL = DefaultChannelTTL
 	}
@@ -317,15 +340,15 @@ func (p *parser) compileChannels(fields []fieldNodes, opts eval.Options, table s
 			p.errNode(c.key, "channels.table", "the default subscriptions table name %s-subscriptions is too long: set channels.table", table)
 		}
 	}
-	names := make([]string, 0, len(fields))
-	for _, f := range fields {
+	names := make([]string, 0, len(p.fields))
+	for _, f := range p.fields {
 		names = append(names, f.Name)
 	}
 	known := slices.Concat(names, []string{"connectionId", "domainName", "stage", "connectedAt"})
 	ropts := eval.RuleOptions{Fields: names, Env: opts.Env, EnvNames: opts.EnvNames, MaxNodes: opts.MaxNodes, MemoryBudget: opts.MemoryBudget}
 	for _, nn := range c.namespaces {
 		path := "channels.namespaces." + nn.key.Value
-		ns := Namespace{Name: nn.key.Value, Presence: nn.presence, Shards: nn.shards, Line: nn.key.Line, Col: nn.key.Column}
+		ns := Namespace{Name: nn.key.Value, Presence: nn.presence, Shards: nn.shards, Line: nn.key.Line, Column: nn.key.Column}
 		ns.Subscribe = p.compileRule(nn.subscribe, "true", path+".subscribe", ropts)
 		ns.Publish = p.compileRule(nn.publish, "false", path+".publish", ropts)
 		if pr := nn.presence; pr != nil {
@@ -340,7 +363,6 @@ func (p *parser) compileChannels(fields []fieldNodes, opts eval.Options, table s
 		}
 		out.Namespaces = append(out.Namespaces, ns)
 	}
-	return out
 }
 
 func didYouMean(s string, known []string) string {

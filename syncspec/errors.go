@@ -7,20 +7,20 @@ import (
 	"strings"
 )
 
-// Error is one problem in a spec: where (File, 1-based Line and Col, the
+// Error is one problem in a spec: where (File, 1-based Line and Column, the
 // key Path such as "fields.room.expr") and what. A problem with a value
 // from the environment names the variable (EnvVar) instead of a position.
 type Error struct {
 	File    string
 	Line    int
-	Col     int
+	Column  int
 	Path    string
 	Message string
 	// Snippet is expr's caret snippet for expression errors (lines
 	// starting with " | "), else "".
 	Snippet string
 	// EnvVar is the environment variable the bad value came from, e.g.
-	// LAWCKET_TTL; Line and Col are then zero.
+	// LAWCKET_TTL; Line and Column are then zero.
 	EnvVar string
 }
 
@@ -32,7 +32,7 @@ func (e *Error) Error() string {
 	if e.EnvVar != "" {
 		b.WriteString(e.EnvVar)
 	} else {
-		fmt.Fprintf(&b, "%s:%d:%d", e.File, e.Line, e.Col)
+		fmt.Fprintf(&b, "%s:%d:%d", e.File, e.Line, e.Column)
 		if e.Path != "" {
 			b.WriteString(": ")
 			b.WriteString(e.Path)
@@ -74,6 +74,6 @@ func (es Errors) sort() {
 		case eb:
 			return 1
 		}
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	})
 }

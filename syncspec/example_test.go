@@ -79,7 +79,7 @@ func ExampleLoad() {
 	}
 	fmt.Println(spec.Table, spec.TTL, spec.Env)
 	for _, f := range spec.IndexFields() {
-		fmt.Printf("index %s (%s) at %d:%d\n", f.Name, f.Type, f.Line, f.Col)
+		fmt.Printf("index %s (%s) at %d:%d\n", f.Name, f.Type, f.Line, f.Column)
 	}
 	// Output:
 	// Connections-prod 3h0m0s [STAGE_NAME]

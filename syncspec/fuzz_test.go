@@ -54,8 +54,8 @@ func FuzzParse(f *testing.F) {
 		}
 		lines := 1 + strings.Count(strings.NewReplacer("\r\n", "\n", "\r", "\n", "\u0085", "\n", "\u2028", "\n", "\u2029", "\n").Replace(string(data)), "\n")
 		for _, e := range errs {
-			if e.EnvVar == "" && (e.Line < 1 || e.Line > lines || e.Col < 1) {
-				t.Fatalf("position %d:%d outside the file (%d lines): %v", e.Line, e.Col, lines, e)
+			if e.EnvVar == "" && (e.Line < 1 || e.Line > lines || e.Column < 1) {
+				t.Fatalf("position %d:%d outside the file (%d lines): %v", e.Line, e.Column, lines, e)
 			}
 		}
 	})

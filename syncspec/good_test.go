@@ -65,7 +65,7 @@ func TestExampleSpec(t *testing.T) {
 		t.Fatalf("fields %v, want %s in file order", names, want)
 	}
 	room, ok := spec.Field("room")
-	if !ok || !room.Index || !room.Required || room.Type != eval.String || room.Line != 10 || room.Col != 3 {
+	if !ok || !room.Index || !room.Required || room.Type != eval.String || room.Line != 10 || room.Column != 3 {
 		t.Fatalf("room: %+v", room)
 	}
 	if idx := spec.IndexFields(); len(idx) != 1 || idx[0].Name != "room" {

@@ -15,11 +15,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/lawcket/lawcket"
-	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/channels"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -73,18 +72,16 @@ func newService(ctx context.Context, getenv func(string) string) (*service, erro
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	// One Management API client (LAWCKET_MANAGEMENT_ENDPOINT, else each
+	// connection's https://{domainName}/{stage}) for replies, publishes and sweeps.
+	client, err := mgmt.New()
 	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
+		return nil, err
 	}
-	opts := []lawcket.Option{lawcket.WithPlugins(sync), lawcket.WithAWSConfig(cfg)}
+	opts := []lawcket.Option{lawcket.WithPlugins(sync), lawcket.WithManagement(client)}
 	var sweepOpts []channels.SweepOption
 	if spec.Channels != nil {
-		poster, err := lawcket.NewPoster(ctx, append(broadcast.PosterOptions(broadcast.DefaultConcurrency), lawcket.WithPosterAWSConfig(cfg))...)
-		if err != nil {
-			return nil, err
-		}
-		ch, err := channels.New(ctx, spec, sync.Table(), channels.WithPoster(poster))
+		ch, err := channels.New(ctx, spec, sync.Table(), channels.WithPoster(client))
 		if err != nil {
 			return nil, err
 		}
@@ -98,7 +95,7 @@ func newService(ctx context.Context, getenv func(string) string) (*service, erro
 		}
 		sweepOpts = append(sweepOpts, channels.WithSweepRate(rate))
 	}
-	sweeper, err := channels.NewSweeper(sync.Table(), channels.NewChecker(cfg, getenv(lawcket.EnvManagementEndpoint)), sweepOpts...)
+	sweeper, err := channels.NewSweeper(sync.Table(), channels.NewChecker(client), sweepOpts...)
 	if err != nil {
 		return nil, err
 	}

@@ -7,8 +7,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -125,7 +127,8 @@ func TestScheduledSweep(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"live", "gone1"} {
-		ws(`{"requestContext":{"eventType":"CONNECT","routeKey":"$connect","connectionId":"` + id + `","domainName":"d.example","stage":"prod"}}`)
+		// Connected an hour ago: the sweep skips connections younger than channels.EstablishWindow.
+		ws(`{"requestContext":{"eventType":"CONNECT","routeKey":"$connect","connectionId":"` + id + `","domainName":"d.example","stage":"prod","connectedAt":` + strconv.FormatInt(time.Now().Add(-time.Hour).UnixMilli(), 10) + `}}`)
 		ws(`{"body":"{\"action\":\"subscribe\",\"channel\":\"/rooms/a\"}","requestContext":{"eventType":"MESSAGE","routeKey":"subscribe","connectionId":"` + id + `","domainName":"d.example","stage":"prod"}}`)
 	}
 	out, err := svc.handle(ctx, json.RawMessage(`{"version":"0","id":"1","detail-type":"Scheduled Event","source":"aws.events","account":"1","time":"2026-01-01T00:00:00Z","region":"us-east-1","resources":[],"detail":{}}`))

@@ -14,6 +14,7 @@ import (
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/channels"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -61,7 +62,7 @@ type rowReader interface {
 type roomChannels interface {
 	Subscribe(ctx context.Context, ev *lawcket.Event, channel string) error
 	Subscribed(ctx context.Context, connectionID, channel string) (bool, error)
-	Publish(ctx context.Context, channel string, event []byte, opts ...channels.FanoutOption) (channels.Report, error)
+	Publish(ctx context.Context, channel string, event []byte, opts ...channels.PublishOption) (channels.Report, error)
 }
 
 // roomChannel is the channel of a room.
@@ -166,7 +167,7 @@ func (c *chat) unknown(ctx context.Context, ev *lawcket.Event) error {
 func (c *chat) refuse(ctx context.Context, ev *lawcket.Event, msg string) error {
 	c.log.InfoContext(ctx, "chat: message refused", "connectionId", ev.Connection.ID, "routeKey", ev.RouteKey, "reason", msg)
 	err := c.reply(ctx, ev, errorFrame{Error: msg})
-	if errors.Is(err, lawcket.ErrGone) {
+	if errors.Is(err, mgmt.ErrGone) {
 		return nil // the sender left meanwhile: nobody to tell
 	}
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/lawcket/lawcket/channels"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -86,7 +87,7 @@ func (r *recorder) Subscribed(_ context.Context, id, channel string) (bool, erro
 	return r.subs[id+" "+channel], nil
 }
 
-func (r *recorder) Publish(_ context.Context, channel string, event []byte, _ ...channels.FanoutOption) (channels.Report, error) {
+func (r *recorder) Publish(_ context.Context, channel string, event []byte, _ ...channels.PublishOption) (channels.Report, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rooms = append(r.rooms, strings.TrimPrefix(channel, "/rooms/"))
@@ -264,8 +265,8 @@ func TestRefuseToAGoneSender(t *testing.T) {
 		err     error
 		wantErr bool
 	}{
-		{"gone: nobody to tell", fmt.Errorf("post: %w", lawcket.ErrGone), false},
-		{"other failures are faults", fmt.Errorf("post: %w", lawcket.ErrForbidden), true},
+		{"gone: nobody to tell", fmt.Errorf("post: %w", mgmt.ErrGone), false},
+		{"other failures are faults", fmt.Errorf("post: %w", mgmt.ErrForbidden), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c.reply = func(context.Context, *lawcket.Event, any) error { return tt.err }

@@ -9,9 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/lawcket/lawcket"
-	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/channels"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -48,13 +48,12 @@ func newApp(ctx context.Context, specPath string) (*lawcket.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Publishes retry throttled posts themselves (bounded): the SDK's
-	// retryer must not retry them too (see broadcast.PosterOptions).
-	poster, err := lawcket.NewPoster(ctx, append(broadcast.PosterOptions(broadcast.DefaultConcurrency), lawcket.WithPosterAWSConfig(cfg))...)
+	// One Management API client for the App's replies and the publishes.
+	client, err := mgmt.New(mgmt.WithAWSConfig(cfg))
 	if err != nil {
 		return nil, err
 	}
-	rooms, err := channels.New(ctx, spec, sync.Table(), channels.WithClient(db), channels.WithPoster(poster))
+	rooms, err := channels.New(ctx, spec, sync.Table(), channels.WithClient(db), channels.WithPoster(client))
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +63,7 @@ func newApp(ctx context.Context, specPath string) (*lawcket.App, error) {
 		reply: func(ctx context.Context, ev *lawcket.Event, v any) error { return ev.Reply(ctx, v) },
 		log:   slog.Default(),
 	}
-	ws := lawcket.New(lawcket.WithPlugins(sync), rooms.Install(), lawcket.WithAWSConfig(cfg))
+	ws := lawcket.New(lawcket.WithPlugins(sync), rooms.Install(), lawcket.WithManagement(client))
 	ws.On(lawcket.Connect, c.connect)
 	ws.Route("send", c.send)
 	ws.On(lawcket.Message, c.unknown) // $default: anything that is not send or a channels request

@@ -11,10 +11,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -22,10 +21,12 @@ const broadcastAbout = `
 Post a payload to the stored connections of lawcket.yaml's table: those whose
 "index: true" field FIELD equals VALUE (--where, a Query on the field's index)
 or all of them (--all, a Scan). Connections that answer 410 Gone have their
-row deleted; throttled posts (429) are retried with backoff; the report is
-printed on stdout as one JSON object:
+row deleted; throttled posts (429) are retried with backoff; a post that may
+have been delivered (5xx, connection lost after sending) is not resent and is
+reported with reason "ambiguous". The report is printed on stdout as one JSON
+object ("attempts" counts every HTTP attempt, "retries" every resend):
 
-  {"sent":N,"gone":N,"deleted":N,"failed":N,"retries":N,"failures":[{"connectionId":"…","op":"post","error":"…"}]}
+  {"sent":N,"gone":N,"deleted":N,"failed":N,"ambiguous":N,"attempts":N,"retries":N,"failures":[{"connectionId":"…","op":"post","reason":"…","error":"…","attempts":N}]}
 
 The exit status is 1 when any post or delete failed, or the broadcast stopped
 early (the report then covers what was done).
@@ -87,13 +88,12 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if *concurrency < 1 {
 		return f.usageError(stderr, "--concurrency %d: must be at least 1", *concurrency)
 	}
-	posterOpts := broadcast.PosterOptions(*concurrency)
+	var mgmtOpts []mgmt.Option
 	if *endpoint != "" {
-		posterOpts = append(posterOpts, lawcket.WithPosterEndpoint(*endpoint))
-		// Options are validated before any I/O; with a given config there is none.
-		if _, err := lawcket.NewPoster(ctx, lawcket.WithPosterEndpoint(*endpoint), lawcket.WithPosterAWSConfig(aws.Config{})); err != nil {
+		if err := mgmt.CheckEndpoint(*endpoint); err != nil {
 			return f.usageError(stderr, "--endpoint: %v", err)
 		}
+		mgmtOpts = append(mgmtOpts, mgmt.WithEndpoint(*endpoint))
 	}
 
 	spec, ok := loadSpec(*config, stderr)
@@ -107,25 +107,25 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	}
 
 	if *channel != "" {
-		return publishChannel(ctx, spec, *channel, payload, posterOpts, stdout, stderr,
-			broadcast.WithConcurrency(*concurrency), broadcast.Exclude(*exclude), broadcast.WithAPIID(*apiID))
+		return publishChannel(ctx, spec, *channel, payload, mgmtOpts, *concurrency, stdout, stderr,
+			broadcast.Exclude(*exclude), broadcast.WithAPIID(*apiID))
 	}
 	table, err := dynamo.NewTable(ctx, spec)
 	if err != nil {
 		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
 		return ExitFindings
 	}
-	poster, err := lawcket.NewPoster(ctx, posterOpts...)
+	client, err := mgmt.New(mgmtOpts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
 		return ExitFindings
 	}
-	sender, err := broadcast.New(table, poster, broadcast.WithConcurrency(*concurrency), broadcast.Exclude(*exclude), broadcast.WithAPIID(*apiID))
+	sender, err := broadcast.New(client, table, broadcast.WithConcurrency(*concurrency))
 	if err != nil {
 		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
 		return ExitUsage
 	}
-	rep, sendErr := sender.Send(ctx, sel, payload)
+	rep, sendErr := sender.Send(ctx, table.Targets(ctx, sel), payload, broadcast.Exclude(*exclude), broadcast.WithAPIID(*apiID))
 	return report(rep, sendErr, stdout, stderr)
 }
 

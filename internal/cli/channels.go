@@ -8,12 +8,10 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/channels"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -42,7 +40,7 @@ func runPresence(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if !ok {
 		return ExitFindings
 	}
-	ch, _, err := openChannels(ctx, spec, nil)
+	ch, _, _, err := openChannels(ctx, spec, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "lawcket presence: %v\n", err)
 		return ExitFindings
@@ -89,16 +87,18 @@ func runSweep(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if *concurrency < 1 {
 		return f.usageError(stderr, "--concurrency %d: must be at least 1", *concurrency)
 	}
+	var mgmtOpts []mgmt.Option
 	if *endpoint != "" {
-		if _, err := lawcket.NewPoster(ctx, lawcket.WithPosterEndpoint(*endpoint), lawcket.WithPosterAWSConfig(aws.Config{})); err != nil {
+		if err := mgmt.CheckEndpoint(*endpoint); err != nil {
 			return f.usageError(stderr, "--endpoint: %v", err)
 		}
+		mgmtOpts = append(mgmtOpts, mgmt.WithEndpoint(*endpoint))
 	}
 	spec, ok := loadSpec(*config, stderr)
 	if !ok {
 		return ExitFindings
 	}
-	sweeper, err := newSweeper(ctx, spec, *endpoint, channels.WithSweepRate(*rate), channels.WithSweepConcurrency(*concurrency), channels.WithSweepAPIID(*apiID), channels.WithSweepDryRun(*dryRun))
+	sweeper, err := newSweeper(ctx, spec, mgmtOpts, channels.WithSweepRate(*rate), channels.WithSweepConcurrency(*concurrency), channels.WithSweepAPIID(*apiID), channels.WithSweepDryRun(*dryRun))
 	if err != nil {
 		fmt.Fprintf(stderr, "lawcket sweep: %v\n", err)
 		return ExitFindings
@@ -119,45 +119,37 @@ func runSweep(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 // newSweeper builds the Sweeper of spec with the default AWS config:
 // the connections table, and the channels when the spec has them.
-func newSweeper(ctx context.Context, spec *syncspec.Spec, endpoint string, opts ...channels.SweepOption) (*channels.Sweeper, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
-	var posterOpts []lawcket.PosterOption
-	if endpoint != "" {
-		posterOpts = append(posterOpts, lawcket.WithPosterEndpoint(endpoint))
-	}
-	ch, table, err := openChannels(ctx, spec, posterOpts)
+func newSweeper(ctx context.Context, spec *syncspec.Spec, mgmtOpts []mgmt.Option, opts ...channels.SweepOption) (*channels.Sweeper, error) {
+	ch, table, client, err := openChannels(ctx, spec, mgmtOpts)
 	if err != nil {
 		return nil, err
 	}
 	if ch != nil {
 		opts = append(opts, channels.WithSweepChannels(ch))
 	}
-	return channels.NewSweeper(table, channels.NewChecker(cfg, endpoint), opts...)
+	return channels.NewSweeper(table, channels.NewChecker(client), opts...)
 }
 
-// openChannels opens the connections table of spec and, when it has a
-// channels: section, the channels (nil otherwise), posting through a
-// Poster with broadcast's options and posterOpts.
-func openChannels(ctx context.Context, spec *syncspec.Spec, posterOpts []lawcket.PosterOption) (*channels.Plugin, *dynamo.Table, error) {
+// openChannels opens the connections table of spec, a Management API
+// client with mgmtOpts and, when the spec has a channels: section, the
+// channels (nil otherwise) posting through that client.
+func openChannels(ctx context.Context, spec *syncspec.Spec, mgmtOpts []mgmt.Option, fanout ...broadcast.Option) (*channels.Plugin, *dynamo.Table, *mgmt.Client, error) {
 	table, err := dynamo.NewTable(ctx, spec)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	client, err := mgmt.New(mgmtOpts...)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	if spec.Channels == nil {
-		return nil, table, nil
+		return nil, table, client, nil
 	}
-	poster, err := lawcket.NewPoster(ctx, append(broadcast.PosterOptions(broadcast.DefaultConcurrency), posterOpts...)...)
+	ch, err := channels.New(ctx, spec, table, channels.WithPoster(client), channels.WithFanoutOptions(fanout...))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	ch, err := channels.New(ctx, spec, table, channels.WithPoster(poster))
-	if err != nil {
-		return nil, nil, err
-	}
-	return ch, table, nil
+	return ch, table, client, nil
 }
 
 // parseWithArg parses flags around one positional argument.
@@ -194,12 +186,12 @@ func writeJSON(stdout, stderr io.Writer, cmd string, v any) int {
 }
 
 // publishChannel is broadcast --channel: channels.Plugin.Publish.
-func publishChannel(ctx context.Context, spec *syncspec.Spec, channel string, payload []byte, posterOpts []lawcket.PosterOption, stdout, stderr io.Writer, opts ...broadcast.Option) int {
+func publishChannel(ctx context.Context, spec *syncspec.Spec, channel string, payload []byte, mgmtOpts []mgmt.Option, concurrency int, stdout, stderr io.Writer, opts ...broadcast.SendOption) int {
 	if spec.Channels == nil {
 		fmt.Fprintf(stderr, "lawcket broadcast: --channel: %s has no channels: section\n", spec.File)
 		return ExitUsage
 	}
-	ch, _, err := openChannels(ctx, spec, posterOpts)
+	ch, _, _, err := openChannels(ctx, spec, mgmtOpts, broadcast.WithConcurrency(concurrency))
 	if err != nil {
 		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
 		return ExitFindings

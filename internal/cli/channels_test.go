@@ -52,6 +52,18 @@ func channelsEnv(t *testing.T) (string, *dynamodb.Client) {
 	path := filepath.Join(t.TempDir(), "lawcket.yaml")
 	writeFile(t, path, channelsCLISpec)
 	c := broadcastEnv(t, path, map[string]string{"ann-1": "r", "ann-2": "r", "bob": "r", "gone-1": "r"})
+	// Connected an hour ago: a 410 within channels.EstablishWindow of the
+	// connect is not taken as gone.
+	out, err := c.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String("Connections")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, item := range out.Items {
+		item["connectedAt"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().Add(-time.Hour).UnixMilli(), 10)}
+		if _, err := c.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("Connections"), Item: item}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	spec, err := syncspec.Load(path)
 	if err != nil {
 		t.Fatal(err)

@@ -41,10 +41,12 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	f.StringVar(&cfg.Stage, "stage", devgw.DefaultStage, "stage `name` in events, URLs and the Management API path")
 	f.StringVar(&cfg.DynamoDBEndpoint, "dynamodb-endpoint", "", "use this DynamoDB `URL` instead of the embedded one (the table is created if missing)")
 	f.StringVar(&cfg.RouteSelection, "route-selection", devgw.DefaultRouteSelection, "route selection `expression` applied to JSON message bodies")
-	routes := f.String("routes", "", "comma-separated custom route `keys` the API defines; other values go to $default (default: any value is a route)")
+	routes := f.String("routes", "", "comma-separated route `keys` the API declares, $default included if it has one; other values go to $default, or get a Forbidden error frame without it (default: any string value is a route)")
+	routeResponses := f.String("route-responses", "", "comma-separated route `keys` with a route response: the function's returned body is sent to the client")
 	f.IntVar(&cfg.Concurrency, "concurrency", 1, "number of handler `processes` (each handles one invocation at a time)")
 	f.StringVar(&cfg.StaticDir, "static", "", "serve this `dir` at / (plain HTTP GETs)")
-	f.BoolVar(&cfg.FrameLimit, "frame-limit", false, "enforce API Gateway's 32 KB frame limit (a larger client frame closes with 1009, as browsers' big messages do on AWS)")
+	frameLimit := f.Bool("frame-limit", true, "enforce API Gateway's 32 KB frame limit: a larger client frame closes with 1009 and is not delivered (--frame-limit=false: messages up to 128 KB in one frame)")
+	allowOrigins := f.String("allow-origin", "", "comma-separated `origins` (scheme://host:port) whose pages may open WebSockets and call the gateway, besides its own")
 	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", devgw.DefaultIdleTimeout, "close connections idle this `long`")
 	f.DurationVar(&cfg.MaxLifetime, "max-lifetime", devgw.DefaultMaxLifetime, "close connections after this `long`")
 	f.DurationVar(&cfg.Timeout, "timeout", devgw.DefaultTimeout, "integration timeout: a handler taking `longer` is answered 504 and restarted")
@@ -62,13 +64,10 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return f.usageError(stderr, "no handler command: put it after --")
 	}
 	cfg.Command = command
-	if *routes != "" {
-		for _, r := range strings.Split(*routes, ",") {
-			if r = strings.TrimSpace(r); r != "" {
-				cfg.Routes = append(cfg.Routes, r)
-			}
-		}
-	}
+	cfg.NoFrameLimit = !*frameLimit
+	cfg.Routes = splitList(*routes)
+	cfg.RouteResponses = splitList(*routeResponses)
+	cfg.AllowOrigins = splitList(*allowOrigins)
 	if cfg.Concurrency < 1 {
 		return f.usageError(stderr, "--concurrency %d: want at least 1", cfg.Concurrency)
 	}
@@ -146,4 +145,15 @@ func printDevBanner(w io.Writer, g *devgw.Gateway, cfg devgw.Config) {
 	if u := g.StaticURL(); u != "" {
 		fmt.Fprintf(w, "  Static page:     %s   (%s)\n", u, cfg.StaticDir)
 	}
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package devgw
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -29,7 +30,12 @@ type conn struct {
 	sourceIP    string
 	userAgent   string
 	domainName  string
+	authorizer  any          // requestContext.authorizer, set by Config.BeforeConnect
 	lastActive  atomic.Int64 // unix nanoseconds
+	// tooBigAt is the index of the first data message with a frame over
+	// MaxFrameSize (-1: none). It is set by the frame watcher before the
+	// WebSocket reader can return that message, so it is never delivered.
+	tooBigAt atomic.Int64
 
 	ready chan struct{} // closed once the handshake is done (ws set, or failed)
 
@@ -54,6 +60,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, names m
 		userAgent:   r.UserAgent(),
 		domainName:  r.Host,
 	}
+	c.tooBigAt.Store(-1)
 	ev := events.APIGatewayWebsocketProxyRequest{
 		RequestContext: c.requestContext("$connect", "CONNECT", now),
 	}
@@ -68,7 +75,20 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, names m
 		}
 	}
 
-	resp, err := g.invokeEvent(r.Context(), &ev)
+	if hook := g.cfg.BeforeConnect; hook != nil {
+		if err := hook(r.Context(), r, &ev); err != nil {
+			var ref *Refusal
+			if !errors.As(err, &ref) {
+				ref = &Refusal{Status: http.StatusInternalServerError, Message: "Internal server error", Err: err}
+			}
+			g.log.Info("handshake refused before $connect", "connectionId", c.id, "status", ref.Status, "err", err)
+			writeJSONError(w, ref.Status, "", ref.Message)
+			return
+		}
+		c.authorizer = ev.RequestContext.Authorizer
+	}
+
+	resp, _, err := g.invokeEvent(r.Context(), &ev)
 	if err != nil {
 		status := http.StatusBadGateway
 		if errors.Is(err, runtimeapi.ErrTimeout) {
@@ -98,7 +118,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, names m
 		return
 	}
 	opts := &websocket.AcceptOptions{
-		InsecureSkipVerify: true, // API Gateway does not check Origin
+		InsecureSkipVerify: true, // Origin was checked by ServeHTTP (checkOrigin)
 		CompressionMode:    websocket.CompressionDisabled,
 	}
 	if proto := responseHeader(resp, "Sec-WebSocket-Protocol"); proto != "" {
@@ -139,9 +159,10 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, names m
 	if code != 0 {
 		go ws.Close(websocket.StatusCode(code), why)
 	}
-	if g.cfg.FrameLimit {
-		tooBig := func(size uint64) {
-			g.log.Warn("frame over 32 KB (API Gateway's frame limit): closing with 1009", "connectionId", c.id, "frameBytes", size)
+	if !g.cfg.NoFrameLimit {
+		tooBig := func(size, message uint64) {
+			c.tooBigAt.Store(int64(message))
+			g.log.Warn("frame over 32 KB (API Gateway's frame limit): closing with 1009; its message is not delivered", "connectionId", c.id, "frameBytes", size)
 			c.closeByServer(int(websocket.StatusMessageTooBig), "Message too big")
 		}
 		if !watchFrames(r, MaxFrameSize, tooBig) {
@@ -165,14 +186,23 @@ func (c *conn) run() {
 
 	var code int
 	var reason string
-	for {
+	for n := int64(0); ; n++ {
 		typ, data, err := c.ws.Read(context.Background())
 		if err != nil {
 			code, reason = c.closeInfo(err)
 			break
 		}
+		if at := c.tooBigAt.Load(); at >= 0 && n >= at {
+			continue // a frame over 32 KB: closing with 1009, never delivered
+		}
+		if typ == websocket.MessageBinary {
+			// API Gateway does not accept binary frames: it closes with 1003.
+			g.log.Warn("binary frame: closing with 1003 (API Gateway accepts text frames only)", "connectionId", c.id, "bytes", len(data))
+			c.closeByServer(int(websocket.StatusUnsupportedData), "Binary frames are not supported")
+			continue // the read loop ends with the close handshake
+		}
 		c.touch()
-		g.deliver(c, typ, data)
+		g.deliver(c, data)
 	}
 	life.Stop()
 	c.mu.Lock()
@@ -185,33 +215,79 @@ func (c *conn) run() {
 	g.disconnect(c, code, reason)
 }
 
-// deliver invokes the handler with one message.
-func (g *Gateway) deliver(c *conn, typ websocket.MessageType, data []byte) {
+// deliver invokes the route of one text message and, for a route with a
+// route response, sends the function's answer back.
+func (g *Gateway) deliver(c *conn, data []byte) {
 	now := time.Now()
-	binary := typ == websocket.MessageBinary
+	key, ok := g.route.routeKey(data)
 	ev := events.APIGatewayWebsocketProxyRequest{
-		RequestContext:  c.requestContext(g.route.routeKey(data, binary), "MESSAGE", now),
-		IsBase64Encoded: binary,
+		RequestContext: c.requestContext(key, "MESSAGE", now),
+		Body:           string(data),
 	}
 	ev.RequestContext.MessageID = newID()
-	if binary {
-		ev.Body = base64.StdEncoding.EncodeToString(data)
-	} else {
-		ev.Body = string(data)
+	if !ok {
+		// No route and no $default route: API Gateway answers in a frame.
+		g.log.Warn("no route for the message and no $default route: answering Forbidden", "connectionId", c.id, "bytes", len(data))
+		c.write(context.Background(), errorFrame("Forbidden", c.id, ev.RequestContext.RequestID))
+		return
 	}
-	g.log.Debug("message", "connectionId", c.id, "routeKey", ev.RequestContext.RouteKey, "bytes", len(data), "binary", binary)
-	if _, err := g.invokeEvent(context.Background(), &ev); err != nil {
-		g.log.Error("message route failed", "connectionId", c.id, "routeKey", ev.RequestContext.RouteKey, "err", err)
+	g.log.Debug("message", "connectionId", c.id, "routeKey", key, "bytes", len(data))
+	resp, raw, err := g.invokeEvent(context.Background(), &ev)
+	if err != nil {
+		g.log.Error("message route failed", "connectionId", c.id, "routeKey", key, "err", err)
 		// API Gateway tells the client in a frame of its own.
 		msg := "Internal server error"
 		if errors.Is(err, runtimeapi.ErrTimeout) {
 			msg = "Endpoint request timed out"
 		}
-		frame, _ := json.Marshal(map[string]string{
-			"message": msg, "connectionId": c.id, "requestId": ev.RequestContext.RequestID,
-		})
-		c.write(context.Background(), frame)
+		c.write(context.Background(), errorFrame(msg, c.id, ev.RequestContext.RequestID))
+		return
 	}
+	if !g.route.hasResponse(key) {
+		return // without a route response, API Gateway drops the answer
+	}
+	body := routeResponseBody(resp, raw)
+	if len(body) == 0 {
+		return
+	}
+	if err := c.write(context.Background(), body); err != nil {
+		g.log.Warn("route response not sent", "connectionId", c.id, "routeKey", key, "err", err)
+	}
+}
+
+// routeResponseBody is what a route response sends: the proxy response's
+// body (decoded when isBase64Encoded), or the answer itself when it is not
+// a proxy response (a JSON string is sent as its text).
+func routeResponseBody(resp events.APIGatewayProxyResponse, raw []byte) []byte {
+	trimmed := bytes.TrimSpace(raw)
+	switch {
+	case len(trimmed) == 0 || string(trimmed) == "null":
+		return nil
+	case trimmed[0] == '{':
+		if resp.IsBase64Encoded {
+			if b, err := base64.StdEncoding.DecodeString(resp.Body); err == nil {
+				return b
+			}
+		}
+		return []byte(resp.Body)
+	case trimmed[0] == '"':
+		var s string
+		if json.Unmarshal(trimmed, &s) == nil {
+			return []byte(s)
+		}
+	}
+	return trimmed
+}
+
+// errorFrame is the frame API Gateway sends a client when a message
+// cannot be delivered: {"message": ..., "connectionId": ..., "requestId": ...}.
+func errorFrame(msg, connectionID, requestID string) []byte {
+	frame, _ := json.Marshal(struct {
+		Message      string `json:"message"`
+		ConnectionID string `json:"connectionId"`
+		RequestID    string `json:"requestId"`
+	}{msg, connectionID, requestID})
+	return frame
 }
 
 // disconnect sends $disconnect for c.
@@ -226,55 +302,56 @@ func (g *Gateway) disconnect(c *conn, code int, reason string) {
 	// The few headers API Gateway sends with $disconnect.
 	ev.Headers = map[string]string{"Host": c.domainName, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
 	ev.MultiValueHeaders = map[string][]string{"Host": {c.domainName}, "x-api-key": {""}, "X-Forwarded-For": {""}, "x-restapi": {""}}
-	if _, err := g.invokeEvent(context.Background(), &ev); err != nil {
+	if _, _, err := g.invokeEvent(context.Background(), &ev); err != nil {
 		g.log.Error("$disconnect failed", "connectionId", c.id, "err", err)
 	}
 	g.noteRows("$disconnect " + c.id)
 }
 
-// invokeEvent runs ev through a handler process and decodes its proxy response.
-func (g *Gateway) invokeEvent(ctx context.Context, ev *events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-	var resp events.APIGatewayProxyResponse
+// invokeEvent runs ev through a handler process and decodes its proxy
+// response; out is the function's answer as returned.
+func (g *Gateway) invokeEvent(ctx context.Context, ev *events.APIGatewayWebsocketProxyRequest) (resp events.APIGatewayProxyResponse, out []byte, err error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
-		return resp, fmt.Errorf("devgw: encode event: %w", err)
+		return resp, nil, fmt.Errorf("devgw: encode event: %w", err)
 	}
-	out, err := g.fn.Invoke(ctx, payload)
+	out, err = g.fn.Invoke(ctx, payload)
 	if err != nil {
-		return resp, err
+		return resp, nil, err
 	}
 	trimmed := strings.TrimSpace(string(out))
 	if trimmed == "" || trimmed == "null" {
-		return resp, nil // no proxy response: API Gateway treats it as 200
+		return resp, out, nil // no proxy response: API Gateway treats it as 200
 	}
 	if !strings.HasPrefix(trimmed, "{") {
-		// A non-object answer (a string, a number) is not a proxy response;
-		// API Gateway ignores it for WebSocket routes without a route response.
-		return resp, nil
+		// A non-object answer (a string, a number) is not a proxy response.
+		return resp, out, nil
 	}
 	if err := json.Unmarshal(out, &resp); err != nil {
-		return resp, fmt.Errorf("%w: malformed Lambda proxy response: %v", runtimeapi.ErrFunction, err)
+		return resp, out, fmt.Errorf("%w: malformed Lambda proxy response: %v", runtimeapi.ErrFunction, err)
 	}
-	return resp, nil
+	return resp, out, nil
 }
 
 // requestContext is the requestContext shared by every event of c.
 func (c *conn) requestContext(routeKey, eventType string, now time.Time) events.APIGatewayWebsocketProxyRequestContext {
 	g := c.g
+	id := newID() // requestId and extendedRequestId are equal in AWS's events
 	return events.APIGatewayWebsocketProxyRequestContext{
 		RouteKey:          routeKey,
 		EventType:         eventType,
-		ExtendedRequestID: newID(),
+		ExtendedRequestID: id,
 		RequestTime:       now.UTC().Format(requestTimeFormat),
 		MessageDirection:  "IN",
 		Stage:             g.cfg.Stage,
 		ConnectedAt:       c.connectedAt.UnixMilli(),
 		RequestTimeEpoch:  now.UnixMilli(),
 		Identity:          events.APIGatewayRequestIdentity{SourceIP: c.sourceIP, UserAgent: c.userAgent},
-		RequestID:         newID(),
+		RequestID:         id,
 		DomainName:        c.domainName,
 		ConnectionID:      c.id,
 		APIID:             g.cfg.APIID,
+		Authorizer:        c.authorizer,
 	}
 }
 

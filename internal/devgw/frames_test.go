@@ -43,9 +43,9 @@ func FuzzFrameScanner(f *testing.F) {
 		var sc frameScanner
 		for len(stream) > 0 {
 			n := min(step, len(stream))
-			if size, over := sc.feed(stream[:n], MaxFrameSize); over {
-				if size != uint64(sizes[want]) {
-					t.Fatalf("reported %d, want frame %d of %d bytes", size, want, sizes[want])
+			if size, msg, over := sc.feed(stream[:n], MaxFrameSize); over {
+				if size != uint64(sizes[want]) || msg != uint64(want) {
+					t.Fatalf("reported %d bytes in message %d, want frame %d of %d bytes", size, msg, want, sizes[want])
 				}
 				return
 			}

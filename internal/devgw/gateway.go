@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/lawcket/lawcket/internal/localdynamo"
 	"github.com/lawcket/lawcket/internal/runtimeapi"
 )
@@ -39,6 +40,10 @@ const (
 type Config struct {
 	// Addr is the host:port of the WebSocket server, the Management API and
 	// the static files (default DefaultAddr; "127.0.0.1:0" picks a free port).
+	// Requests are answered only for loopback Host names (localhost,
+	// 127.0.0.0/8, ::1) and Addr's own host (with an unspecified host such
+	// as 0.0.0.0: this machine's IP addresses); others get 403, against
+	// DNS rebinding.
 	Addr string
 	// Stage is the stage name in events and in the Management API path
 	// (default "local").
@@ -61,19 +66,50 @@ type Config struct {
 	// RouteSelection is the route selection expression (default
 	// "$request.body.action").
 	RouteSelection string
-	// Routes are the custom route keys the API defines. Empty: any value the
-	// route selection expression yields is used as the route key; otherwise
-	// values not listed go to $default, as on API Gateway.
+	// Routes are the route keys the API declares for messages ("$default"
+	// among them declares the $default route; "$connect" and "$disconnect"
+	// may be listed and are ignored here). With routes declared, as on API
+	// Gateway, a selected value that names no declared route, a non-string
+	// value and a body that is not a JSON object go to $default; without a
+	// $default route the client then gets API Gateway's error frame
+	// {"message": "Forbidden", "connectionId": ..., "requestId": ...} and no
+	// function is invoked. Empty: any selected string is the route key and
+	// everything else goes to $default.
 	Routes []string
+	// RouteResponses are the routes with a route response (on AWS a
+	// RouteResponse with RouteResponseSelectionExpression $default): the
+	// body the function returns for them (the proxy response's body, or
+	// the whole answer when it is not a proxy response) is sent to the
+	// client as a message. Other routes' answers are dropped, as on AWS.
+	RouteResponses []string
+	// BeforeConnect, when set, is called for every handshake with the
+	// $connect event before the $connect route is invoked: where API
+	// Gateway runs a $connect authorizer. An error refuses the handshake
+	// without invoking $connect (and without $disconnect): a *Refusal with
+	// its status and {"message": Message} body, any other error with 500
+	// {"message": "Internal server error"}. It may set
+	// ev.RequestContext.Authorizer, which is then delivered in the
+	// requestContext of $connect and of every later event of the
+	// connection. It is called concurrently for concurrent handshakes.
+	BeforeConnect func(ctx context.Context, r *http.Request, ev *events.APIGatewayWebsocketProxyRequest) error
 	// Concurrency is the number of handler processes (default 1); each
 	// handles one invocation at a time.
 	Concurrency int
-	// StaticDir, when set, is served at / for plain (non-WebSocket) GETs.
+	// StaticDir, when set, is served at / for plain (non-WebSocket) GETs,
+	// through an os.Root: no file outside it (symlinks that leave it are
+	// not followed), no dotfiles, no directory listings (a directory serves
+	// its index.html).
 	StaticDir string
-	// FrameLimit enforces API Gateway's 32 KB frame limit (MaxFrameSize):
-	// a larger client frame closes the connection with 1009. Off by
-	// default, so a message up to 128 KB may be sent as one frame.
-	FrameLimit bool
+	// AllowOrigins are the origins (scheme://host[:port]) besides the
+	// gateway's own whose pages may open WebSockets and call the
+	// Management API; a request with another Origin is refused with 403.
+	// Requests without Origin (not from a browser) are not affected.
+	AllowOrigins []string
+	// NoFrameLimit turns off API Gateway's 32 KB frame limit
+	// (MaxFrameSize), so that a message up to 128 KB may come as one
+	// frame. By default a larger client frame closes the connection with
+	// 1009 and its message is never delivered to the function.
+	NoFrameLimit bool
 	// IdleTimeout closes a connection without traffic (default 10 min).
 	IdleTimeout time.Duration
 	// MaxLifetime closes a connection after this long (default 2 h).
@@ -100,6 +136,28 @@ type Config struct {
 
 var stageRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
+// Refusal is an error Config.BeforeConnect returns to refuse a handshake
+// with an HTTP status and API Gateway's {"message": Message} body, as a
+// $connect authorizer does: 401 "Unauthorized" when the identity source is
+// missing, 403 "Forbidden" for a Deny, 500 "Internal server error" when the
+// authorizer fails.
+type Refusal struct {
+	Status  int
+	Message string
+	Err     error // the cause, for the gateway's log (optional)
+}
+
+func (r *Refusal) Error() string {
+	s := fmt.Sprintf("refused with %d %s", r.Status, r.Message)
+	if r.Err != nil {
+		s += ": " + r.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (r *Refusal) Unwrap() error { return r.Err }
+
 // Gateway is a local API Gateway WebSocket API in front of a handler binary.
 // Build it with New, run it with Start, stop it with Close. Its methods are
 // safe for concurrent use.
@@ -115,6 +173,9 @@ type Gateway struct {
 	dynamoURL string
 	table     string
 	static    http.Handler
+	staticDir *os.Root
+	hosts     *hostPolicy
+	origins   map[string]bool
 
 	rowsMu     sync.Mutex
 	rowsClosed bool
@@ -150,7 +211,7 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.RouteSelection == "" {
 		cfg.RouteSelection = DefaultRouteSelection
 	}
-	route, err := parseRouteSelection(cfg.RouteSelection, cfg.Routes)
+	route, err := parseRouteSelection(cfg.RouteSelection, cfg.Routes, cfg.RouteResponses)
 	if err != nil {
 		return nil, err
 	}
@@ -173,11 +234,17 @@ func New(cfg Config) (*Gateway, error) {
 		}
 		cfg.SpecPath = abs
 	}
+	origins, err := normalizeOrigins(cfg.AllowOrigins)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		route: route,
-		conns: make(map[string]*conn),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		route:   route,
+		conns:   make(map[string]*conn),
+		hosts:   newHostPolicy(cfg.Addr),
+		origins: origins,
 	}
 	if cfg.StaticDir != "" {
 		st, err := os.Stat(cfg.StaticDir)
@@ -187,7 +254,12 @@ func New(cfg Config) (*Gateway, error) {
 		if !st.IsDir() {
 			return nil, fmt.Errorf("devgw: static dir %s is not a directory", cfg.StaticDir)
 		}
-		g.static = http.FileServer(http.Dir(cfg.StaticDir))
+		root, err := os.OpenRoot(cfg.StaticDir)
+		if err != nil {
+			return nil, fmt.Errorf("devgw: static dir: %w", err)
+		}
+		g.staticDir = root
+		g.static = staticFiles{root}
 	}
 	return g, nil
 }
@@ -291,6 +363,9 @@ func (g *Gateway) Close() error {
 	}
 	g.mu.Unlock()
 	if g.srv == nil {
+		if g.staticDir != nil {
+			g.staticDir.Close()
+		}
 		return nil
 	}
 	// Close the connections first: their $disconnect handlers may still use
@@ -312,6 +387,9 @@ func (g *Gateway) Close() error {
 	g.wg.Wait()
 	g.stopRows()
 	g.stopDynamo()
+	if g.staticDir != nil {
+		g.staticDir.Close()
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = nil
 	}
@@ -342,11 +420,27 @@ func (g *Gateway) childEnv() []string {
 	return append(env, g.cfg.Env...)
 }
 
-// ServeHTTP routes WebSocket upgrades, the Management API and static files.
+// ServeHTTP routes WebSocket upgrades, the Management API and static files,
+// after the Host and Origin checks (see security.go).
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	names := headerNames(r) // counts every request of the connection
+	if !g.hosts.allows(r.Host) {
+		g.log.Warn("refused a request for a foreign Host (DNS rebinding?); only loopback names and --addr's host are served", "host", r.Host, "path", r.URL.Path)
+		writeJSONError(w, http.StatusForbidden, "", "Forbidden")
+		return
+	}
+	if !originAllowed(r, g.origins) {
+		g.log.Warn("refused a request from a foreign Origin (allow it with --allow-origin)", "origin", r.Header.Get("Origin"), "path", r.URL.Path)
+		writeJSONError(w, http.StatusForbidden, "", "Forbidden")
+		return
+	}
 	stagePrefix := "/" + g.cfg.Stage + "/@connections/"
 	if rest, ok := strings.CutPrefix(r.URL.Path, stagePrefix); ok {
+		if !sigV4Signed(r) {
+			w.Header()["x-amzn-RequestId"] = []string{newUUID()}
+			writeJSONError(w, http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token")
+			return
+		}
 		g.serveManagement(w, r, rest)
 		return
 	}

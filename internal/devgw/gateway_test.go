@@ -95,6 +95,9 @@ func TestConnectEvent(t *testing.T) {
 				t.Errorf("%s %q is not shaped like API Gateway's", name, id)
 			}
 		}
+		if rc.RequestID != rc.ExtendedRequestID {
+			t.Errorf("requestId %q != extendedRequestId %q (equal in AWS's events)", rc.RequestID, rc.ExtendedRequestID)
+		}
 		if rc.APIID == "" || rc.MessageID != nil {
 			t.Errorf("apiId %q messageId %v", rc.APIID, rc.MessageID)
 		}
@@ -193,10 +196,11 @@ func TestRouteSelection(t *testing.T) {
 		{"JSON array", devgw.Config{}, `["action"]`, false, "$default"},
 		{"object action", devgw.Config{}, `{"action":{"x":1}}`, false, "$default"},
 		{"reserved key", devgw.Config{}, `{"action":"$disconnect"}`, false, "$default"},
-		{"binary", devgw.Config{}, `{"action":"join"}`, true, "$default"},
 		{"nested expression", devgw.Config{RouteSelection: "${request.body.msg.type}"}, `{"msg":{"type":"say"}}`, false, "say"},
 		{"listed route", devgw.Config{Routes: []string{"join"}}, `{"action":"join"}`, false, "join"},
-		{"unlisted route", devgw.Config{Routes: []string{"join"}}, `{"action":"leave"}`, false, "$default"},
+		{"unlisted route", devgw.Config{Routes: []string{"join", "$default"}}, `{"action":"leave"}`, false, "$default"},
+		{"number value", devgw.Config{}, `{"action":5}`, false, "$default"},
+		{"boolean value", devgw.Config{Routes: []string{"true", "$default"}}, `{"action":true}`, false, "$default"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -250,7 +254,7 @@ func TestMessagesInOrder(t *testing.T) {
 }
 
 func TestMessageTooBig(t *testing.T) {
-	g, _ := start(t, devgw.Config{})
+	g, _ := start(t, devgw.Config{NoFrameLimit: true})
 	watcher := watch(t, g)
 	c := dial(t, g.URL())
 	c.SetReadLimit(1 << 20)
@@ -399,6 +403,15 @@ func TestManagementAPI(t *testing.T) {
 		if _, err := api.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: &id}); err != nil {
 			t.Fatal(err)
 		}
+		// Gone at once, for GetConnection as for PostToConnection (before
+		// the client has even read the close frame).
+		var gone *types.GoneException
+		if _, err := api.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: &id}); !errors.As(err, &gone) {
+			t.Errorf("GetConnection right after DeleteConnection: %v, want GoneException", err)
+		}
+		if _, err := api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: &id, Data: []byte("x")}); !errors.As(err, &gone) {
+			t.Errorf("PostToConnection right after DeleteConnection: %v, want GoneException", err)
+		}
 		if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 			t.Errorf("client read %v, want close 1000", err)
 		}
@@ -422,7 +435,7 @@ func TestManagementAPI(t *testing.T) {
 		}
 	})
 	t.Run("raw 410 response", func(t *testing.T) {
-		resp, err := http.Post(g.ManagementEndpoint()+"/@connections/"+id, "application/json", strings.NewReader("x"))
+		resp, err := signedPost(g.ManagementEndpoint()+"/@connections/"+id, "application/json", "x")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -615,7 +628,7 @@ func TestPostToClientThatDoesNotRead(t *testing.T) {
 		if i == 2000 {
 			t.Fatal("128 MB posted to a client that does not read, and still no 410")
 		}
-		resp, err := http.Post(url, "application/octet-stream", strings.NewReader(chunk))
+		resp, err := signedPost(url, "application/octet-stream", chunk)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -675,7 +688,7 @@ func TestHandlerEnvironment(t *testing.T) {
 }
 
 func TestFrameLimit(t *testing.T) {
-	g, _ := start(t, devgw.Config{FrameLimit: true})
+	g, out := start(t, devgw.Config{Env: []string{"ECHO_LOG_MESSAGES=1"}})
 	watcher := watch(t, g)
 	c := dial(t, g.URL())
 	c.SetReadLimit(1 << 20)
@@ -703,12 +716,178 @@ func TestFrameLimit(t *testing.T) {
 	if _, ev := readEvent(t, c); ev.Body != "len:"+itoa(devgw.MaxMessageSize) {
 		t.Fatalf("128 KB in frames: handler saw %s", ev.Body)
 	}
-	// One frame of 32 KB + 1 closes with 1009.
-	send(t, c, websocket.MessageText, strings.Repeat("c", devgw.MaxFrameSize+1))
-	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
-		t.Fatalf("read %v, want close 1009", err)
+	// One 40 KB frame closes with 1009, and the handler never sees it.
+	send(t, c, websocket.MessageText, `{"action":"big","pad":"`+strings.Repeat("c", 40<<10)+`"}`)
+	if _, data, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+		t.Fatalf("read %.80q %v, want close 1009", data, err)
 	}
 	if ev := nextDisconnect(t, watcher); ev.RequestContext.DisconnectStatusCode != 1009 {
 		t.Errorf("disconnectStatusCode %d, want 1009", ev.RequestContext.DisconnectStatusCode)
 	}
+	if strings.Contains(out.String(), `action="big"`) {
+		t.Errorf("the oversized frame reached the handler:\n%s", out)
+	}
+}
+
+// maskedText is one final client text frame carrying payload.
+func maskedText(payload string) []byte {
+	b := []byte{0x81, 0x80}
+	switch n := len(payload); {
+	case n < 126:
+		b[1] |= byte(n)
+	case n <= 0xffff:
+		b[1] |= 126
+		b = append(b, byte(n>>8), byte(n))
+	default:
+		b[1] |= 127
+		for i := 7; i >= 0; i-- {
+			b = append(b, byte(uint64(n)>>(8*i)))
+		}
+	}
+	mask := [4]byte{7, 1, 9, 3}
+	b = append(b, mask[:]...)
+	for i := range len(payload) {
+		b = append(b, payload[i]^mask[i%4])
+	}
+	return b
+}
+
+// TestFrameLimitNotDelivered: a frame over 32 KB is never delivered, even
+// when it follows a small message in the same write (one TCP read).
+func TestFrameLimitNotDelivered(t *testing.T) {
+	g, out := start(t, devgw.Config{Env: []string{"ECHO_LOG_MESSAGES=1"}})
+	watcher := watch(t, g)
+	_, raw := dialRaw(t, g.URL())
+	var stream []byte
+	stream = append(stream, maskedText(`{"action":"first"}`)...)
+	stream = append(stream, maskedText(`{"action":"big","pad":"`+strings.Repeat("d", 40<<10)+`"}`)...)
+	if _, err := raw.Write(stream); err != nil {
+		t.Fatal(err)
+	}
+	ev := nextDisconnect(t, watcher)
+	if ev.RequestContext.DisconnectStatusCode != 1009 {
+		t.Errorf("disconnectStatusCode %d, want 1009", ev.RequestContext.DisconnectStatusCode)
+	}
+	// Messages of one connection are delivered in order: once "after" on
+	// the watcher is answered, "first" was handled, and "big" never was.
+	send(t, watcher, websocket.MessageText, `{"action":"after"}`)
+	readEvent(t, watcher)
+	if strings.Contains(out.String(), `action="big"`) {
+		t.Errorf("the oversized frame reached the handler:\n%s", out)
+	}
+}
+
+func TestBinaryFrameCloses1003(t *testing.T) {
+	g, out := start(t, devgw.Config{})
+	watcher := watch(t, g)
+	c := dial(t, g.URL())
+	send(t, c, websocket.MessageBinary, `{"action":"join"}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusUnsupportedData {
+		t.Fatalf("read %v, want close 1003", err)
+	}
+	if ev := nextDisconnect(t, watcher); ev.RequestContext.DisconnectStatusCode != 1003 {
+		t.Errorf("disconnectStatusCode %d, want 1003", ev.RequestContext.DisconnectStatusCode)
+	}
+	if strings.Contains(out.String(), "routeKey=join") || strings.Contains(out.String(), "isBase64Encoded\":true") {
+		t.Errorf("the binary frame was delivered:\n%s", out)
+	}
+}
+
+func TestNoDefaultRoute(t *testing.T) {
+	g, _ := start(t, devgw.Config{Routes: []string{"$connect", "$disconnect", "join"}})
+	c := dial(t, g.URL())
+	for _, body := range []string{`{"action":"nosuchroute"}`, `{"action":5}`, `not json`} {
+		send(t, c, websocket.MessageText, body)
+		msg := readJSON(t, c)
+		if msg["message"] != "Forbidden" || !idRE.MatchString(asString(msg["connectionId"])) || !idRE.MatchString(asString(msg["requestId"])) || len(msg) != 3 {
+			t.Errorf("%s: frame %v, want {message: Forbidden, connectionId, requestId}", body, msg)
+		}
+	}
+	send(t, c, websocket.MessageText, `{"action":"join"}`)
+	if _, ev := readEvent(t, c); ev.RequestContext.RouteKey != "join" {
+		t.Errorf("declared route: %q", ev.RequestContext.RouteKey)
+	}
+}
+
+func TestRouteResponse(t *testing.T) {
+	g, _ := start(t, devgw.Config{Routes: []string{"reply", "other", "$default"}, RouteResponses: []string{"reply", "$default"}})
+	c := dial(t, g.URL())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	send(t, c, websocket.MessageText, `{"action":"reply"}`)
+	if _, data, err := c.Read(ctx); err != nil || string(data) != "reply to reply" {
+		t.Fatalf("route response %q %v, want the returned body", data, err)
+	}
+	// A route without a route response: the answer is dropped; the next
+	// frame is the $default route's response.
+	send(t, c, websocket.MessageText, `{"action":"other","x":"reply"}`)
+	_, ev := readEvent(t, c) // echo posts the event of "other" (its answer is not sent)
+	if ev.RequestContext.RouteKey != "other" {
+		t.Fatalf("got %q", ev.RequestContext.RouteKey)
+	}
+	send(t, c, websocket.MessageText, `{"action":"reply","to":"$default"}`)
+	if _, data, err := c.Read(ctx); err != nil || string(data) != "reply to reply" {
+		t.Fatalf("route response %q %v", data, err)
+	}
+	if _, err := devgw.New(devgw.Config{Command: []string{echoBin}, Routes: []string{"a"}, RouteResponses: []string{"b"}}); err == nil {
+		t.Error("a route response for an undeclared route was accepted")
+	}
+}
+
+func TestBeforeConnect(t *testing.T) {
+	hook := func(ctx context.Context, r *http.Request, ev *events.APIGatewayWebsocketProxyRequest) error {
+		switch r.URL.Query().Get("token") {
+		case "":
+			return &devgw.Refusal{Status: http.StatusUnauthorized, Message: "Unauthorized"}
+		case "deny":
+			return &devgw.Refusal{Status: http.StatusForbidden, Message: "Forbidden"}
+		case "boom":
+			return errors.New("authorizer crashed")
+		}
+		ev.RequestContext.Authorizer = map[string]any{"principalId": "u1", "role": "admin", "integrationLatency": 3}
+		return nil
+	}
+	g, _ := start(t, devgw.Config{BeforeConnect: hook})
+	for token, want := range map[string]int{"": 401, "deny": 403, "boom": 500} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, resp, err := websocket.Dial(ctx, g.URL()+"?token="+token, nil)
+		cancel()
+		if err == nil || resp == nil || resp.StatusCode != want {
+			t.Errorf("token %q: %v %v, want %d", token, resp, err, want)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if wantBody := map[int]string{401: "Unauthorized", 403: "Forbidden", 500: "Internal server error"}[want]; !strings.Contains(string(body), `"message":"`+wantBody+`"`) {
+			t.Errorf("token %q: body %s", token, body)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dialOK := func() *websocket.Conn {
+		c, _, err := websocket.Dial(ctx, g.URL()+"?token=ok", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		return c
+	}
+	watcher := dialOK()
+	send(t, watcher, websocket.MessageText, `{"action":"watch"}`)
+	readEvent(t, watcher)
+	c := dialOK()
+	wantAuth := func(what string, ev events.APIGatewayWebsocketProxyRequest) {
+		t.Helper()
+		a, _ := ev.RequestContext.Authorizer.(map[string]any)
+		if a["principalId"] != "u1" || a["role"] != "admin" {
+			t.Errorf("%s: requestContext.authorizer %v", what, ev.RequestContext.Authorizer)
+		}
+	}
+	wantAuth("$connect", connectEvent(t, c))
+	send(t, c, websocket.MessageText, `{"action":"hello"}`)
+	_, ev := readEvent(t, c)
+	wantAuth("message", ev)
+	c.Close(websocket.StatusNormalClosure, "")
+	wantAuth("$disconnect", nextDisconnect(t, watcher))
 }

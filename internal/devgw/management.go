@@ -102,9 +102,16 @@ func (g *Gateway) lookup(ctx context.Context, id string) *conn {
 	case <-ctx.Done():
 		return nil
 	}
+	g.mu.Lock()
+	shutdown := g.closed
+	g.mu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ws == nil {
+	if c.ws == nil || (c.serverCode != 0 && !shutdown) {
+		// Closed by the gateway (DeleteConnection, a timeout, a failed
+		// post): gone at once for Post, Get and Delete alike, as on AWS.
+		// While the gateway shuts down, the $disconnect handlers may still
+		// post to the connections closing with them.
 		return nil
 	}
 	return c

@@ -47,7 +47,7 @@ type rawHeaderConn struct {
 	overflow bool   // pending exceeded maxPending: frames cannot be followed
 	frames   *frameScanner
 	limit    uint64
-	tooBig   func(size uint64) // called once, from Read
+	tooBig   func(size, message uint64) // called once, from Read, before it returns
 }
 
 func (c *rawHeaderConn) Read(p []byte) (int, error) {
@@ -70,13 +70,13 @@ func (c *rawHeaderConn) Read(p []byte) (int, error) {
 				got = nil
 			}
 		}
-		var tooBig func(uint64)
-		var size uint64
+		var tooBig func(uint64, uint64)
+		var size, msg uint64
 		if len(got) > 0 {
 			switch {
 			case c.frames != nil:
-				if s, over := c.frames.feed(got, c.limit); over {
-					tooBig, size = c.tooBig, s
+				if s, m, over := c.frames.feed(got, c.limit); over {
+					tooBig, size, msg = c.tooBig, s, m
 					c.frames = nil // report once
 				}
 			case !c.overflow && c.tooBig == nil:
@@ -89,7 +89,7 @@ func (c *rawHeaderConn) Read(p []byte) (int, error) {
 		}
 		c.mu.Unlock()
 		if tooBig != nil {
-			tooBig(size)
+			tooBig(size, msg) // before the WebSocket reader can see the frame
 		}
 	}
 	return n, err
@@ -97,25 +97,31 @@ func (c *rawHeaderConn) Read(p []byte) (int, error) {
 
 // watchFrames follows the client's frames from now on (including those
 // read before, after the handshake) and calls tooBig once for the first
-// frame over limit. It reports false when the frames cannot be followed.
-func (c *rawHeaderConn) watchFrames(limit uint64, tooBig func(size uint64)) bool {
+// frame over limit, with its size and the index of its data message, before
+// the bytes of its header are returned by Read. It reports false when the
+// frames cannot be followed.
+func (c *rawHeaderConn) watchFrames(limit uint64, tooBig func(size, message uint64)) bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.overflow || !c.done || c.requests != 1 {
+		c.mu.Unlock()
 		return false
 	}
 	c.frames, c.limit, c.tooBig = &frameScanner{}, limit, tooBig
 	pending := c.pending
 	c.pending = nil
-	if s, over := c.frames.feed(pending, limit); over {
+	s, m, over := c.frames.feed(pending, limit)
+	if over {
 		c.frames = nil
-		go tooBig(s)
+	}
+	c.mu.Unlock()
+	if over {
+		tooBig(s, m)
 	}
 	return true
 }
 
 // watchFrames is rawHeaderConn.watchFrames for r's connection.
-func watchFrames(r *http.Request, limit uint64, tooBig func(size uint64)) bool {
+func watchFrames(r *http.Request, limit uint64, tooBig func(size, message uint64)) bool {
 	rc, ok := r.Context().Value(rawHeaderKey{}).(*rawHeaderConn)
 	return ok && rc.watchFrames(limit, tooBig)
 }

@@ -244,7 +244,7 @@ func TestRouteSelection(t *testing.T) {
 	// gives as the route key (the wrapper falls back to the Message handler
 	// for keys it has no Route for); with routes declared, as on API Gateway,
 	// other values become $default. The chat answers the same either way.
-	for name, routes := range map[string][]string{"any route key": nil, "declared routes": {"send"}} {
+	for name, routes := range map[string][]string{"any route key": nil, "declared routes": {"send", "$default"}} {
 		t.Run(name, func(t *testing.T) { routeSelection(t, routes) })
 	}
 }
@@ -291,7 +291,9 @@ func routeSelection(t *testing.T, routes []string) {
 
 func TestMessageOver128KBCloses1009(t *testing.T) {
 	ctx := testContext(t)
-	e := startChat(t, nil)
+	// Without the 32 KB frame limit (on by default), so that a 128 KB
+	// message can come as one frame.
+	e := startChat(t, func(c *devgw.Config) { c.NoFrameLimit = true })
 
 	// Exactly 128 KB is accepted: it reaches the chat, which refuses the text.
 	c := e.join(ctx, t, "user=big&room=big")

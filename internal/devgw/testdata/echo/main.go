@@ -10,13 +10,14 @@
 //     event is posted to it. With several processes, set ECHO_WATCH_FILE so
 //     they share the watcher's id.
 //   - {"action":"crash"} exits the process; {"action":"fail"} returns an
-//     error; {"action":"sleep"} sleeps a minute; {"action":"env"} posts
+//     error; {"action":"reply"} returns the body "reply to ROUTEKEY" and
+//     posts nothing; {"action":"sleep"} sleeps a minute; {"action":"env"} posts
 //     the environment and invocation context the runtime gave it.
 //   - any other message posts back its own event (a body over 64 KB is
 //     replaced by "len:N").
 //
 // With ECHO_INIT_FAIL set it exits before lambda.Start, like a handler whose
-// init fails.
+// init fails. With ECHO_LOG_MESSAGES set it logs every message it gets.
 package main
 
 import (
@@ -115,6 +116,9 @@ func (h *handler) serve(ctx context.Context, ev events.APIGatewayWebsocketProxyR
 		Action string `json:"action"`
 	}
 	_ = json.Unmarshal([]byte(ev.Body), &msg) // non-JSON bodies are echoed
+	if os.Getenv("ECHO_LOG_MESSAGES") != "" {
+		log.Printf("echo: message action=%q routeKey=%s bytes=%d", msg.Action, ev.RequestContext.RouteKey, len(ev.Body))
+	}
 	switch msg.Action {
 	case "connect":
 		h.mu.Lock()
@@ -135,6 +139,9 @@ func (h *handler) serve(ctx context.Context, ev events.APIGatewayWebsocketProxyR
 		os.Exit(3)
 	case "fail":
 		return events.APIGatewayProxyResponse{}, errors.New("failing on purpose")
+	case "reply":
+		// Answer in the return value only (what a route response sends).
+		return events.APIGatewayProxyResponse{StatusCode: 200, Body: "reply to " + ev.RequestContext.RouteKey}, nil
 	case "sleep":
 		time.Sleep(time.Minute)
 	case "env":

@@ -1,4 +1,4 @@
-package lawcket
+package mgmt
 
 import (
 	"context"
@@ -12,10 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
-func TestPosterBuildsOneClientPerEndpoint(t *testing.T) {
+func TestOneClientPerEndpoint(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
-	p, err := NewPoster(context.Background(), WithPosterEndpoint(srv.URL+"/{stage}"), WithPosterAWSConfig(aws.Config{
+	c, err := New(WithEndpoint(srv.URL+"/{stage}"), WithAWSConfig(aws.Config{
 		Region:      "eu-west-1",
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
 	}))
@@ -26,14 +26,14 @@ func TestPosterBuildsOneClientPerEndpoint(t *testing.T) {
 	for i := range 30 {
 		wg.Go(func() {
 			stage := []string{"a", "b", "c"}[i%3]
-			if err := p.Post(context.Background(), Target{ConnectionID: fmt.Sprint(i), Stage: stage}, nil); err != nil {
+			if _, err := c.Post(context.Background(), Target{ConnectionID: fmt.Sprint(i), Stage: stage}, nil); err != nil {
 				t.Error(err)
 			}
 		})
 	}
 	wg.Wait()
-	if len(p.clients) != 3 {
-		t.Errorf("%d clients, want one per endpoint (3)", len(p.clients))
+	if len(c.clients) != 3 {
+		t.Errorf("%d clients, want one per endpoint (3)", len(c.clients))
 	}
 }
 
@@ -52,11 +52,11 @@ func TestRegionOf(t *testing.T) {
 }
 
 func TestNoRegion(t *testing.T) {
-	p, err := NewPoster(context.Background(), WithPosterEndpoint("http://127.0.0.1:1/{stage}"), WithPosterAWSConfig(aws.Config{}))
+	c, err := New(WithEndpoint("http://127.0.0.1:1/{stage}"), WithAWSConfig(aws.Config{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Post(context.Background(), Target{ConnectionID: "c", Stage: "s"}, nil); err == nil {
+	if _, err := c.Post(context.Background(), Target{ConnectionID: "c", Stage: "s"}, nil); err == nil {
 		t.Error("Post without a region succeeded")
 	}
 }
