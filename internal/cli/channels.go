@@ -73,7 +73,7 @@ LAWCKET_MANAGEMENT_ENDPOINT, else https://{domainName}/{stage} of each row.`
 func runSweep(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	f := newFlags("sweep", "lawcket sweep [-c lawcket.yaml] [--rate N] [--concurrency N] [--endpoint URL] [--api-id ID] [--dry-run]", sweepAbout, stderr)
 	config := configFlag(f.FlagSet)
-	rate := f.Float64("rate", channels.DefaultSweepRate, "GetConnection calls per `second` at most")
+	rate := f.Float64("rate", channels.DefaultSweepRate, "at most `N` GetConnection calls per second")
 	concurrency := f.Int("concurrency", channels.DefaultSweepConcurrency, "checks in flight at once")
 	endpoint := f.String("endpoint", "", "the Management API endpoint `URL` (placeholders {domainName}, {stage}, {apiId})")
 	apiID := f.String("api-id", "", "the API `ID` that fills {apiId} in the endpoint")
