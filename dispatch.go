@@ -14,8 +14,23 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// rollbackTimeout bounds the OnClose calls that undo a refused $connect.
+// rollbackTimeout bounds the OnClose calls that undo a refused $connect
+// (within the event's deadline, when it has one).
 const rollbackTimeout = 5 * time.Second
+
+// withReserve returns ctx with an earlier deadline, holding back part of
+// the time left for the rollback of a refused $connect: a fifth of it, at
+// least 50 ms and at most 1 s, never more than half. Without a deadline it
+// returns ctx as it is.
+func withReserve(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return ctx, func() {}
+	}
+	remaining := time.Until(deadline)
+	r := min(max(remaining/5, 50*time.Millisecond), time.Second, remaining/2)
+	return context.WithDeadline(ctx, deadline.Add(-r))
+}
 
 // serve is the Lambda handler: one invocation, one event.
 func (a *App) serve(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -44,9 +59,22 @@ func (a *App) serve(ctx context.Context, req events.APIGatewayWebsocketProxyRequ
 			}
 		}
 	}
-	err = protect(inv.log, "middleware", func() error { return a.chain.ServeEvent(ctx, ev) })
+	chainCtx, cancel := ctx, context.CancelFunc(func() {})
+	if typ == Connect && a.canRollback {
+		// Keep part of the deadline for undoing a refused connect.
+		chainCtx, cancel = withReserve(ctx)
+	}
+	err = protect(inv.log, "middleware", func() error { return a.chain.ServeEvent(chainCtx, ev) })
+	cancel()
 	if err != nil && typ == Connect {
 		a.rollback(ctx, ev, inv)
+	}
+	if typ == Close && !inv.closed {
+		// A middleware refused (or failed) the $disconnect without reaching
+		// the close plugins: run them anyway, since no other event will
+		// clean up after this connection.
+		_, perr := runHooks(ctx, ev, a.closeHooks, ClosePlugin.OnClose)
+		err = errors.Join(err, perr)
 	}
 	return respond(inv, typ, err)
 }
@@ -83,6 +111,7 @@ func (a *App) core(ctx context.Context, ev *Event) error {
 		return callHandler(ctx, ev, "message handler", h)
 	case Close:
 		herr := callHandler(ctx, ev, "close handler", a.handler(Close))
+		ev.inv.closed = true
 		_, perr := runHooks(ctx, ev, a.closeHooks, ClosePlugin.OnClose)
 		return errors.Join(herr, perr)
 	}
@@ -172,7 +201,11 @@ func (a *App) rollback(ctx context.Context, ev *Event, inv *invocation) {
 	if len(undo) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	deadline, ok := ctx.Deadline()
+	if !ok || time.Until(deadline) > rollbackTimeout {
+		deadline = time.Now().Add(rollbackTimeout)
+	}
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	if _, err := runHooks(ctx, ev, undo, ClosePlugin.OnClose); err != nil {
 		inv.log().Error("lawcket: undoing a refused connect failed", "error", err)

@@ -24,7 +24,9 @@
 //
 // Middleware wraps everything, the first given outermost: a middleware that
 // refuses (returns a Rejection without calling next) stops the event before
-// any plugin or handler runs.
+// any plugin or handler runs — except on $disconnect, where the close
+// plugins run whatever the middleware answered (the connection is gone
+// either way, and nothing else would clean up after it).
 //
 // Inside the middleware:
 //   - $connect: every ConnectPlugin runs, concurrently, and all are awaited;
@@ -33,6 +35,10 @@
 //     plugins' OnConnect succeeded (another plugin, the handler or a
 //     middleware failed), those plugins' OnClose is called to undo it, since
 //     no $disconnect comes for a connection that was never established.
+//     When a connect plugin can be undone this way, middleware, plugins and
+//     the handler see ctx with part of the event's deadline held back (a
+//     fifth, 50 ms to 1 s), and the rollback runs in that reserve, within
+//     the event's deadline, even when ctx was cancelled.
 //   - message: every MessagePlugin runs concurrently, all awaited; then the
 //     route's handler, unless a plugin failed.
 //   - $disconnect: the close handler first, then every ClosePlugin
@@ -55,6 +61,14 @@
 //	message route without handler              404          no
 //	any other error, a panic                   500          yes
 //	invalid configuration (App.Err)            500          yes
+//	payload that is not an event's JSON        400          no
+//
+// Start runs the App as a lambda.Handler (App.Invoke) that decodes the
+// payload itself, so a payload with a wrong JSON type (a numeric
+// connectionId) is answered 400 naming the field instead of failing in
+// aws-lambda-go's decoder; and Start refuses to run a misconfigured App: it
+// logs every configuration error and exits 1, so Lambda reports a failed
+// init.
 //
 // An error counts as a refusal only when every error in its tree (through
 // Unwrap) ends in a *Rejection; an error that joins a Rejection and a fault

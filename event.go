@@ -62,6 +62,7 @@ type invocation struct {
 	app         *App
 	subprotocol string
 	connected   []hook[ConnectPlugin] // connect plugins that succeeded (rollback undoes the ClosePlugins among them)
+	closed      bool                  // the close plugins ran (or are running) for this $disconnect
 
 	// The logger's attributes, as API Gateway sent them; the logger itself
 	// is built on first use (most events log nothing).
@@ -201,7 +202,7 @@ func (e *Event) DecodeJSON(v any) error {
 // mgmt.ErrAmbiguous).
 func (e *Event) Reply(ctx context.Context, v any) error {
 	if e.Type == Connect {
-		return fmt.Errorf("reply to %s: %w", e.Connection.ID, ErrNotEstablished)
+		return fmt.Errorf("lawcket: reply to %s: %w", e.Connection.ID, ErrNotEstablished)
 	}
 	if e.inv == nil || e.inv.app == nil {
 		return errors.New("lawcket: Reply on an Event not built by an App (no Management API client)")

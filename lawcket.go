@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/lawcket/lawcket/mgmt"
 )
 
@@ -192,6 +191,7 @@ type App struct {
 	subprotocols []string
 	mgmt         *mgmt.Client
 
+	canRollback  bool // a connect plugin is also a ClosePlugin
 	connectHooks []hook[ConnectPlugin]
 	messageHooks []hook[MessagePlugin]
 	closeHooks   []hook[ClosePlugin]
@@ -245,6 +245,7 @@ func New(opts ...Option) *App {
 		cl, okCl := p.(ClosePlugin)
 		if okC {
 			a.connectHooks = append(a.connectHooks, newHook(c, name))
+			a.canRollback = a.canRollback || okCl
 		}
 		if okM {
 			a.messageHooks = append(a.messageHooks, newHook(m, name))
@@ -273,7 +274,7 @@ func New(opts ...Option) *App {
 	}
 	a.chain = h
 	if err := a.Err(); err != nil {
-		a.logger.Error("lawcket: invalid configuration; every event will be answered 500", "error", err)
+		a.logger.Error("lawcket: invalid configuration; Start refuses to run and every event is answered 500", "error", err)
 	}
 	return a
 }
@@ -360,6 +361,3 @@ func (a *App) Route(routeKey string, fn HandlerFunc) {
 func (a *App) Handler() func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	return a.serve
 }
-
-// Start runs the App with lambda.Start. It does not return.
-func (a *App) Start() { lambda.Start(a.Handler()) }

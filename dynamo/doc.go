@@ -32,6 +32,23 @@
 // — is returned as an error, which the wrapper answers with 500, so API
 // Gateway refuses the client.
 //
+// A failed PutItem may still have been applied (its answer lost to a reset,
+// a truncated body, or the deadline), so every failure but DynamoDB's
+// outright refusals is followed by one compensating DeleteItem: a refused
+// client leaves no row whenever DynamoDB can be reached. The PutItem runs
+// with part of the remaining time held back (a fifth, 50 ms to 1 s) and the
+// DeleteItem runs in it, even after ctx was cancelled.
+//
+// # Retries
+//
+// Requests go through the client's retryer as configured (DynamoDB's
+// default: 4 attempts), bounded by ctx. Two things differ from a plain SDK
+// call, both per call: the retries do not draw from the SDK's retry quota,
+// the token bucket one client shares across all its requests (a burst of
+// throttled requests would otherwise leave every later request of the
+// client without retries), and a truncated answer is retried too (every
+// request here is idempotent).
+//
 // $disconnect is best-effort: API Gateway may never deliver it (network loss,
 // a crashed client, a throttled or failed invocation), and a failed
 // DeleteItem is only returned (the wrapper logs it). Stale rows are expected:

@@ -55,12 +55,14 @@ func WithClient(c Client) Option {
 
 // WithClock reads the time from now (default time.Now): the connect time
 // behind connectedAt fallbacks and expiresAt, and the time expired rows are
-// filtered against. A nil now keeps the default.
+// filtered against. A nil now is an error (as a nil WithClient is).
 func WithClock(now func() time.Time) Option {
 	return func(cfg *options) {
-		if now != nil {
-			cfg.clock = now
+		if now == nil {
+			cfg.err = errors.Join(cfg.err, errors.New("dynamo: WithClock: nil clock"))
+			return
 		}
+		cfg.clock = now
 	}
 }
 
@@ -137,8 +139,8 @@ type Row struct {
 	ConnectionID string    // connectionId
 	DomainName   string    // domainName: with Stage, where the Management API reaches the connection
 	Stage        string    // stage
-	ConnectedAt  time.Time // connectedAt (epoch ms)
-	ExpiresAt    time.Time // expiresAt (epoch s); zero when the spec has no ttl
+	ConnectedAt  time.Time // connectedAt (epoch ms), in UTC
+	ExpiresAt    time.Time // expiresAt (epoch s), in UTC; zero when the spec has no ttl
 	Item         map[string]types.AttributeValue
 }
 
@@ -153,7 +155,7 @@ type Selector struct {
 
 // Put writes one row (as built by BuildItem) with a single PutItem.
 func (t *Table) Put(ctx context.Context, item map[string]types.AttributeValue) error {
-	_, err := t.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &t.name, Item: item})
+	_, err := t.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &t.name, Item: item}, ownRetries)
 	return translate("PutItem", t.name, err)
 }
 
@@ -166,7 +168,7 @@ func (t *Table) Delete(ctx context.Context, connectionID string) error {
 	_, err := t.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: &t.name,
 		Key:       map[string]types.AttributeValue{AttrConnectionID: &types.AttributeValueMemberS{Value: connectionID}},
-	})
+	}, ownRetries)
 	return translate("DeleteItem", t.name, err)
 }
 
@@ -187,7 +189,7 @@ func (t *Table) Get(ctx context.Context, connectionID string) (Row, error) {
 		TableName:      &t.name,
 		Key:            map[string]types.AttributeValue{AttrConnectionID: &types.AttributeValueMemberS{Value: connectionID}},
 		ConsistentRead: aws.Bool(true),
-	})
+	}, ownRetries)
 	if err != nil {
 		return Row{}, translate("GetItem", t.name, err)
 	}
@@ -222,7 +224,7 @@ func (t *Table) Connections(ctx context.Context, sel Selector) iter.Seq2[Row, er
 			p := dynamodb.NewScanPaginator(t.client, &dynamodb.ScanInput{TableName: &t.name, Limit: t.limit()})
 			pages = p
 			next = func() ([]map[string]types.AttributeValue, error) {
-				out, err := p.NextPage(ctx)
+				out, err := p.NextPage(ctx, ownRetries)
 				if err != nil {
 					return nil, translate("Scan", t.name, err)
 				}
@@ -237,7 +239,7 @@ func (t *Table) Connections(ctx context.Context, sel Selector) iter.Seq2[Row, er
 			p := dynamodb.NewQueryPaginator(t.client, in)
 			pages = p
 			next = func() ([]map[string]types.AttributeValue, error) {
-				out, err := p.NextPage(ctx)
+				out, err := p.NextPage(ctx, ownRetries)
 				if err != nil {
 					return nil, translate("Query", t.name+"/"+aws.ToString(in.IndexName), err)
 				}
@@ -309,12 +311,12 @@ func rowOf(item map[string]types.AttributeValue) Row {
 	}
 	if v, ok := item[AttrConnectedAt].(*types.AttributeValueMemberN); ok {
 		if ms, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
-			r.ConnectedAt = time.UnixMilli(ms)
+			r.ConnectedAt = time.UnixMilli(ms).UTC()
 		}
 	}
 	if v, ok := item[AttrExpiresAt].(*types.AttributeValueMemberN); ok {
 		if s, err := strconv.ParseFloat(v.Value, 64); err == nil {
-			r.ExpiresAt = time.Unix(int64(s), 0)
+			r.ExpiresAt = time.Unix(int64(s), 0).UTC()
 		}
 	}
 	return r

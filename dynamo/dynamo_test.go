@@ -445,6 +445,10 @@ func TestConnectionsRow(t *testing.T) {
 		r.ConnectedAt.UnixMilli() != 1731324924553 || !r.ExpiresAt.Equal(t0.Add(3*time.Hour)) {
 		t.Errorf("row %+v", r)
 	}
+	// UTC, as lawcket.Connection.ConnectedAt is (issue 10 §6).
+	if r.ConnectedAt.Location() != time.UTC || r.ExpiresAt.Location() != time.UTC {
+		t.Errorf("row times not in UTC: %v, %v", r.ConnectedAt.Location(), r.ExpiresAt.Location())
+	}
 	if u, ok := r.Item["user"].(*types.AttributeValueMemberS); !ok || u.Value != "u0" {
 		t.Errorf("row item user = %#v", r.Item["user"])
 	}
@@ -546,6 +550,7 @@ func TestConstructorsValidate(t *testing.T) {
 		{"no table", &noTable, []dynamo.Option{dynamo.WithClient(client)}, "names no table"},
 		{"no program", &noProgram, []dynamo.Option{dynamo.WithClient(client)}, "no compiled program"},
 		{"nil client", spec, []dynamo.Option{dynamo.WithClient(nil)}, "nil client"},
+		{"nil clock", spec, []dynamo.Option{dynamo.WithClient(client), dynamo.WithClock(nil)}, "WithClock: nil clock"},
 		{"negative page size", spec, []dynamo.Option{dynamo.WithClient(client), dynamo.WithPageSize(-1)}, "not a page size"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -742,9 +747,13 @@ func TestGet(t *testing.T) {
 // backoffs; by default until its attempts or the invocation's deadline run
 // out), then the connect fails with 500 — the client is not accepted.
 func TestThrottledPutRefusesClientWithinDeadline(t *testing.T) {
-	var calls atomic.Int32
+	var calls, deletes atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
+		if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".DeleteItem") {
+			deletes.Add(1) // the compensating delete after the failed put
+		} else {
+			calls.Add(1)
+		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 		w.WriteHeader(http.StatusBadRequest)
 		io.WriteString(w, `{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}`)
@@ -771,7 +780,10 @@ func TestThrottledPutRefusesClientWithinDeadline(t *testing.T) {
 		t.Fatalf("OnConnect against a throttling DynamoDB: %v", err)
 	}
 	if n := calls.Load(); n != 10 {
-		t.Errorf("%d attempts before giving up, want MaxAttempts = 10", n)
+		t.Errorf("%d PutItem attempts before giving up, want MaxAttempts = 10", n)
+	}
+	if n := deletes.Load(); n != 10 {
+		t.Errorf("%d compensating DeleteItem attempts, want MaxAttempts = 10 (this DynamoDB throttles them too)", n)
 	}
 	lambdaCtx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel2()

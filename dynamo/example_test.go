@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"sort"
@@ -10,8 +11,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/lawckettest"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -117,30 +120,61 @@ fields:
 	// Output: 400 field room: required, but its expression gave nil
 }
 
-// The sync plugin is built once, in main, and given to the wrapper.
+// The sync plugin is built once, in main, and given to the wrapper:
+//
+//	spec, err := syncspec.Load("lawcket.yaml") // every problem, at lawcket.yaml:LINE:COL
+//	sync, err := dynamo.NewPlugin(ctx, spec)   // AWS_REGION, credentials, AWS_ENDPOINT_URL_DYNAMODB
+//	lawcket.New(lawcket.WithPlugins(sync)).Start()
+//
+// Here the client is an in-memory table and the events come from
+// lawckettest, so the example runs anywhere.
 func ExampleNewPlugin() {
 	ctx := context.Background()
-	spec, err := syncspec.Load("lawcket.yaml")
-	if err != nil {
-		log.Fatal(err) // every problem, at lawcket.yaml:LINE:COL
-	}
-	sync, err := dynamo.NewPlugin(ctx, spec) // AWS_REGION, credentials, AWS_ENDPOINT_URL_DYNAMODB
+	spec, err := syncspec.Parse("lawcket.yaml", []byte(exampleSpec), syncspec.WithLookupEnv(noEnv))
 	if err != nil {
 		log.Fatal(err)
 	}
-	lawcket.New(lawcket.WithPlugins(sync)).Start()
+	db := newMemClient()
+	sync, err := dynamo.NewPlugin(ctx, spec, dynamo.WithClient(db))
+	if err != nil {
+		log.Fatal(err)
+	}
+	app := lawcket.New(lawcket.WithPlugins(sync))
+
+	resp, err := lawckettest.Invoke(ctx, app, lawckettest.JSON(lawckettest.Connect(lawckettest.ConnectionID("c-1"), lawckettest.Query("user", "ada"))))
+	fmt.Println("connect:", resp.StatusCode, err, db.ids())
+	row, err := sync.Table().Get(ctx, "c-1")
+	fmt.Println(row.ConnectionID, row.Stage, row.ConnectedAt.Format(time.RFC3339), err)
+
+	resp, err = lawckettest.Invoke(ctx, app, lawckettest.JSON(lawckettest.Disconnect(lawckettest.ConnectionID("c-1"))))
+	fmt.Println("disconnect:", resp.StatusCode, err, db.ids())
+	// Output:
+	// connect: 200 <nil> [c-1]
+	// c-1 prod 2024-11-11T11:35:24Z <nil>
+	// disconnect: 200 <nil> []
 }
 
 // Broadcast-style reading: every live connection in one room, all pages.
 func ExampleTable_Connections() {
 	ctx := context.Background()
-	spec, err := syncspec.Load("lawcket.yaml")
+	spec, err := syncspec.Parse("lawcket.yaml", []byte(exampleSpec), syncspec.WithLookupEnv(noEnv))
 	if err != nil {
 		log.Fatal(err)
 	}
-	table, err := dynamo.NewTable(ctx, spec)
+	db := newMemClient()
+	table, err := dynamo.NewTable(ctx, spec, dynamo.WithClient(db)) // without WithClient: the default AWS config
 	if err != nil {
 		log.Fatal(err)
+	}
+	for i, room := range []string{"lobby", "games", "lobby"} {
+		req := lawckettest.Connect(lawckettest.ConnectionID(fmt.Sprintf("c-%d", i)), lawckettest.Query("room", room))
+		item, err := dynamo.BuildItem(spec, &req, time.Now())
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := table.Put(ctx, item); err != nil {
+			log.Fatal(err)
+		}
 	}
 	for row, err := range table.Connections(ctx, dynamo.Selector{Field: "room", Value: "lobby"}) {
 		if err != nil {
@@ -148,4 +182,54 @@ func ExampleTable_Connections() {
 		}
 		fmt.Println(row.ConnectionID, row.DomainName, row.Stage)
 	}
+	// Output:
+	// c-0 abc123def4.execute-api.eu-west-1.amazonaws.com prod
+	// c-2 abc123def4.execute-api.eu-west-1.amazonaws.com prod
+}
+
+// A message handler reads its sender's row; a connection without one (or
+// whose row expired) is ErrNotFound.
+func ExampleTable_Get() {
+	ctx := context.Background()
+	spec, err := syncspec.Parse("lawcket.yaml", []byte(exampleSpec), syncspec.WithLookupEnv(noEnv))
+	if err != nil {
+		log.Fatal(err)
+	}
+	table, err := dynamo.NewTable(ctx, spec, dynamo.WithClient(newMemClient()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	req := lawckettest.Connect(lawckettest.Query("user", "ada"))
+	item, err := dynamo.BuildItem(spec, &req, time.Now())
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := table.Put(ctx, item); err != nil {
+		log.Fatal(err)
+	}
+	row, err := table.Get(ctx, lawckettest.DefaultConnectionID)
+	var user string
+	if err == nil {
+		err = attributevalue.Unmarshal(row.Item["user"], &user)
+	}
+	fmt.Println(row.ConnectionID, user, err)
+	_, err = table.Get(ctx, "never-connected")
+	fmt.Println(errors.Is(err, dynamo.ErrNotFound))
+	// Output:
+	// BQ1a2ecXDoECJQg= ada <nil>
+	// true
+}
+
+func ExampleItemSize() {
+	req := lawckettest.Connect(lawckettest.Query("user", "ada"))
+	spec, err := syncspec.Parse("lawcket.yaml", []byte(exampleSpec), syncspec.WithLookupEnv(noEnv))
+	if err != nil {
+		log.Fatal(err)
+	}
+	item, err := dynamo.BuildItem(spec, &req, time.Unix(0, 0))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(dynamo.ItemSize(item), "of", dynamo.MaxItemSize, "bytes")
+	// Output: 139 of 409600 bytes
 }

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/syncspec"
@@ -47,6 +48,15 @@ func (p *Plugin) Name() string { return "dynamo" }
 // returned as an error, so the wrapper refuses the client with 500 (and logs
 // the error with the connectionId and requestId): a client is never
 // accepted without its row.
+//
+// A failed PutItem may still have been applied: its answer lost to a reset
+// connection or a truncated body, or sent after the deadline. So, unless
+// DynamoDB refused the request outright (invalid, table missing), the
+// failure is followed by one compensating DeleteItem of the row, so that a
+// refused client leaves no row. The PutItem runs with part of ctx's
+// remaining time held back (a fifth, 50 ms to 1 s) and the DeleteItem runs
+// in that reserve, even when ctx was cancelled. What the DeleteItem cannot
+// remove is left to the row's TTL (see docs/reliability.md).
 func (p *Plugin) OnConnect(ctx context.Context, ev *lawcket.Event) error {
 	if ev == nil {
 		return errors.New("dynamo: nil event")
@@ -55,7 +65,36 @@ func (p *Plugin) OnConnect(ctx context.Context, ev *lawcket.Event) error {
 	if err != nil {
 		return err
 	}
-	return p.table.Put(ctx, item)
+	write, cancel, cleanup := reserve(ctx)
+	err = p.table.Put(write, item)
+	cancel()
+	if err == nil || !mayBeApplied(err) {
+		return err
+	}
+	dctx, dcancel := cleanup()
+	defer dcancel()
+	if derr := p.table.Delete(dctx, idOf(ev)); derr != nil {
+		return fmt.Errorf("%w (the row may remain until its TTL: the compensating DeleteItem failed: %w)", err, derr)
+	}
+	return fmt.Errorf("%w (compensated: the row, if written, was deleted)", err)
+}
+
+// mayBeApplied reports whether a failed write may have been applied: every
+// failure but DynamoDB's outright refusals, which no retry follows.
+func mayBeApplied(err error) bool {
+	for _, refused := range []error{ErrInvalidRequest, ErrItemTooLarge, ErrTableNotFound, ErrConditionFailed} {
+		if errors.Is(err, refused) {
+			return false
+		}
+	}
+	return true
+}
+
+func idOf(ev *lawcket.Event) string {
+	if id := ev.Request.RequestContext.ConnectionID; id != "" {
+		return id
+	}
+	return ev.Connection.ID
 }
 
 // OnClose deletes the connection's row with one DeleteItem. A failure is
@@ -66,11 +105,7 @@ func (p *Plugin) OnClose(ctx context.Context, ev *lawcket.Event) error {
 	if ev == nil {
 		return errors.New("dynamo: nil event")
 	}
-	id := ev.Request.RequestContext.ConnectionID
-	if id == "" {
-		id = ev.Connection.ID
-	}
-	return p.table.Delete(ctx, id)
+	return p.table.Delete(ctx, idOf(ev))
 }
 
 // Table returns the plugin's table (for reading back and broadcast).

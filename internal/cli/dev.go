@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -29,12 +30,23 @@ LAWCKET_MANAGEMENT_ENDPOINT, LAWCKET_CONFIG, AWS_REGION, static credentials
 (local/local) and the Lambda function variables. Its output is copied to
 stderr, each line prefixed with [function n]. Stop with Ctrl-C.
 
-example:
+With --template, the API is the one a SAM or CloudFormation template
+declares (AWS::Serverless::WebSocketApi, or AWS::ApiGatewayV2::Api with its
+Route, Integration, Authorizer, RouteResponse and Stage): each route runs its
+own function (Go functions with Metadata.BuildMethod go1.x are built from
+CodeUri, others are given with --function), with the template's
+Environment.Variables (!Ref/!GetAtt/!Sub resolved to local values) plus
+--env-file; a Lambda REQUEST authorizer runs on $connect; the template's
+tables are created with their key schema, GSIs and TTL; its stage and route
+selection expression are used. See docs/local-dev.md.
+
+examples:
   go build -o bootstrap ./examples/chat
-  lawcket dev -c examples/chat/lawcket.yaml --static examples/chat/static -- ./bootstrap`
+  lawcket dev -c examples/chat/lawcket.yaml --static examples/chat/static -- ./bootstrap
+  lawcket dev --template examples/chat/template.yaml -c examples/chat/lawcket.yaml --static examples/chat/static`
 
 func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := newFlags("dev", "lawcket dev [flags] -- COMMAND [ARGS...]", devAbout, stderr)
+	f := newFlags("dev", "lawcket dev [flags] -- COMMAND [ARGS...]\n       lawcket dev --template template.yaml [--function LogicalId=COMMAND]... [flags]", devAbout, stderr)
 	config := configFlag(f.FlagSet)
 	var cfg devgw.Config
 	f.StringVar(&cfg.Addr, "addr", devgw.DefaultAddr, "`host:port` of the WebSocket server, Management API and static files")
@@ -52,6 +64,7 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	f.DurationVar(&cfg.Timeout, "timeout", devgw.DefaultTimeout, "integration timeout: a handler taking `longer` is answered 504 and restarted")
 	f.StringVar(&cfg.FunctionName, "function-name", devgw.DefaultFunctionName, "AWS_LAMBDA_FUNCTION_NAME of the handler")
 	rows := f.Bool("rows", false, "print the table's rows on stdout after every $connect and $disconnect")
+	tf := addTemplateFlags(f)
 
 	flagArgs, command := args, []string(nil)
 	if i := slices.Index(args, "--"); i >= 0 {
@@ -60,8 +73,11 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if code, ok := f.parse(flagArgs, stdout, stderr); !ok {
 		return code
 	}
-	if len(command) == 0 {
-		return f.usageError(stderr, "no handler command: put it after --")
+	if len(command) == 0 && tf.path == "" {
+		return f.usageError(stderr, "no handler command: put it after -- (or run a SAM template with --template)")
+	}
+	if tf.path == "" && (len(tf.functions) > 0 || tf.envFile != "" || len(tf.params) > 0) {
+		return f.usageError(stderr, "--function, --env-file and --parameter go with --template")
 	}
 	cfg.Command = command
 	cfg.NoFrameLimit = !*frameLimit
@@ -81,8 +97,9 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 
 	// The spec: -c given → it must load; the default lawcket.yaml may be absent.
-	explicit := false
-	f.Visit(func(fl *flag.Flag) { explicit = explicit || fl.Name == "c" })
+	given := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	explicit := given["c"]
 	if _, err := os.Stat(*config); err == nil || explicit {
 		if _, ok := loadSpec(*config, stderr); !ok {
 			return ExitFindings
@@ -97,16 +114,36 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if *rows {
 		cfg.RowsOutput = stdout
 	}
+	var run *templateRun
+	if tf.path != "" {
+		var err error
+		if run, err = applyTemplate(ctx, &cfg, tf, given, stderr); err != nil {
+			fmt.Fprintf(stderr, "lawcket dev: %v\n", err)
+			return ExitFindings
+		}
+		defer run.cleanup()
+	}
+	if path := os.Getenv("LAWCKET_DEV_CPUPROFILE"); path != "" {
+		// The gateway's own CPU profile, for the benchmarks (docs/performance.md).
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+		}
+	}
 	g, err := devgw.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "lawcket dev: %v\n", err)
 		return ExitUsage
 	}
+	if run != nil {
+		run.gateway = g
+	}
 	if err := g.Start(ctx); err != nil {
 		fmt.Fprintf(stderr, "lawcket dev: %v\n", err)
 		return ExitFindings
 	}
-	printDevBanner(stdout, g, cfg)
+	printDevBanner(stdout, g, cfg, run)
 	started := time.Now()
 	ready := make(chan struct{})
 	go func() {
@@ -126,12 +163,16 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	return ExitOK
 }
 
-func printDevBanner(w io.Writer, g *devgw.Gateway, cfg devgw.Config) {
+func printDevBanner(w io.Writer, g *devgw.Gateway, cfg devgw.Config, run *templateRun) {
 	procs := "1 process"
 	if cfg.Concurrency > 1 {
 		procs = fmt.Sprintf("%d processes", cfg.Concurrency)
 	}
-	fmt.Fprintf(w, "lawcket dev: %s (%s)\n", strings.Join(cfg.Command, " "), procs)
+	if run != nil {
+		fmt.Fprintf(w, "lawcket dev: %s (%s each)\n", strings.Join(run.functions, ", "), procs)
+	} else {
+		fmt.Fprintf(w, "lawcket dev: %s (%s)\n", strings.Join(cfg.Command, " "), procs)
+	}
 	fmt.Fprintf(w, "  WebSocket URL:   %s\n", g.URL())
 	fmt.Fprintf(w, "  Management API:  %s   (LAWCKET_MANAGEMENT_ENDPOINT)\n", g.ManagementEndpoint())
 	where := "embedded, in memory"
@@ -139,8 +180,11 @@ func printDevBanner(w io.Writer, g *devgw.Gateway, cfg devgw.Config) {
 		where = "external"
 	}
 	fmt.Fprintf(w, "  DynamoDB:        %s   (%s; AWS_ENDPOINT_URL_DYNAMODB)\n", g.DynamoDBEndpoint(), where)
-	if t := g.TableName(); t != "" {
+	if t := g.TableName(); t != "" && run == nil {
 		fmt.Fprintf(w, "  Table:           %s   (from %s)\n", t, cfg.SpecPath)
+	}
+	if run != nil {
+		printTemplateBanner(w, run)
 	}
 	if u := g.StaticURL(); u != "" {
 		fmt.Fprintf(w, "  Static page:     %s   (%s)\n", u, cfg.StaticDir)

@@ -21,6 +21,9 @@ import (
 var echoBin string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(recordEnv) != "" {
+		os.Exit(recordRuntime())
+	}
 	if os.Getenv(serveEnv) != "" {
 		os.Exit(serveForBenchmark())
 	}

@@ -12,21 +12,40 @@
 //     canonicalize them), minus Connection and Upgrade, plus Host,
 //     X-Forwarded-For/-Port/-Proto and X-Amzn-Trace-Id; query-string maps only
 //     when there is a query string; a requestContext with API-Gateway-shaped
-//     ids. The handshake completes only after $connect answers 2xx; any other
-//     status refuses it with that status and body; a Sec-WebSocket-Protocol
+//     ids (requestId equal to extendedRequestId, as in AWS's events).
+//     Config.BeforeConnect runs first (where API Gateway runs a $connect
+//     authorizer): it may refuse the handshake or set the
+//     requestContext.authorizer of every event of the connection. The
+//     handshake completes only after $connect answers 2xx; any other status
+//     refuses it with that status and body; a Sec-WebSocket-Protocol
 //     response header selects the subprotocol.
 //   - Messages are routed by the route selection expression
-//     ($request.body.action) applied to JSON text bodies; binary frames arrive
-//     base64-encoded; a message over 128 KB closes the connection with 1009.
-//     The messages of one connection are delivered one at a time, in order.
+//     ($request.body.action) applied to JSON text bodies: a string value
+//     names the route; with Config.Routes declared, a value that names no
+//     route, a non-string value or a body that is not a JSON object goes to
+//     $default, and without a $default route the client gets the error
+//     frame {"message":"Forbidden","connectionId":...,"requestId":...}.
+//     A route listed in Config.RouteResponses sends the function's returned
+//     body back to the client. A binary frame closes the connection with
+//     1003 and is not delivered; a frame over 32 KB closes it with 1009 and
+//     its message is not delivered (Config.NoFrameLimit turns that off); a
+//     message over 128 KB closes it with 1009. The messages of one
+//     connection are delivered one at a time, in order.
 //   - When a connection ends (client close, dropped TCP, DeleteConnection, idle
 //     timeout, maximum lifetime, gateway shutdown) $disconnect is sent with
 //     disconnectStatusCode and disconnectReason.
 //   - The Management API (POST/GET/DELETE /{stage}/@connections/{id}) is on
 //     the same port: 410 GoneException for unknown or closed ids, 413
-//     PayloadTooLargeException over 128 KB; a posted payload is sent as a text
-//     frame when it is valid UTF-8, else as a binary frame. Signatures are not
-//     checked.
+//     PayloadTooLargeException over 128 KB; a connection the gateway is
+//     closing (DeleteConnection, a timeout) is gone at once for Post, Get and
+//     Delete alike. A posted payload is sent as a text frame when it is valid
+//     UTF-8, else as a binary frame. A SigV4-shaped Authorization header is
+//     required (403 "Missing Authentication Token" without), as on AWS; any
+//     credentials are accepted, so the SDK's clients work unchanged.
+//   - A local tool is attack surface: only loopback Host names and Addr's
+//     host are served (against DNS rebinding), a request with a foreign
+//     Origin is refused (Config.AllowOrigins adds origins), and static files
+//     are served through an os.Root, without dotfiles or directory listings.
 //   - DynamoDB is embedded (internal/localdynamo, in memory, on a loopback
 //     port) unless Config.DynamoDBEndpoint names another; the spec's table
 //     and GSIs are created at Start.
@@ -66,12 +85,12 @@
 //
 // # Known differences from AWS
 //
-// Only the Lambda proxy integration is emulated (no authorizers, no route
-// responses: the body a message route returns is ignored, as it is on AWS
-// without a route response). The 32 KB frame size limit is enforced only
-// with Config.FrameLimit (the gateway then follows the frame headers on the
-// raw connection); by default a message up to 128 KB may come as one frame. Rate limits (500 new connections/s,
-// 429 LimitExceeded) are not emulated. disconnectReason texts are close to,
+// Only the Lambda proxy integration is emulated. The 32 KB frame limit is
+// enforced by following the frame headers on the raw connection, which is
+// possible when the handshake is the first request of its TCP connection
+// (the normal case; otherwise the gateway logs that it cannot). Rate limits
+// (500 new connections/s, 429 LimitExceeded) are not emulated; signatures
+// are not verified. disconnectReason texts are close to,
 // not byte-identical with, AWS's. Client header casing is exact for a
 // handshake that is the first request on its TCP connection (the normal case);
 // otherwise names are Go's canonical form.

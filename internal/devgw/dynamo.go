@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,17 +25,22 @@ func (g *Gateway) startDynamo(ctx context.Context) error {
 		}
 		g.dynamoURL = strings.TrimRight(g.cfg.DynamoDBEndpoint, "/")
 	} else {
-		d, err := localdynamo.Start()
+		// LAWCKET_DEV_DYNAMODB_NOINDEX=1 answers Queries by scanning, as
+		// before the embedded store was indexed: the benchmarks' baseline.
+		d, err := localdynamo.Start(localdynamo.Options{NoIndex: os.Getenv("LAWCKET_DEV_DYNAMODB_NOINDEX") == "1"})
 		if err != nil {
 			return fmt.Errorf("devgw: embedded DynamoDB: %w", err)
 		}
 		g.dynamo = d
 		g.dynamoURL = d.URL()
 	}
-	if g.cfg.SpecPath == "" {
-		return nil
+	if g.cfg.SpecPath != "" && !g.cfg.NoSpecTable {
+		if err := g.createTable(ctx); err != nil {
+			g.stopDynamo()
+			return err
+		}
 	}
-	if err := g.createTable(ctx); err != nil {
+	if err := g.createTables(ctx); err != nil {
 		g.stopDynamo()
 		return err
 	}

@@ -36,7 +36,7 @@ const (
 )
 
 // Config configures a Gateway. The zero value of every field means its
-// default; only Command is required.
+// default; only Command (or Functions) is required.
 type Config struct {
 	// Addr is the host:port of the WebSocket server, the Management API and
 	// the static files (default DefaultAddr; "127.0.0.1:0" picks a free port).
@@ -49,8 +49,24 @@ type Config struct {
 	// (default "local").
 	Stage string
 	// Command is the handler binary and its arguments, started with
-	// AWS_LAMBDA_RUNTIME_API pointing at the gateway's Runtime API.
+	// AWS_LAMBDA_RUNTIME_API pointing at the gateway's Runtime API. It runs
+	// every route not in RouteFunctions; it may be empty when Functions
+	// are given.
 	Command []string
+	// Functions are the API's functions when it has several (a SAM
+	// template's), each with its own processes; RouteFunctions maps route
+	// keys ($connect, $disconnect, $default, custom keys) to their Name. A
+	// route in neither RouteFunctions nor run by Command has no integration:
+	// $connect is then accepted and $disconnect sent nowhere, as on AWS
+	// without those routes.
+	Functions      []Function
+	RouteFunctions map[string]string
+	// Tables are created at Start besides the spec's (a template's tables);
+	// the first is the one RowsOutput prints when there is no spec table.
+	Tables []Table
+	// NoSpecTable: the spec (SpecPath) is given to the handler but its
+	// table is not created (a template declares the tables).
+	NoSpecTable bool
 	// Dir is the handler's working directory (default the gateway's).
 	Dir string
 	// Env is added to the handler's environment last (KEY=VALUE), so it
@@ -168,7 +184,8 @@ type Gateway struct {
 
 	ln        net.Listener
 	srv       *http.Server
-	fn        *runtimeapi.Function
+	fn        *runtimeapi.Function            // Command's, nil without one
+	fns       map[string]*runtimeapi.Function // Config.Functions by name
 	dynamo    *localdynamo.Server
 	dynamoURL string
 	table     string
@@ -190,15 +207,9 @@ type Gateway struct {
 
 // New validates cfg and returns a Gateway that is not started yet.
 func New(cfg Config) (*Gateway, error) {
-	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
-		return nil, errors.New("devgw: no handler command (lawcket dev [flags] -- COMMAND [ARGS...])")
+	if err := setFunctionDefaults(&cfg); err != nil {
+		return nil, err
 	}
-	fc := cfg.function()
-	if err := fc.SetDefaults(); err != nil {
-		return nil, fmt.Errorf("devgw: %w", err)
-	}
-	cfg.Command, cfg.Concurrency, cfg.Timeout = fc.Command, fc.Concurrency, fc.Timeout
-	cfg.FunctionName, cfg.Region, cfg.Logger, cfg.Output = fc.FunctionName, fc.Region, fc.Logger, fc.Output
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
 	}
@@ -284,9 +295,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		g.stopDynamo()
 		return err
 	}
-	fc := g.cfg.function()
-	fc.Env = g.childEnv()
-	if g.fn, err = runtimeapi.StartFunction(ctx, fc); err != nil {
+	if err = g.startFunctions(ctx); err != nil {
 		ln.Close()
 		g.stopRows()
 		g.stopDynamo()
@@ -309,7 +318,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 }
 
 // WaitReady waits until a handler process asks for its first invocation.
-func (g *Gateway) WaitReady(ctx context.Context) error { return g.fn.WaitReady(ctx) }
+func (g *Gateway) WaitReady(ctx context.Context) error { return g.waitReady(ctx) }
 
 // Addr is the address the gateway listens on (host:port), valid after Start.
 func (g *Gateway) Addr() string { return g.ln.Addr().String() }
@@ -383,7 +392,7 @@ func (g *Gateway) Close() error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := g.srv.Shutdown(shutdownCtx)
-	g.fn.Close()
+	g.closeFunctions()
 	g.wg.Wait()
 	g.stopRows()
 	g.stopDynamo()

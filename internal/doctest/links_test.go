@@ -52,27 +52,33 @@ func anchors(text string) map[string]bool {
 		if m == nil {
 			continue
 		}
-		t := mdLink.ReplaceAllString(m[1], "$1")
-		t = strings.NewReplacer("`", "", "**", "", "*", "").Replace(t)
-		var b strings.Builder
-		for _, r := range strings.ToLower(t) {
-			switch {
-			case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_':
-				b.WriteRune(r)
-			case r == ' ':
-				b.WriteRune('-')
-			}
-		}
-		id := b.String()
-		if n := seen[id]; n > 0 {
-			seen[id]++
-			id = fmt.Sprintf("%s-%d", id, n)
-		} else {
-			seen[id] = 1
-		}
-		ids[id] = true
+		ids[slug(m[1], seen)] = true
 	}
 	return ids
+}
+
+// slug is GitHub's anchor for a heading's text; seen counts the anchors
+// of the page so far, for the -1, -2 suffixes.
+func slug(text string, seen map[string]int) string {
+	t := mdLink.ReplaceAllString(text, "$1")
+	t = strings.NewReplacer("`", "", "**", "", "*", "").Replace(t)
+	var b strings.Builder
+	for _, r := range strings.ToLower(t) {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_':
+			b.WriteRune(r)
+		case r == ' ':
+			b.WriteRune('-')
+		}
+	}
+	id := b.String()
+	if n := seen[id]; n > 0 {
+		seen[id]++
+		id = fmt.Sprintf("%s-%d", id, n)
+	} else {
+		seen[id] = 1
+	}
+	return id
 }
 
 // TestLinks checks that every relative link of README.md and docs/ names a
@@ -88,6 +94,10 @@ func TestLinks(t *testing.T) {
 		for n, l := range prose(string(text)) {
 			for _, m := range inlineLink.FindAllStringSubmatch(codeSpan.ReplaceAllString(l, ""), -1) {
 				target := m[1]
+				if rest, ok := strings.CutPrefix(target, "https://pkg.go.dev/"+modulePath); ok {
+					checkPkgLink(t, dir, md, n, target, rest)
+					continue
+				}
 				if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
 					continue
 				}
@@ -153,4 +163,31 @@ func TestCopies(t *testing.T) {
 			}
 		}
 	}
+}
+
+// checkPkgLink checks a pkg.go.dev link to one of the module's packages:
+// the package exists, and a #hdr-Some_heading fragment names a "# Some
+// heading" of its doc comment. (Other fragments, such as #pkg-variables or
+// a symbol, are left to pkg.go.dev.)
+func checkPkgLink(t *testing.T, dir, md string, line int, target, rest string) {
+	t.Helper()
+	pkg, frag, _ := strings.Cut(rest, "#")
+	name := short(modulePath + pkg)
+	pkgDir := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(pkg, "/")))
+	doc, err := os.ReadFile(filepath.Join(pkgDir, "doc.go"))
+	if err != nil {
+		t.Errorf("%s:%d: link %s: no package with a doc.go at %s", md, line, target, name)
+		return
+	}
+	h, ok := strings.CutPrefix(frag, "hdr-")
+	if !ok {
+		return
+	}
+	want := "// # " + strings.ReplaceAll(h, "_", " ")
+	for _, l := range strings.Split(string(doc), "\n") {
+		if strings.TrimSpace(l) == want {
+			return
+		}
+	}
+	t.Errorf("%s:%d: link %s: the doc comment of %s has no heading %q", md, line, target, name, strings.TrimPrefix(want, "// "))
 }

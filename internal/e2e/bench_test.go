@@ -34,25 +34,58 @@ import (
 func BenchmarkChat1000Clients(b *testing.B) {
 	const procs = 4
 	b.Run("embedded", func(b *testing.B) {
-		chat1000(b, startDevProcess(b, "--concurrency", strconv.Itoa(procs)))
+		chatRound(b, startDevProcess(b, "--concurrency", strconv.Itoa(procs)), 1000, true)
 	})
-	// The same with the table on dynalite (--dynamodb-endpoint): the embedded
-	// DynamoDB answers a GSI Query by scanning every row, which dominates here.
+	// The same with the table on dynalite (--dynamodb-endpoint).
 	b.Run("dynalite", func(b *testing.B) {
 		endpoint := dynalitetest.Start(b)
-		chat1000(b, startDevProcess(b, "--concurrency", strconv.Itoa(procs), "--dynamodb-endpoint", endpoint))
+		chatRound(b, startDevProcess(b, "--concurrency", strconv.Itoa(procs), "--dynamodb-endpoint", endpoint), 1000, true)
 	})
 }
 
-func chat1000(b *testing.B, dev *devProcess) {
-	const clients, roomSize = 1000, 10
+// BenchmarkChatEmbeddedStore is issue 15's figure: 1,000 and 5,000 chat
+// clients in rooms of 10 on the embedded DynamoDB, "indexed" (the default
+// now) side by side with "scan" (the previous default: every GSI Query
+// scanned the table; LAWCKET_DEV_DYNAMODB_NOINDEX=1). Errors fail the
+// indexed runs; in the scan runs they are counted ("errors": connects or
+// messages that failed, mostly message invocations past the 29 s
+// integration timeout) and the round ends when every client has its
+// answers or an error.
+//
+//	go test -run '^$' -bench ChatEmbeddedStore -benchtime 1x -timeout 60m ./internal/e2e
+func BenchmarkChatEmbeddedStore(b *testing.B) {
+	for _, clients := range []int{1000, 5000} {
+		// One handler process per 250 clients: a message invocation waits
+		// on the Management API for most of its time, and on AWS each
+		// would have its own execution environment.
+		procs := clients / 250
+		for _, store := range []string{"indexed", "scan"} {
+			b.Run(fmt.Sprintf("clients=%d/%s", clients, store), func(b *testing.B) {
+				if store == "scan" {
+					b.Setenv("LAWCKET_DEV_DYNAMODB_NOINDEX", "1")
+				}
+				chatRound(b, startDevProcess(b, "--concurrency", strconv.Itoa(procs)), clients, store == "indexed")
+			})
+		}
+	}
+}
+
+// chatRound runs b.N rounds of clients chat clients in rooms of 10. With
+// strict, any error fails the benchmark; without, errors are only counted
+// and reported (the "errors" metric).
+func chatRound(b *testing.B, dev *devProcess, clients int, strict bool) {
+	const roomSize = 10
 	ctx := context.Background()
 	db := dynalitetest.Client(dev.dynamoURL)
 
 	var errs atomic.Int64
 	fail := func(format string, args ...any) {
 		if errs.Add(1) <= 5 {
-			b.Errorf(format, args...)
+			if strict {
+				b.Errorf(format, args...)
+			} else {
+				b.Logf(format, args...)
+			}
 		}
 	}
 	b.ResetTimer()
@@ -111,7 +144,7 @@ func chat1000(b *testing.B, dev *devProcess) {
 		}
 	}
 	b.StopTimer()
-	if n := errs.Load(); n > 0 {
+	if n := errs.Load(); n > 0 && strict {
 		b.Fatalf("%d errors", n)
 	}
 	rss, err := testsupport.PeakRSS(dev.pid)
@@ -119,7 +152,7 @@ func chat1000(b *testing.B, dev *devProcess) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(rss)/(1<<20), "gw-peak-MB")
-	b.ReportMetric(0, "errors")
+	b.ReportMetric(float64(errs.Load())/float64(b.N), "errors")
 }
 
 // devProcess is `lawcket dev` running the chat example in its own process.
@@ -141,12 +174,20 @@ type devProcess struct {
 // chat example and extra flags, and stops it (SIGINT) at cleanup.
 func startDevProcess(t testing.TB, flags ...string) *devProcess {
 	t.Helper()
-	lawcketBin := goBuild(t, "github.com/lawcket/lawcket/cmd/lawcket", "lawcket")
 	args := append([]string{"dev",
 		"-c", filepath.Join("examples", "chat", "lawcket.yaml"),
 		"--static", filepath.Join("examples", "chat", "static"),
 		"--addr", "127.0.0.1:0"}, flags...)
-	cmd := exec.Command(lawcketBin, append(args, "--", chatBinary(t))...)
+	return startLawcket(t, append(args, "--", chatBinary(t))...)
+}
+
+// startLawcket runs the built lawcket command with args (in the repository
+// root) until its banner has named the static page, and stops it (SIGINT)
+// at cleanup.
+func startLawcket(t testing.TB, args ...string) *devProcess {
+	t.Helper()
+	lawcketBin := goBuild(t, "github.com/lawcket/lawcket/cmd/lawcket", "lawcket")
+	cmd := exec.Command(lawcketBin, args...)
 	cmd.Dir = repoRoot(t)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -170,7 +211,7 @@ func startDevProcess(t testing.TB, flags ...string) *devProcess {
 	// The banner names the endpoints.
 	banner := map[string]string{}
 	lines := bufio.NewScanner(stdout)
-	timer := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
+	timer := time.AfterFunc(180*time.Second, func() { cmd.Process.Kill() }) // --template builds functions first
 	for lines.Scan() {
 		line := strings.TrimSpace(lines.Text())
 		if k, v, ok := strings.Cut(line, ":"); ok {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -30,14 +31,25 @@ type Server struct {
 	done chan struct{}
 }
 
+// Options configure Start.
+type Options struct {
+	// NoIndex answers every Query by minidyn's scan of the table, as the
+	// embedded store did before it was indexed: a baseline for benchmarks.
+	NoIndex bool
+}
+
 // Start serves an empty in-memory DynamoDB on a free loopback port.
-func Start() (*Server, error) {
+func Start(opts Options) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("localdynamo: %w", err)
 	}
+	a := &minidynAdapter{next: server.NewServer()}
+	if !opts.NoIndex {
+		a.index = newIndexer()
+	}
 	s := &Server{
-		srv:  &http.Server{Handler: minidynAdapter{server.NewServer()}, ReadHeaderTimeout: 10 * time.Second},
+		srv:  &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second},
 		url:  "http://" + ln.Addr().String(),
 		done: make(chan struct{}),
 	}
@@ -122,24 +134,82 @@ func EnsureTable(ctx context.Context, client *dynamodb.Client, def *dynamodb.Cre
 // checksum middleware otherwise logs a mismatch on every response), and
 // reports TableStatus ACTIVE in CreateTable and DescribeTable (minidyn leaves
 // it empty, so the SDK's TableExistsWaiter would never finish).
-type minidynAdapter struct{ next http.Handler }
+//
+// With an index (see indexer) it also answers indexed GSI Queries itself.
+type minidynAdapter struct {
+	next  http.Handler
+	index *indexer // nil: every request goes to minidyn
+}
 
-func (a minidynAdapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &recorder{header: http.Header{}, Code: http.StatusOK}
-	a.next.ServeHTTP(rec, r)
-	body := rec.Body.Bytes()
+// maxRequest bounds a request body (DynamoDB's own limit is 16 MB).
+const maxRequest = 16 << 20
+
+func (a *minidynAdapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
-	if rec.Code == http.StatusOK && (strings.HasSuffix(target, ".DescribeTable") || strings.HasSuffix(target, ".CreateTable")) {
+	_, op, _ := strings.Cut(target, ".")
+	rec := &recorder{header: http.Header{}, Code: http.StatusOK}
+	if a.index == nil || r.Method != http.MethodPost {
+		a.next.ServeHTTP(rec, r)
+	} else {
+		in, err := io.ReadAll(io.LimitReader(r.Body, maxRequest+1))
+		if err != nil || len(in) > maxRequest {
+			http.Error(w, `{"__type":"com.amazon.coral.validate#ValidationException","message":"request too large or unreadable"}`, http.StatusBadRequest)
+			return
+		}
+		a.serveIndexed(rec, r, op, in)
+	}
+	body := rec.Body.Bytes()
+	if rec.Code == http.StatusOK && (op == "DescribeTable" || op == "CreateTable") {
 		body = withActiveStatus(body)
 	}
 	h := w.Header()
 	for k, v := range rec.header {
 		h[k] = v
 	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/x-amz-json-1.0")
+	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
 	w.WriteHeader(rec.Code)
 	w.Write(body)
+}
+
+// serveIndexed answers op with the index where it can, else through
+// minidyn, keeping the index up to date.
+func (a *minidynAdapter) serveIndexed(rec *recorder, r *http.Request, op string, in []byte) {
+	forward := func() {
+		r2 := r.Clone(r.Context())
+		r2.Body = io.NopCloser(bytes.NewReader(in))
+		r2.ContentLength = int64(len(in))
+		a.next.ServeHTTP(rec, r2)
+	}
+	ix := a.index
+	switch op {
+	case "Query":
+		if out, ok := ix.query(in); ok {
+			rec.Write(out)
+			return
+		}
+		forward()
+	case "PutItem", "DeleteItem", "UpdateItem", "BatchWriteItem", "TransactWriteItems":
+		ix.mu.Lock()
+		defer ix.mu.Unlock()
+		forward()
+		if rec.Code == http.StatusOK {
+			ix.afterWrite(a.next, op, in)
+		}
+	case "CreateTable":
+		forward()
+		if rec.Code == http.StatusOK {
+			ix.created(in)
+		}
+	case "DeleteTable", "UpdateTable":
+		forward()
+		ix.forget(in)
+	default:
+		forward()
+	}
 }
 
 // withActiveStatus sets Table.TableStatus / TableDescription.TableStatus to

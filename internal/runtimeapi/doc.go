@@ -28,8 +28,11 @@
 // init); the invocation it held ends with ErrCrashed. While no process is
 // healthy and the last start failed, Invoke fails at once with
 // ErrUnavailable wrapping the init error. An invocation not answered within
-// FunctionConfig.Timeout ends with ErrTimeout and its process is killed, as
-// Lambda ends a timed-out environment. Close stops the processes (SIGTERM to
+// FunctionConfig.Timeout of a process taking it ends with ErrTimeout and its
+// process is killed, as Lambda ends a timed-out environment. The wait for a
+// free process counts toward that timeout only while no process is healthy;
+// while they are all busy (where Lambda would start another environment) an
+// invocation waits up to MaxQueueWait. Close stops the processes (SIGTERM to
 // each process group, then SIGKILL after 2 s).
 //
 // # Concurrency

@@ -182,7 +182,11 @@ func StartFunction(ctx context.Context, cfg FunctionConfig) (*Function, error) {
 // handler answered with an error; ErrCrashed, ErrTimeout or ErrUnavailable
 // (wrapping the init error, a *FunctionError when the handler reported it)
 // otherwise. ctx bounds the wait for a process to take the invocation; once
-// taken, it runs until answered or FunctionConfig.Timeout.
+// taken, it runs until answered or FunctionConfig.Timeout, counted from
+// when a process took it. While no process is healthy the wait is bounded
+// by Timeout too (ErrTimeout); while processes are healthy but all busy it
+// is not charged to Timeout (on AWS, Lambda would use another execution
+// environment), up to MaxQueueWait.
 func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	return f.pool.invoke(ctx, payload)
 }

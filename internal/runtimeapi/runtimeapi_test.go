@@ -74,6 +74,9 @@ func rawRuntime() int {
 		if code, err := post("not-"+id+"/response", `{}`); err != nil || code != http.StatusBadRequest {
 			return fail("response for a wrong id: %d %v, want 400", code, err)
 		}
+		if ms, _ := strconv.Atoi(os.Getenv("RUNTIMEAPI_TEST_SLEEP_MS")); ms > 0 {
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+		}
 		path, body := id+"/response", `{"statusCode":200}`
 		if ev.RequestContext.EventType == "MESSAGE" {
 			path, body = id+"/error", `{"errorMessage":"boom","errorType":"RawError"}`
@@ -119,5 +122,47 @@ func TestFunctionInvoke(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "PROTOCOL") {
 		t.Errorf("the runtime saw a protocol violation:\n%s", out)
+	}
+}
+
+// TestQueueWaitNotCharged: with one busy process, invocations queue; the
+// wait is not charged to the timeout (Lambda would use another
+// environment), only each one's own run is.
+func TestQueueWaitNotCharged(t *testing.T) {
+	t.Setenv(rawRuntimeEnv, "1")
+	t.Setenv("RUNTIMEAPI_TEST_SLEEP_MS", "600")
+	out := &testsupport.SyncBuffer{}
+	ctx := t.Context()
+	fn, err := runtimeapi.StartFunction(ctx, runtimeapi.FunctionConfig{
+		Command: []string{os.Args[0], "-test.run=^$"},
+		Timeout: time.Second,
+		Logger:  slog.New(slog.NewTextHandler(out, nil)),
+		Output:  out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fn.Close()
+	if err := fn.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	event, _ := json.Marshal(events.APIGatewayWebsocketProxyRequest{
+		RequestContext: events.APIGatewayWebsocketProxyRequestContext{EventType: "CONNECT"},
+	})
+	errs := make(chan error, 4)
+	start := time.Now()
+	for range 4 {
+		go func() {
+			_, err := fn.Invoke(ctx, event)
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("queued invocation: %v\n%s", err, out)
+		}
+	}
+	if d := time.Since(start); d < 2*time.Second {
+		t.Errorf("4 invocations of 0.6 s on one process took %v: not queued?", d)
 	}
 }

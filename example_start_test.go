@@ -1,0 +1,85 @@
+package lawcket_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/lawckettest"
+)
+
+// The App is a lambda.Handler: Invoke takes the raw payload Lambda
+// delivers and decodes it itself, so a payload with a wrong JSON type is a
+// 400 naming the field rather than a decoder failure before lawcket runs.
+func ExampleApp_Invoke() {
+	ws := lawcket.New(lawcket.WithLogger(discard))
+	ws.On(lawcket.Connect, func(ctx context.Context, ev *lawcket.Event) error {
+		fmt.Println("connected", ev.Connection.ID, ev.Query("room"))
+		return nil
+	})
+	ctx := context.Background()
+	out, err := ws.Invoke(ctx, lawckettest.JSON(lawckettest.Connect(lawckettest.Query("room", "lobby"))))
+	fmt.Println(string(out), err)
+
+	out, err = ws.Invoke(ctx, []byte(`{"requestContext":{"eventType":"CONNECT","connectionId":42}}`))
+	fmt.Println(string(out), err)
+	// Output:
+	// connected BQ1a2ecXDoECJQg= lobby
+	// {"statusCode":200,"headers":null,"multiValueHeaders":null,"body":""} <nil>
+	// {"statusCode":400,"headers":{"Content-Type":"text/plain; charset=utf-8"},"multiValueHeaders":null,"body":"event field requestContext.connectionId: JSON number where string is expected"} <nil>
+}
+
+// Handler is the typed function, for code that calls the App with decoded
+// events (aws-lambda-go's lambda.Start(ws.Handler()) works too, without
+// Invoke's own decoding).
+func ExampleApp_Handler() {
+	ws := lawcket.New(lawcket.WithLogger(discard))
+	ws.Route("send", func(ctx context.Context, ev *lawcket.Event) error {
+		return lawcket.Reject(http.StatusTeapot, "got "+string(ev.Body))
+	})
+	resp, err := ws.Handler()(context.Background(), lawckettest.Message("hi", lawckettest.Route("send")))
+	fmt.Println(resp.StatusCode, resp.Body, err)
+	// Output: 418 got hi <nil>
+}
+
+// Err lists every configuration error; Start logs them all and exits 1
+// instead of serving.
+func ExampleApp_Err() {
+	ws := lawcket.New(lawcket.WithLogger(discard), lawcket.WithSubprotocols("chat v1"))
+	ws.Route("$connect", func(context.Context, *lawcket.Event) error { return nil })
+	fmt.Println(ws.Err())
+	// Output:
+	// lawcket: WithSubprotocols: invalid subprotocol "chat v1"
+	// lawcket: Route("$connect"): use On(Connect) or On(Close)
+}
+
+// Start runs the App in Lambda with aws-lambda-go's options; it does not
+// return (and does not start at all when the App is misconfigured).
+func ExampleApp_Start() {
+	ws := lawcket.New()
+	ws.On(lawcket.Message, func(ctx context.Context, ev *lawcket.Event) error {
+		return ev.Reply(ctx, ev.Body)
+	})
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		ws.Start(lambda.WithEnableSIGTERM(func() { fmt.Println("shutting down") }))
+	}
+}
+
+func ExampleEvent_Query() {
+	ws := lawcket.New(lawcket.WithLogger(discard))
+	ws.On(lawcket.Connect, func(ctx context.Context, ev *lawcket.Event) error {
+		fmt.Printf("room=%q tags=%q missing=%q\n", ev.Query("room"), ev.Request.MultiValueQueryStringParameters["tag"], ev.Query("nope"))
+		fmt.Println("user", ev.Authorizer()["userId"], "admin", ev.Authorizer()["admin"])
+		return nil
+	})
+	ws.Handler()(context.Background(), lawckettest.Connect(
+		lawckettest.Query("room", "lobby"), lawckettest.Query("tag", "a", "b"),
+		lawckettest.Authorizer("user-42", map[string]any{"userId": "42", "admin": "true"}),
+	))
+	// Output:
+	// room="lobby" tags=["a" "b"] missing=""
+	// user 42 admin true
+}
