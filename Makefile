@@ -9,7 +9,7 @@ ADDR ?= 127.0.0.1:8080
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE := $(shell $(GO) env GOPATH)/bin/aws-lambda-rie
 
-.PHONY: test deps chromium chat bench demo
+.PHONY: test deps chromium chat bench demo fuzz
 
 ## deps: everything the tests start: dynalite (npm, pinned by package-lock.json),
 ## the Lambda Runtime Interface Emulator (Go module proxy), headless Chromium (Debian).
@@ -38,9 +38,10 @@ test: deps
 	$(GO) test -race -count=1 -timeout 40m ./...
 
 ## chat: the chat example behind the local gateway; open http://$(ADDR)/ in two tabs.
+## It runs the chat's SAM template (examples/chat/template.yaml): lawcket dev
+## builds the function from CodeUri and creates the template's table.
 chat:
-	$(GO) build -o bin/chat ./examples/chat
-	$(GO) run ./cmd/lawcket dev --rows -c examples/chat/lawcket.yaml --static examples/chat/static --addr $(ADDR) -- ./bin/chat
+	$(GO) run ./cmd/lawcket dev --rows --template examples/chat/template.yaml -c examples/chat/lawcket.yaml --static examples/chat/static --addr $(ADDR)
 
 ## demo: one connect / message / disconnect through the built sync Lambda under the emulator, against dynalite.
 demo: node_modules/.package-lock.json $(RIE)
@@ -49,3 +50,16 @@ demo: node_modules/.package-lock.json $(RIE)
 ## bench: every benchmark once (figures and commands: docs/performance.md).
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./...
+
+## fuzz: every fuzz target of the tree for FUZZTIME each (make test runs only
+## their seeds), then the pathological-spec corpus at full size without the
+## race detector (make test runs it at 1/8 size under -race).
+FUZZTIME ?= 60s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg; \
+	  done; \
+	done
+	$(GO) test -count=1 -v -run 'TestPathologicalSpecs|TestSyntaxErrorLinear' ./syncspec

@@ -83,3 +83,41 @@ func ExampleEvent_Query() {
 	// room="lobby" tags=["a" "b"] missing=""
 	// user 42 admin true
 }
+
+// presence is a plugin with a connect and a close hook.
+type presence struct{}
+
+func (presence) Name() string { return "presence" }
+func (presence) OnConnect(ctx context.Context, ev *lawcket.Event) error {
+	fmt.Println("presence: online", ev.Connection.ID)
+	return nil
+}
+func (presence) OnClose(ctx context.Context, ev *lawcket.Event) error {
+	fmt.Println("presence: offline", ev.Connection.ID, "on", ev.Type)
+	return nil
+}
+
+// Plugins run before the connect handler; when the connect is refused
+// after a plugin's OnConnect succeeded, its OnClose undoes it.
+func ExampleWithPlugins() {
+	ws := lawcket.New(lawcket.WithLogger(discard), lawcket.WithPlugins(presence{}))
+	ws.On(lawcket.Connect, func(ctx context.Context, ev *lawcket.Event) error {
+		if ev.Query("room") == "" {
+			return lawcket.Reject(http.StatusBadRequest, "no room")
+		}
+		return nil
+	})
+	h := ws.Handler()
+	resp, _ := h(context.Background(), lawckettest.Connect(lawckettest.ConnectionID("c-1")))
+	fmt.Println(resp.StatusCode, resp.Body)
+	resp, _ = h(context.Background(), lawckettest.Connect(lawckettest.ConnectionID("c-2"), lawckettest.Query("room", "lobby")))
+	fmt.Println(resp.StatusCode)
+	h(context.Background(), lawckettest.Disconnect(lawckettest.ConnectionID("c-2")))
+	// Output:
+	// presence: online c-1
+	// presence: offline c-1 on connect
+	// 400 no room
+	// presence: online c-2
+	// 200
+	// presence: offline c-2 on close
+}

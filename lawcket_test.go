@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/internal/testsupport"
+	"github.com/lawcket/lawcket/lawckettest"
 )
 
 //go:embed testdata/events
@@ -375,7 +376,7 @@ func TestMiddlewareRejectOnConnect(t *testing.T) {
 	a := lawcket.New(lawcket.WithLogger(log), lawcket.WithMiddleware(auth),
 		lawcket.WithPlugins(&plugin{name: "sync", rec: rec}))
 	a.On(lawcket.Connect, rec.handler("handler", nil))
-	resp, err := invoke(t, a, fixture(t, "connect.json"))
+	resp, err := invoke(t, a, lawckettest.JSON(lawckettest.Connect(lawckettest.Query("room", "lobby"))))
 	if err != nil {
 		t.Fatalf("Go error %v; a refusal must not count as a Lambda error", err)
 	}
@@ -414,7 +415,7 @@ func TestMiddlewareOrderAndChanges(t *testing.T) {
 		rec.note("send:" + string(ev.Body))
 		return nil
 	})
-	resp, err := invoke(t, a, fixture(t, "message-default.json"))
+	resp, err := invoke(t, a, lawckettest.JSON(lawckettest.Message(`{"action":"sendmessage","text":"hi"}`)))
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("got %d, %v", resp.StatusCode, err)
 	}
@@ -448,7 +449,7 @@ func TestConnectPlugins(t *testing.T) {
 				&plugin{name: "b", rec: rec},
 			))
 			a.On(lawcket.Connect, rec.handler("handler", nil))
-			resp, err := invoke(t, a, fixture(t, "connect.json"))
+			resp, err := invoke(t, a, lawckettest.JSON(lawckettest.Connect(lawckettest.Query("room", "lobby"))))
 			if resp.StatusCode != tt.status || resp.Body != tt.body || (err != nil) != tt.goErr {
 				t.Fatalf("got %d %q, %v; want %d %q, Go error %v", resp.StatusCode, resp.Body, err, tt.status, tt.body, tt.goErr)
 			}
@@ -470,7 +471,7 @@ func TestConnectPlugins(t *testing.T) {
 		log, _ := quietLogger()
 		a := lawcket.New(lawcket.WithLogger(log), lawcket.WithPlugins(&plugin{name: "a", rec: rec}))
 		a.On(lawcket.Connect, rec.handler("handler", lawcket.Reject(403, "room full")))
-		resp, err := invoke(t, a, fixture(t, "connect.json"))
+		resp, err := invoke(t, a, lawckettest.JSON(lawckettest.Connect(lawckettest.Query("room", "lobby"))))
 		if err != nil || resp.StatusCode != 403 {
 			t.Fatalf("got %d, %v; want 403", resp.StatusCode, err)
 		}
@@ -484,7 +485,7 @@ func TestConnectPlugins(t *testing.T) {
 		a := lawcket.New(lawcket.WithLogger(log), lawcket.WithPlugins(
 			connectOnly{&plugin{name: "a", rec: rec}}, &plugin{name: "b", rec: rec}))
 		a.On(lawcket.Connect, rec.handler("handler", lawcket.Reject(403, "room full")))
-		if resp, err := invoke(t, a, fixture(t, "connect.json")); err != nil || resp.StatusCode != 403 {
+		if resp, err := invoke(t, a, lawckettest.JSON(lawckettest.Connect(lawckettest.Query("room", "lobby")))); err != nil || resp.StatusCode != 403 {
 			t.Fatalf("got %d, %v; want 403", resp.StatusCode, err)
 		}
 		got := rec.list()
@@ -499,7 +500,7 @@ func TestConnectPlugins(t *testing.T) {
 		a := lawcket.New(lawcket.WithLogger(log), lawcket.WithPlugins(
 			&plugin{name: "a", rec: rec, closeFn: func(context.Context) error { return boom }}))
 		a.On(lawcket.Connect, rec.handler("handler", lawcket.Reject(403, "room full")))
-		if resp, err := invoke(t, a, fixture(t, "connect.json")); err != nil || resp.StatusCode != 403 {
+		if resp, err := invoke(t, a, lawckettest.JSON(lawckettest.Connect(lawckettest.Query("room", "lobby")))); err != nil || resp.StatusCode != 403 {
 			t.Fatalf("got %d, %v; want 403", resp.StatusCode, err)
 		}
 		if !strings.Contains(logs.String(), `undoing a refused connect failed`) || !strings.Contains(logs.String(), `plugin "a" on connect: table unavailable`) {
@@ -591,7 +592,7 @@ func TestConnectPluginsRunConcurrentlyAndAreAwaited(t *testing.T) {
 		}
 		return nil
 	})
-	resp, err := invoke(t, a, fixture(t, "connect.json"))
+	resp, err := invoke(t, a, lawckettest.JSON(lawckettest.Connect(lawckettest.Query("room", "lobby"))))
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("got %d %q, %v", resp.StatusCode, resp.Body, err)
 	}
@@ -620,7 +621,7 @@ func TestCloseOrdering(t *testing.T) {
 				&plugin{name: "b", rec: rec},
 			))
 			a.On(lawcket.Close, rec.handler("handler", tt.handlerErr))
-			resp, err := invoke(t, a, fixture(t, "disconnect.json"))
+			resp, err := invoke(t, a, lawckettest.JSON(lawckettest.Disconnect()))
 			if resp.StatusCode != tt.status {
 				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
 			}
@@ -645,7 +646,7 @@ func TestMessagePlugins(t *testing.T) {
 	log, _ := quietLogger()
 	a := lawcket.New(lawcket.WithLogger(log), lawcket.WithPlugins(&plugin{name: "a", rec: rec}))
 	a.On(lawcket.Message, rec.handler("handler", nil))
-	if _, err := invoke(t, a, fixture(t, "message-default.json")); err != nil {
+	if _, err := invoke(t, a, lawckettest.JSON(lawckettest.Message(`{"action":"sendmessage","text":"hi"}`))); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"a.message", "handler"}; !slices.Equal(rec.list(), want) {
@@ -657,7 +658,7 @@ func TestMessagePlugins(t *testing.T) {
 		return lawcket.Reject(429, "slow down")
 	}}))
 	a.On(lawcket.Message, rec.handler("handler", nil))
-	resp, err := invoke(t, a, fixture(t, "message-default.json"))
+	resp, err := invoke(t, a, lawckettest.JSON(lawckettest.Message(`{"action":"sendmessage","text":"hi"}`)))
 	if err != nil || resp.StatusCode != 429 || slices.Contains(rec.list(), "handler") {
 		t.Errorf("got %d, %v, ran %v; want 429 and no handler", resp.StatusCode, err, rec.list())
 	}
@@ -689,14 +690,14 @@ func TestOutcomes(t *testing.T) {
 			log, logs := quietLogger()
 			a := lawcket.New(lawcket.WithLogger(log))
 			a.On(lawcket.Message, tt.fn)
-			resp, err := invoke(t, a, fixture(t, "message-default.json"))
+			resp, err := invoke(t, a, lawckettest.JSON(lawckettest.Message(`{"action":"sendmessage","text":"hi"}`)))
 			if resp.StatusCode != tt.status || resp.Body != tt.body || (err != nil) != tt.goErr {
 				t.Fatalf("got %d %q, %v; want %d %q, Go error %v", resp.StatusCode, resp.Body, err, tt.status, tt.body, tt.goErr)
 			}
 			if tt.goErr && !strings.Contains(logs.String(), "level=ERROR") {
 				t.Errorf("fault not logged as an error:\n%s", logs)
 			}
-			if tt.status != 200 && (!strings.Contains(logs.String(), `connectionId="BQ1a2ecXDoECJQg="`) || !strings.Contains(logs.String(), `requestId="BQ1eTGK3DoEF5Xg="`)) {
+			if tt.status != 200 && (!strings.Contains(logs.String(), `connectionId="BQ1a2ecXDoECJQg="`) || !strings.Contains(logs.String(), `requestId="BQ1knPH17NjMFftw="`)) {
 				t.Errorf("log lacks connectionId/requestId:\n%s", logs)
 			}
 		})
@@ -748,7 +749,7 @@ func TestInvalidConfiguration(t *testing.T) {
 			if a.Err() == nil || !strings.Contains(a.Err().Error(), tt.want) {
 				t.Fatalf("Err() = %v, want it to contain %q", a.Err(), tt.want)
 			}
-			resp, err := invoke(t, a, fixture(t, "connect.json"))
+			resp, err := invoke(t, a, lawckettest.JSON(lawckettest.Connect(lawckettest.Query("room", "lobby"))))
 			if resp.StatusCode != 500 || err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %d, %v; want 500 and the configuration error", resp.StatusCode, err)
 			}
@@ -816,7 +817,7 @@ func TestConcurrentInvocations(t *testing.T) {
 	var n atomic.Int64
 	a := lawcket.New(lawcket.WithLogger(log), lawcket.WithPlugins(&plugin{name: "p", rec: &recorder{}}))
 	a.On(lawcket.Message, func(context.Context, *lawcket.Event) error { n.Add(1); return nil })
-	raw := fixture(t, "message-default.json")
+	raw := lawckettest.JSON(lawckettest.Message(`{"action":"sendmessage","text":"hi"}`))
 	var wg sync.WaitGroup
 	for range 16 {
 		wg.Go(func() {

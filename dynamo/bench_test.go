@@ -2,7 +2,6 @@ package dynamo_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/lawckettest"
 )
 
 // benchSpec has five expression fields.
@@ -52,19 +52,13 @@ const benchID = "bench-0000000000="
 func makeLifecycles(b *testing.B) *lifecycles {
 	b.Helper()
 	l := &lifecycles{}
-	for k, name := range []string{"connect.json", "message-default.json", "disconnect.json"} {
-		var req events.APIGatewayWebsocketProxyRequest
-		if err := json.Unmarshal(fixture(b, name, nil), &req); err != nil {
-			b.Fatal(err)
-		}
-		if req.Headers != nil {
-			req.Headers["X-Team"] = "Blue"
-		}
-		req.RequestContext.ConnectionID = benchID
-		raw, err := json.Marshal(&req)
-		if err != nil {
-			b.Fatal(err)
-		}
+	id := lawckettest.ConnectionID(benchID)
+	for k, req := range []events.APIGatewayWebsocketProxyRequest{
+		connectEvent(id, lawckettest.Header("X-Team", "Blue")),
+		lawckettest.Message(`{"action":"sendmessage","text":"hi"}`, id),
+		lawckettest.Disconnect(id),
+	} {
+		raw := lawckettest.JSON(req)
 		l.raw[k] = raw
 		l.off[k] = strings.Index(string(raw), benchID) + len("bench-")
 	}
@@ -247,10 +241,7 @@ func header(h map[string]string, name string) string {
 // row, with no I/O (the plugin's whole CPU work on connect besides the SDK).
 func BenchmarkBuildItem(b *testing.B) {
 	spec := parseSpec(b, benchSpec)
-	var req events.APIGatewayWebsocketProxyRequest
-	if err := json.Unmarshal(fixture(b, "connect.json", nil), &req); err != nil {
-		b.Fatal(err)
-	}
+	req := connectEvent()
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {

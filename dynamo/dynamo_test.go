@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,6 +25,7 @@ import (
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/eval"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/lawckettest"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -64,27 +64,10 @@ func parseSpec(t testing.TB, yaml string) *syncspec.Spec {
 	return spec
 }
 
-// fixture reads one of the shared API Gateway events (testdata/events at the
-// module root), optionally edited.
-func fixture(t testing.TB, name string, edit func(*events.APIGatewayWebsocketProxyRequest)) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "testdata", "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if edit == nil {
-		return raw
-	}
-	var req events.APIGatewayWebsocketProxyRequest
-	if err := json.Unmarshal(raw, &req); err != nil {
-		t.Fatal(err)
-	}
-	edit(&req)
-	out, err := json.Marshal(&req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+// connectEvent is the tests' $connect, as API Gateway sends it
+// (lawckettest), with the room and user the specs read; opts change it.
+func connectEvent(opts ...lawckettest.Option) events.APIGatewayWebsocketProxyRequest {
+	return lawckettest.Connect(append([]lawckettest.Option{lawckettest.Query("room", "lobby"), lawckettest.Query("user", "ada")}, opts...)...)
 }
 
 // env is one dynalite server with the spec's table and a counting client.
@@ -147,12 +130,12 @@ func TestLifecycleThroughWrapper(t *testing.T) {
 	}
 	inv := newInvoker(p)
 
-	connect := fixture(t, "connect.json", func(r *events.APIGatewayWebsocketProxyRequest) {
-		r.Headers["X-Team"] = "Blue"
+	connect := lawckettest.JSON(connectEvent(
+		lawckettest.Header("X-Team", "Blue"),
 		// Query values named like reserved attributes are data: they change nothing.
-		r.QueryStringParameters["connectionId"] = "forged"
-		r.QueryStringParameters["expiresAt"] = "0"
-	})
+		lawckettest.Query("connectionId", "forged"),
+		lawckettest.Query("expiresAt", "0"),
+	))
 	resp, err := inv.invoke(t, connect)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("connect: %d %q, %v", resp.StatusCode, resp.Body, err)
@@ -182,14 +165,14 @@ func TestLifecycleThroughWrapper(t *testing.T) {
 		"user":  &types.AttributeValueMemberS{Value: "ada"},
 		"room":  &types.AttributeValueMemberS{Value: "lobby"},
 		"team":  &types.AttributeValueMemberS{Value: "blue"},
-		"agent": &types.AttributeValueMemberS{Value: "Mozilla/5.0 (X11; Linux x86_64) lawcket-test"},
+		"agent": &types.AttributeValueMemberS{Value: lawckettest.DefaultUserAgent},
 	}
 	if got, exp := render(items[0]), render(want); got != exp {
 		t.Errorf("row\n got %s\nwant %s", got, exp)
 	}
 
 	e.counter.Reset()
-	resp, err = inv.invoke(t, fixture(t, "message-default.json", nil))
+	resp, err = inv.invoke(t, lawckettest.JSON(lawckettest.Message(`{"action":"sendmessage","text":"hi"}`)))
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("message: %d %q, %v", resp.StatusCode, resp.Body, err)
 	}
@@ -197,7 +180,7 @@ func TestLifecycleThroughWrapper(t *testing.T) {
 		t.Fatalf("message made %d DynamoDB requests, want 0", n)
 	}
 
-	resp, err = inv.invoke(t, fixture(t, "disconnect.json", nil))
+	resp, err = inv.invoke(t, lawckettest.JSON(lawckettest.Disconnect()))
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("disconnect: %d %q, %v", resp.StatusCode, resp.Body, err)
 	}
@@ -224,25 +207,17 @@ func TestRefusalsLeaveNoRowAndMakeNoRequest(t *testing.T) {
 	inv := newInvoker(p)
 	tests := []struct {
 		name  string
-		edit  func(*events.APIGatewayWebsocketProxyRequest)
+		req   events.APIGatewayWebsocketProxyRequest
 		field string
 	}{
-		{"required field missing", func(r *events.APIGatewayWebsocketProxyRequest) {
-			delete(r.QueryStringParameters, "room")
-			delete(r.MultiValueQueryStringParameters, "room")
-		}, "room"},
-		{"no query string at all", func(r *events.APIGatewayWebsocketProxyRequest) {
-			r.QueryStringParameters = nil
-			r.MultiValueQueryStringParameters = nil
-		}, "room"},
-		{"item over 400 KB", func(r *events.APIGatewayWebsocketProxyRequest) {
-			r.QueryStringParameters["user"] = strings.Repeat("x", dynamo.MaxItemSize)
-		}, "user"},
+		{"required field missing", connectEvent(lawckettest.Query("room")), "room"},
+		{"no query string at all", lawckettest.Connect(), "room"},
+		{"item over 400 KB", connectEvent(lawckettest.Query("user", strings.Repeat("x", dynamo.MaxItemSize))), "user"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e.counter.Reset()
-			resp, err := inv.invoke(t, fixture(t, "connect.json", tt.edit))
+			resp, err := inv.invoke(t, lawckettest.JSON(tt.req))
 			if err != nil {
 				t.Fatalf("a refusal is not a fault, got Go error %v", err)
 			}
@@ -270,19 +245,17 @@ func TestStoreFailureIsAFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
-		name, fixture string
-		typ           lawcket.EventType
-		hook          func(context.Context, *lawcket.Event) error
+		name string
+		req  events.APIGatewayWebsocketProxyRequest
+		typ  lawcket.EventType
+		hook func(context.Context, *lawcket.Event) error
 	}{
-		{"connect", "connect.json", lawcket.Connect, p.OnConnect},
-		{"close", "disconnect.json", lawcket.Close, p.OnClose},
+		{"connect", connectEvent(), lawcket.Connect, p.OnConnect},
+		{"close", lawckettest.Disconnect(), lawcket.Close, p.OnClose},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			raw := fixture(t, tt.fixture, nil)
-			var req events.APIGatewayWebsocketProxyRequest
-			if err := json.Unmarshal(raw, &req); err != nil {
-				t.Fatal(err)
-			}
+			req := tt.req
+			raw := lawckettest.JSON(req)
 			err := tt.hook(context.Background(), &lawcket.Event{Type: tt.typ, Request: req})
 			if !errors.Is(err, dynamo.ErrTableNotFound) {
 				t.Fatalf("hook on a missing table: %v, want ErrTableNotFound", err)
@@ -308,10 +281,7 @@ func TestStoreFailureIsAFault(t *testing.T) {
 // putRows stores n connections in room through p, connection ids prefix-0…
 func putRows(t testing.TB, p *dynamo.Plugin, prefix, room string, n int) {
 	t.Helper()
-	var base events.APIGatewayWebsocketProxyRequest
-	if err := json.Unmarshal(fixture(t, "connect.json", nil), &base); err != nil {
-		t.Fatal(err)
-	}
+	base := connectEvent()
 	for i := range n {
 		req := base
 		req.RequestContext.ConnectionID = fmt.Sprintf("%s-%03d", prefix, i)
@@ -512,10 +482,7 @@ fields:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var base events.APIGatewayWebsocketProxyRequest
-	if err := json.Unmarshal(fixture(t, "connect.json", nil), &base); err != nil {
-		t.Fatal(err)
-	}
+	base := connectEvent()
 	for i, lvl := range []string{"1", "2", "2"} {
 		req := base
 		req.RequestContext.ConnectionID = "n" + strconv.Itoa(i)
@@ -590,10 +557,7 @@ func TestDefaultClientFromEnvironment(t *testing.T) {
 
 func TestBuildItem(t *testing.T) {
 	spec := parseSpec(t, fullSpec)
-	var req events.APIGatewayWebsocketProxyRequest
-	if err := json.Unmarshal(fixture(t, "connect.json", nil), &req); err != nil {
-		t.Fatal(err)
-	}
+	req := connectEvent()
 	t.Run("connectedAt falls back to now", func(t *testing.T) {
 		r := req
 		r.RequestContext.ConnectedAt = 0
@@ -769,10 +733,7 @@ func TestThrottledPutRefusesClientWithinDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var req events.APIGatewayWebsocketProxyRequest
-	if err := json.Unmarshal(fixture(t, "connect.json", nil), &req); err != nil {
-		t.Fatal(err)
-	}
+	req := connectEvent()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err = p.OnConnect(ctx, &lawcket.Event{Type: lawcket.Connect, Request: req})
@@ -787,7 +748,7 @@ func TestThrottledPutRefusesClientWithinDeadline(t *testing.T) {
 	}
 	lambdaCtx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel2()
-	out, err := newInvoker(p, lawcket.WithLogger(slogTo(io.Discard))).h.Invoke(lambdaCtx, fixture(t, "connect.json", nil))
+	out, err := newInvoker(p, lawcket.WithLogger(slogTo(io.Discard))).h.Invoke(lambdaCtx, lawckettest.JSON(req))
 	if err == nil {
 		t.Fatalf("connect without its row was answered %s, want a fault (500)", out)
 	}

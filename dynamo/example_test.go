@@ -18,15 +18,8 @@ import (
 	"github.com/lawcket/lawcket/syncspec"
 )
 
-const exampleSpec = `table: Connections
-ttl: 2h
-fields:
-  user:
-    expr: query.user ?? "anonymous"
-  room:
-    expr: query.room ?? "lobby"
-    index: true
-`
+// exampleSpec is lawckettest's: room (required, indexed) and user from the query.
+const exampleSpec = lawckettest.RoomSpec
 
 func ExampleIndexName() {
 	fmt.Println(dynamo.IndexName("room"))
@@ -65,17 +58,9 @@ func ExampleBuildItem() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	req := &events.APIGatewayWebsocketProxyRequest{
-		QueryStringParameters: map[string]string{"user": "ada"},
-		RequestContext: events.APIGatewayWebsocketProxyRequestContext{
-			ConnectionID: "BQ1a2ecXDoECJQg=",
-			DomainName:   "abc123def4.execute-api.eu-west-1.amazonaws.com",
-			Stage:        "prod",
-			ConnectedAt:  1731324924553,
-		},
-	}
+	req := lawckettest.Connect(lawckettest.Query("room", "lobby"), lawckettest.Query("user", "ada"))
 	now := time.Date(2024, 11, 11, 11, 35, 24, 0, time.UTC)
-	item, err := dynamo.BuildItem(spec, req, now)
+	item, err := dynamo.BuildItem(spec, &req, now)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -141,7 +126,7 @@ func ExampleNewPlugin() {
 	}
 	app := lawcket.New(lawcket.WithPlugins(sync))
 
-	resp, err := lawckettest.Invoke(ctx, app, lawckettest.JSON(lawckettest.Connect(lawckettest.ConnectionID("c-1"), lawckettest.Query("user", "ada"))))
+	resp, err := lawckettest.Invoke(ctx, app, lawckettest.JSON(lawckettest.Connect(lawckettest.ConnectionID("c-1"), lawckettest.Query("room", "lobby"), lawckettest.Query("user", "ada"))))
 	fmt.Println("connect:", resp.StatusCode, err, db.ids())
 	row, err := sync.Table().Get(ctx, "c-1")
 	fmt.Println(row.ConnectionID, row.Stage, row.ConnectedAt.Format(time.RFC3339), err)
@@ -199,7 +184,7 @@ func ExampleTable_Get() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	req := lawckettest.Connect(lawckettest.Query("user", "ada"))
+	req := lawckettest.Connect(lawckettest.Query("room", "lobby"), lawckettest.Query("user", "ada"))
 	item, err := dynamo.BuildItem(spec, &req, time.Now())
 	if err != nil {
 		log.Fatal(err)
@@ -221,7 +206,7 @@ func ExampleTable_Get() {
 }
 
 func ExampleItemSize() {
-	req := lawckettest.Connect(lawckettest.Query("user", "ada"))
+	req := lawckettest.Connect(lawckettest.Query("room", "lobby"), lawckettest.Query("user", "ada"))
 	spec, err := syncspec.Parse("lawcket.yaml", []byte(exampleSpec), syncspec.WithLookupEnv(noEnv))
 	if err != nil {
 		log.Fatal(err)
@@ -232,4 +217,39 @@ func ExampleItemSize() {
 	}
 	fmt.Println(dynamo.ItemSize(item), "of", dynamo.MaxItemSize, "bytes")
 	// Output: 139 of 409600 bytes
+}
+
+// NewTable without WithClient builds its client from the default AWS config
+// (AWS_REGION, credentials, AWS_ENDPOINT_URL_DYNAMODB); WithClock fixes the
+// time rows expire against.
+func ExampleNewTable() {
+	ctx := context.Background()
+	spec, err := syncspec.Parse("lawcket.yaml", []byte(exampleSpec), syncspec.WithLookupEnv(noEnv))
+	if err != nil {
+		log.Fatal(err)
+	}
+	db := newMemClient()
+	now := time.Date(2024, 11, 11, 12, 0, 0, 0, time.UTC)
+	table, err := dynamo.NewTable(ctx, spec, dynamo.WithClient(db), dynamo.WithClock(func() time.Time { return now }))
+	if err != nil {
+		log.Fatal(err)
+	}
+	req := lawckettest.Connect(lawckettest.Query("room", "lobby"))
+	item, err := dynamo.BuildItem(spec, &req, now.Add(-3*time.Hour)) // a row written three hours ago
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := table.Put(ctx, item); err != nil {
+		log.Fatal(err)
+	}
+	_, err = table.Get(ctx, lawckettest.DefaultConnectionID)
+	fmt.Println(table.Name(), errors.Is(err, dynamo.ErrNotFound)) // its 2h ttl has passed
+	fmt.Println(table.Delete(ctx, lawckettest.DefaultConnectionID), db.ids())
+
+	_, err = dynamo.NewTable(ctx, spec, dynamo.WithClock(nil))
+	fmt.Println(err)
+	// Output:
+	// Connections true
+	// <nil> []
+	// dynamo: WithClock: nil clock
 }

@@ -3,7 +3,6 @@ package eval
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 
@@ -44,6 +43,8 @@ type compiler struct {
 	runT      types.Map     // the nil-safe environment programs run against
 	seen      map[string]bool
 	errs      []error
+	// literalBytes is the size of the literal fields so far.
+	literalBytes int
 }
 
 func newCompiler(fields []Field, opts Options) *compiler {
@@ -56,9 +57,6 @@ func newCompiler(fields []Field, opts Options) *compiler {
 		env:    make(map[string]any, len(opts.Env)),
 		budget: cmpOr(opts.MemoryBudget, DefaultMemoryBudget),
 		log:    opts.Logger,
-	}
-	if c.p.log == nil {
-		c.p.log = slog.Default()
 	}
 	known := make(map[string]bool, len(opts.Env)+len(opts.EnvNames))
 	for _, k := range opts.EnvNames {
@@ -193,6 +191,16 @@ func (c *compiler) literal(f *Field, out *compiled) {
 	if out.kind == 0 {
 		out.kind = k
 	}
+	if err == nil && v != nil {
+		size := len(f.Name) + valueSize(v)
+		c.literalBytes += size
+		switch {
+		case size > MaxStringBytes:
+			c.fail(f, "value", "the value takes %d bytes; a row holds at most %d (DynamoDB's 400 KB item limit)", size, MaxStringBytes)
+		case c.literalBytes > MaxStringBytes && c.literalBytes-size <= MaxStringBytes:
+			c.fail(f, "value", "the literals take more than %d bytes together (DynamoDB's 400 KB item limit)", MaxStringBytes)
+		}
+	}
 }
 
 // expression checks and compiles f.Expr, reporting false when it cannot run.
@@ -216,7 +224,7 @@ func (c *compiler) expression(f *Field, out *compiled, defKind Kind) bool {
 		fe := (&file.Error{Location: n.Location(), Message: fmt.Sprintf("header names are lower-cased: use %q", strings.ToLower(n.Value))}).Bind(checked.Source())
 		c.errs = append(c.errs, fromFileError(f, fe))
 	}
-	if c.kinds(f, out, checked, defKind) && len(upper) == 0 && u.constant() {
+	if c.kinds(f, out, checked, defKind) && len(upper) == 0 && u.constant(c.p.env) {
 		c.constant(f, run, &u)
 	}
 	for j := range u {

@@ -107,11 +107,21 @@ func (u *usage) merge(o usage) {
 
 func (u usage) used() bool { return u.all || len(u.keys) > 0 }
 
-// constant reports whether a program reads nothing of the event (env
-// values are known at compile time).
-func (u *usages) constant() bool {
+// constant reports whether a program reads nothing of the event nor an
+// env variable that is unset now (it may be set where the spec runs): its
+// value is then known at compile time.
+func (u *usages) constant(env map[string]any) bool {
 	for i := range u {
 		if i != nameIndex(nameEnv) && u[i].used() {
+			return false
+		}
+	}
+	e := u[nameIndex(nameEnv)]
+	if e.all {
+		return false
+	}
+	for _, k := range e.keys {
+		if _, set := env[k]; !set {
 			return false
 		}
 	}

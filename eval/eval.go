@@ -77,7 +77,7 @@ type Options struct {
 	MemoryBudget uint
 	// Logger receives one record per optional field that Evaluate omits
 	// because its expression failed (Warn when it hit a limit, Debug
-	// otherwise). Nil means slog.Default().
+	// otherwise). Nil means slog.Default() at the time of the record.
 	Logger *slog.Logger
 }
 
@@ -289,10 +289,14 @@ func (p *Program) logOmitted(field string, req *events.APIGatewayWebsocketProxyR
 	if limit {
 		level = slog.LevelWarn
 	}
+	log := p.log
+	if log == nil {
+		log = slog.Default()
+	}
 	ctx := context.Background()
-	if !p.log.Enabled(ctx, level) {
+	if !log.Enabled(ctx, level) {
 		return
 	}
-	p.log.Log(ctx, level, "lawcket: optional field omitted: its expression failed",
+	log.Log(ctx, level, "lawcket: optional field omitted: its expression failed",
 		"field", field, "connectionId", req.RequestContext.ConnectionID, "err", err)
 }

@@ -64,3 +64,21 @@ func ExampleNewEnv() {
 	// Output:
 	// map[] map[x-team:Red] map[admin:true principalId:user-42] map[STAGE_NAME:prod]
 }
+
+// A string no row could hold is refused at compile time when the
+// expression reads nothing of the event, and fails the field at run time
+// otherwise: a required field refuses the connection, naming the field.
+func ExampleErrLimit() {
+	_, err := eval.Compile([]eval.Field{{Name: "pad", Expr: `repeat(repeat("x", 99999), 99999)`}}, eval.Options{})
+	fmt.Println(err)
+
+	p, err := eval.Compile([]eval.Field{{Name: "pad", Expr: `repeat(query.x ?? "x", 300000) + repeat(query.x ?? "x", 300000)`, Required: true}}, eval.Options{})
+	if err != nil {
+		panic(err)
+	}
+	_, err = p.Evaluate(&events.APIGatewayWebsocketProxyRequest{})
+	fmt.Println(err, errors.Is(err, eval.ErrLimit))
+	// Output:
+	// pad.expr: the expression reads nothing of the connection and always fails: the strings it builds exceed 409600 bytes (DynamoDB's 400 KB item limit)
+	// field pad: required, but its expression exceeded a limit: the strings it builds exceed 409600 bytes (DynamoDB's 400 KB item limit) true
+}

@@ -1,6 +1,7 @@
 package eval_test
 
 import (
+	"log/slog"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -16,13 +17,20 @@ func FuzzEval(f *testing.F) {
 		`authorizer.tenantId`, `split(query.user, ",")`, `{a: query.user, b: [1, 2.5, true, nil]}`,
 		`1..100`, `env.STAGE_NAME + "-" + requestContext.stage`, `query.user matches "^a"`,
 		`let x = query.user; x ?? ""`, `queryAll.user[0]`, `(`, `headers.X`, `int(query.user)`,
+		// limits (limits_test.go)
+		`repeat(repeat(query.user, 999), 999)`, `reduce(1..34, #acc + #acc, query.user)`,
+		`join(map(1..900, repeat(query.user, 999)), ",")`, `toJSON(map(1..900, repeat(query.user, 999)))`,
+		`replace(repeat(query.user, 999), query.user, repeat(query.user, 99))`, `string(map(1..99, query.user))`,
+		`int(query.user) + 9223372036854775807`, `sum([int(query.user), 9223372036854775807])`,
+		`all(1..100, all(1..100, all(1..100, query.user != "")))`, `((((((((((query.user))))))))))`,
+		`!!!!!!!!!!true`, `upper(query.user) + lower(query.user)`, `toBase64(query.user)`, `$env`,
 	} {
 		f.Add(s, "ada")
 	}
 	f.Fuzz(func(t *testing.T, expression, value string) {
 		for _, typ := range []eval.Kind{0, eval.String} {
 			p, err := eval.Compile([]eval.Field{{Name: "f", Expr: expression, Type: typ}},
-				eval.Options{Env: map[string]string{"STAGE_NAME": "dev"}})
+				eval.Options{Env: map[string]string{"STAGE_NAME": "dev"}, Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				continue
 			}

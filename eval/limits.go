@@ -484,25 +484,25 @@ func (b *bounds) fits(v any) error {
 // Brackets inside string literals and comments do not count.
 func checkShape(f *Field) *CompileError {
 	src := f.Expr
-	if len(src) > MaxExprBytes {
-		return &CompileError{Field: f.Name, Key: "expr", Line: 1, Column: 1,
-			Message: fmt.Sprintf("the expression is %d bytes; at most %d", len(src), MaxExprBytes)}
-	}
-	depth, run := 0, 0
-	line, col, off := 1, 0, 0 // col and off count runes before the current one
+	depth, run := 0, 0        // bracket depth; prefix operators in a row
+	line, col, off := 1, 0, 0 // before src[i]: col and off count runes
 	fail := func(what string) *CompileError {
 		return &CompileError{Field: f.Name, Key: "expr", Line: line, Column: col + 1, Offset: off,
 			Message: fmt.Sprintf("%s nest deeper than %d levels", what, MaxNesting)}
 	}
-	var quote rune
-	escaped, lineComment, blockComment := false, false, false
-	prev := rune(0)
-	for i, r := range src {
+	var quote rune // the open string literal's quote, or 0
+	escaped := false
+	comment := "" // the open comment's end ("\n" or "*/"), or ""
+	for i := 0; i < len(src); {
+		r, size := utf8.DecodeRuneInString(src[i:])
 		switch {
-		case lineComment:
-			lineComment = r != '\n'
-		case blockComment:
-			blockComment = !(prev == '*' && r == '/')
+		case comment != "":
+			if strings.HasPrefix(src[i:], comment) && comment == "*/" {
+				size = 2
+				comment = ""
+			} else if r == '\n' && comment == "\n" {
+				comment = ""
+			}
 		case quote != 0:
 			switch {
 			case escaped:
@@ -514,11 +514,10 @@ func checkShape(f *Field) *CompileError {
 			}
 		case r == '"' || r == '\'' || r == '`':
 			quote, run = r, 0
-		case r == '/' && strings.HasPrefix(src[i:], "//"):
-			lineComment = true
-		case r == '/' && strings.HasPrefix(src[i:], "/*"):
-			blockComment = true
-			r = 0 // so that "/*/" does not end it
+		case strings.HasPrefix(src[i:], "//"):
+			comment = "\n"
+		case strings.HasPrefix(src[i:], "/*"):
+			comment, size = "*/", 2
 		case r == '(' || r == '[' || r == '{':
 			if depth++; depth > MaxNesting {
 				return fail("brackets")
@@ -526,27 +525,38 @@ func checkShape(f *Field) *CompileError {
 			run = 0
 		case r == ')' || r == ']' || r == '}':
 			depth, run = max(depth-1, 0), 0
-		case r == '!' || r == '-' || r == '+' || r == '~':
+		case r == '!' || r == '-' || r == '+' || r == '~' || isWord(src, i, "not"):
 			if run++; run > MaxNesting {
 				return fail("prefix operators")
 			}
-		case r == 'n' && strings.HasPrefix(src[i:], "not") && (i+3 == len(src) || !isIdent(src[i+3])) && (i == 0 || !isIdent(src[i-1])):
-			if run++; run > MaxNesting {
-				return fail("prefix operators")
+			if r == 'n' {
+				size = 3
 			}
-		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || (run > 0 && (r == 'o' || r == 't') && i >= 1 && strings.HasPrefix(src[i-1:], "not")) || (run > 0 && r == 't' && i >= 2 && strings.HasPrefix(src[i-2:], "not")):
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r':
 		default:
 			run = 0
 		}
-		prev = r
-		off++
-		if r == '\n' {
-			line, col = line+1, 0
-		} else {
-			col++
+		// Advance past the size bytes consumed, keeping the position.
+		for _, c := range src[i : i+size] {
+			off++
+			if c == '\n' {
+				line, col = line+1, 0
+			} else {
+				col++
+			}
 		}
+		i += size
+	}
+	if len(src) > MaxExprBytes {
+		return &CompileError{Field: f.Name, Key: "expr", Line: 1, Column: 1,
+			Message: fmt.Sprintf("the expression is %d bytes; at most %d", len(src), MaxExprBytes)}
 	}
 	return nil
+}
+
+// isWord reports whether src has the keyword w at i, not part of a longer name.
+func isWord(src string, i int, w string) bool {
+	return strings.HasPrefix(src[i:], w) && (i+len(w) == len(src) || !isIdent(src[i+len(w)])) && (i == 0 || !isIdent(src[i-1]))
 }
 
 func isIdent(c byte) bool {

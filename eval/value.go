@@ -246,3 +246,28 @@ func staticKind(t reflect.Type) (k Kind, known bool, err error) {
 	}
 	return 0, false, fmt.Errorf("%s", strings.TrimSpace(msg))
 }
+
+// valueSize is about the bytes DynamoDB counts for a normalized value: a
+// string's length, 21 for a number, 1 for a bool or null, and for lists
+// and maps 3 plus their elements (and keys).
+func valueSize(v any) int {
+	switch x := v.(type) {
+	case string:
+		return len(x)
+	case bool, nil:
+		return 1
+	case []any:
+		n := 3
+		for _, e := range x {
+			n += 1 + valueSize(e)
+		}
+		return n
+	case map[string]any:
+		n := 3
+		for k, e := range x {
+			n += 1 + len(k) + valueSize(e)
+		}
+		return n
+	}
+	return 21
+}

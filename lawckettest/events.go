@@ -382,3 +382,19 @@ func ReadEvent(tb testing.TB, path string) events.APIGatewayWebsocketProxyReques
 	}
 	return req
 }
+
+// RoomSpec is a lawcket.yaml for tests of the DynamoDB sync (package
+// dynamo, via syncspec.Parse): table Connections, rows expiring after two
+// hours, the room (required and indexed, so it can be broadcast to) and the
+// user read from the query string, as Connect(Query("room", "lobby"),
+// Query("user", "ada")) sends them.
+const RoomSpec = `table: Connections
+ttl: 2h
+fields:
+  room:
+    expr: query.room
+    required: true
+    index: true
+  user:
+    expr: query.user ?? "anonymous"
+`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -111,4 +112,21 @@ func ExampleServer_Script() {
 	// deliver then 500 500 true
 	// 200 200 true
 	// 2
+}
+
+// An answer after the caller's deadline: the client sees its context's
+// error, the server still delivers.
+func ExampleBehavior_After() {
+	s := lawckettest.NewServer()
+	s.Script("c-1", lawckettest.Answer(200).After(200*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := s.Client("prod", func(o *apigatewaymanagementapi.Options) { o.Retryer = aws.NopRetryer{} }).
+		PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String("c-1"), Data: []byte("late")})
+	fmt.Println(errors.Is(err, context.DeadlineExceeded))
+	s.Close() // waits for the delayed answer
+	fmt.Printf("%q\n", s.Delivered("c-1"))
+	// Output:
+	// true
+	// ["late"]
 }

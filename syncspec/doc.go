@@ -1,6 +1,8 @@
 // Package syncspec loads lawcket.yaml: the connections table, the row TTL,
 // the env allowlist, and the fields each connection's row gets, as
-// literals or expr-lang expressions over the $connect event.
+// literals or expr-lang expressions over the $connect event; and the
+// optional api: section (API, api.go), the WebSocket API that `lawcket
+// template` deploys and `lawcket dev` runs.
 //
 // # Lifecycle
 //

@@ -3,6 +3,7 @@ package syncspec_test
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,23 @@ func FuzzParse(f *testing.F) {
 			f.Add(data)
 		}
 	}
+	// Seeds from the pathological-spec corpus (limits_test.go), small.
+	for _, s := range []string{
+		"table: T12\nfields:\n  deep:\n    expr: " + strings.Repeat("(", 200) + "1" + strings.Repeat(")", 200) + "\n",
+		"table: T12\nfields:\n  big:\n    expr: repeat(repeat(\"x\", 99999), 99999)\n",
+		"table: T12\nfields:\n  big:\n    expr: 'reduce(1..34, #acc + #acc, query.x ?? \"x\")'\n",
+		"table: T12\nfields:\n  n:\n    expr: sum(1..100000000000)\n",
+		"table: T12\nfields:\n  l0: &a [x, x]\n  l1: &b [*a, *a]\n  l2: [*b, *b, *b]\n",
+		"table: T12\nfields:\n  a: &a [*a]\n",
+		"\ufefftable: T12\nfields:\n  a: x\n",
+		"\xff\xfet\x00a\x00b\x00l\x00e\x00:\x00 \x00T\x001\x002\x00\n\x00",
+		"table: T12\nfields:\n\troom: x\n",
+		"table: T12\nfields:\n  b: \x01\n",
+		"table: T12\nfields:\n  deep: " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n",
+		"table: T12\nfields:\n  bad: [unclosed\n  next: 1\n",
+	} {
+		f.Add([]byte(s))
+	}
 	req := event(f, "connect")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		done := make(chan struct{})
@@ -38,7 +56,7 @@ func FuzzParse(f *testing.F) {
 				panic(fmt.Sprintf("slow input: %q", data))
 			}
 		}()
-		spec, err := syncspec.Parse("f.yaml", data, syncspec.WithLookupEnv(noEnv))
+		spec, err := syncspec.Parse("f.yaml", data, syncspec.WithLookupEnv(noEnv), syncspec.WithEvalOptions(eval.Options{Logger: slog.New(slog.DiscardHandler)}))
 		if err == nil {
 			if _, err := spec.Evaluate(req); err != nil {
 				var r *eval.Refusal

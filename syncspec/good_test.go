@@ -123,6 +123,8 @@ func TestEnvOverrides(t *testing.T) {
 		{"negative ttl", good, []string{"LAWCKET_TTL", "-1h"}, "", 0, `LAWCKET_TTL: invalid duration "-1h": must be positive`},
 		{"bad table names the variable", good, []string{"LAWCKET_TABLE", "a b"}, "", 0, `LAWCKET_TABLE: invalid table name "a b"`},
 		{"env errors come first", missing, []string{"LAWCKET_TTL", "x"}, "", 0, "LAWCKET_TTL: invalid duration \"x\": want a Go duration such as 3h or 90m\nspec.yaml:1:1: table: table is required"},
+		{"an invalid file value is reported under an override", []byte("table: a b\n"), []string{"LAWCKET_TABLE", "Good"}, "", 0, `spec.yaml:1:8: table: invalid table name "a b"`},
+		{"an override of an invalid file value", []byte("table: [x]\nttl: 3h\n"), []string{"LAWCKET_TABLE", "Good"}, "", 0, `spec.yaml:1:8: table: must be a table name`},
 		{"other LAWCKET_ variables ignored", good, []string{"LAWCKET_SPEC", "x.yaml", "LAWCKET_FOO", "bar"}, "Connections", 3 * time.Hour, ""},
 	}
 	for _, tt := range tests {

@@ -89,6 +89,11 @@ func (p *parser) walkSections(doc *yaml.Node, spec *Spec) map[string]bool {
 // variable, whichever the value came from.
 type setting struct {
 	key, env string
+	// what the value must be, for messages.
+	what string
+	// node, if set, checks what only the file can get wrong (a YAML
+	// number where a duration needs a unit).
+	node func(v *yaml.Node) string
 	// missing is the problem when neither the file nor the environment
 	// sets it ("" when it is optional).
 	missing string
@@ -98,14 +103,19 @@ type setting struct {
 }
 
 var settings = []setting{
-	{key: "table", env: EnvTable, missing: fmt.Sprintf("table is required (or set %s)", EnvTable), check: func(v string, s *Spec) string {
+	{key: "table", env: EnvTable, what: "a table name", missing: fmt.Sprintf("table is required (or set %s)", EnvTable), check: func(v string, s *Spec) string {
 		if msg := checkTable(v); msg != "" {
 			return msg
 		}
 		s.Table = v
 		return ""
 	}},
-	{key: "ttl", env: EnvTTL, check: func(v string, s *Spec) string {
+	{key: "ttl", env: EnvTTL, what: `a duration such as "3h"`, node: func(v *yaml.Node) string {
+		if tag := v.ShortTag(); tag == "!!int" || tag == "!!float" {
+			return fmt.Sprintf("invalid duration %s: a number needs a unit, such as %ss or %sh", v.Value, v.Value, v.Value)
+		}
+		return ""
+	}, check: func(v string, s *Spec) string {
 		d, msg := checkTTL(v)
 		s.TTL = d
 		return msg
@@ -116,17 +126,17 @@ var settings = []setting{
 // layer, remembering its node for positions.
 func settingParser(key string) func(p *parser, v *yaml.Node, s *Spec) {
 	return func(p *parser, v *yaml.Node, s *Spec) {
-		val, ok := p.scalar(v, key, "a single value")
+		st := settings[slices.IndexFunc(settings, func(st setting) bool { return st.key == key })]
+		val, ok := p.scalar(v, key, st.what)
+		if ok && st.node != nil {
+			if msg := st.node(resolve(v)); msg != "" {
+				p.errNode(v, key, "%s", msg)
+				ok = false
+			}
+		}
 		if !ok {
 			p.settingNodes[key] = nil // present, and already reported
 			return
-		}
-		if key == "ttl" {
-			if tag := resolve(v).ShortTag(); tag == "!!int" || tag == "!!float" {
-				p.errNode(v, key, "invalid duration %s: a number needs a unit, such as %ss or %sh", val, val, val)
-				p.settingNodes[key] = nil
-				return
-			}
 		}
 		p.settingNodes[key] = v
 		p.fileLayer[key] = val
@@ -187,6 +197,13 @@ func (p *parser) layerSettings(doc *yaml.Node, spec *Spec) {
 				p.errNode(doc, st.key, "%s", st.missing)
 			}
 			continue
+		}
+		if node != nil && p.envSet[st.key] {
+			// The environment wins, but the file stays valid on its own
+			// (it is deployed elsewhere without the override).
+			if msg := st.check(p.fileLayer[st.key], &Spec{}); msg != "" {
+				p.errNode(node, st.key, "%s", msg)
+			}
 		}
 		msg := st.check(k.String(st.key), spec)
 		switch {

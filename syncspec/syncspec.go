@@ -1,9 +1,13 @@
 package syncspec
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -26,6 +30,8 @@ type Spec struct {
 	Fields []Field
 	// Program computes the fields for a connection.
 	Program *eval.Program
+	// API is the api: section (api.go), or nil without one.
+	API *API
 	// Channels is the channels: section (see channels.go); nil without one.
 	Channels *Channels
 }
@@ -84,7 +90,7 @@ func Load(path string, opts ...Option) (*Spec, error) {
 	if st, err := f.Stat(); err == nil && st.Size() > MaxFileBytes {
 		return nil, Errors{tooLarge(path, st.Size())}
 	}
-	data, err := os.ReadFile(path)
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("syncspec: %w", err)
 	}
@@ -103,6 +109,10 @@ func Parse(name string, data []byte, opts ...Option) (*Spec, error) {
 	}
 	if len(data) > MaxFileBytes {
 		return nil, Errors{tooLarge(name, int64(len(data)))}
+	}
+	data, err := utf8Text(data)
+	if err != nil {
+		return nil, Errors{{File: name, Line: 1, Column: 1, Message: err.Error()}}
 	}
 	p := newParser(name, data, &o)
 	spec := p.parse()
@@ -164,4 +174,33 @@ func (p *parser) parse() *Spec {
 		return nil
 	}
 	return spec
+}
+
+// utf8Text returns the spec as UTF-8 without a byte order mark: YAML files
+// may also be UTF-16 (with a BOM), which is transcoded, so that lines and
+// columns count the same characters as the YAML parser.
+func utf8Text(data []byte) ([]byte, error) {
+	var order func(b []byte) uint16
+	switch {
+	case len(data) >= 3 && data[0] == 0xef && data[1] == 0xbb && data[2] == 0xbf:
+		return data[3:], nil
+	case len(data) >= 2 && data[0] == 0xff && data[1] == 0xfe:
+		order = func(b []byte) uint16 { return uint16(b[0]) | uint16(b[1])<<8 }
+	case len(data) >= 2 && data[0] == 0xfe && data[1] == 0xff:
+		order = func(b []byte) uint16 { return uint16(b[1]) | uint16(b[0])<<8 }
+	default:
+		return data, nil
+	}
+	if len(data)%2 != 0 {
+		return nil, errors.New("the spec starts with a UTF-16 byte order mark but has an odd number of bytes")
+	}
+	units := make([]uint16, 0, len(data)/2-1)
+	for i := 2; i+1 < len(data); i += 2 {
+		units = append(units, order(data[i:]))
+	}
+	out := make([]byte, 0, len(units))
+	for _, r := range utf16.Decode(units) {
+		out = utf8.AppendRune(out, r)
+	}
+	return out, nil
 }

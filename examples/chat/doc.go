@@ -26,7 +26,12 @@
 // safe for concurrent use; nothing is kept between invocations but those
 // clients.
 //
-// Run it locally (nothing else to install):
+// Run it locally (nothing else to install) from its SAM template,
+// template.yaml, which `lawcket dev --template` builds and runs (`make chat`):
+//
+//	go run ./cmd/lawcket dev --rows --template examples/chat/template.yaml -c examples/chat/lawcket.yaml --static examples/chat/static
+//
+// or the binary directly:
 //
 //	go build -o bin/chat ./examples/chat
 //	go run ./cmd/lawcket dev --rows -c examples/chat/lawcket.yaml --static examples/chat/static -- ./bin/chat

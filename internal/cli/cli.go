@@ -27,6 +27,7 @@ func commands() []command {
 		{"validate", "check a lawcket.yaml and compile its expressions", runValidate},
 		{"eval", "print the row a connect event would write", runEval},
 		{"table", "print the DynamoDB table definition and IAM statements", runTable},
+		{"template", "print the deployable stack (SAM, CloudFormation or Terraform)", runTemplate},
 		{"broadcast", "post a payload to stored connections", runBroadcast},
 		{"presence", "print the members of a presence channel", runPresence},
 		{"sweep", "remove the rows and subscriptions of gone connections", runSweep},

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lawcket/lawcket/internal/devgw"
+	"github.com/lawcket/lawcket/syncspec"
 )
 
 const devAbout = `
@@ -101,10 +102,12 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	f.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
 	explicit := given["c"]
 	if _, err := os.Stat(*config); err == nil || explicit {
-		if _, ok := loadSpec(*config, stderr); !ok {
+		spec, ok := loadSpec(*config, stderr)
+		if !ok {
 			return ExitFindings
 		}
 		cfg.SpecPath = *config
+		devAPIFromSpec(f, spec, &cfg)
 	} else if errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(stderr, "lawcket dev: no %s here: running without a table (name a spec with -c FILE)\n", *config)
 	}
@@ -188,6 +191,24 @@ func printDevBanner(w io.Writer, g *devgw.Gateway, cfg devgw.Config, run *templa
 	}
 	if u := g.StaticURL(); u != "" {
 		fmt.Fprintf(w, "  Static page:     %s   (%s)\n", u, cfg.StaticDir)
+	}
+}
+
+// devAPIFromSpec applies the spec's api: section where no flag overrides it
+// (and before --template, whose API wins): the declared routes and $default,
+// which every lawcket stack has (so an unknown route value goes to
+// $default, as on AWS), and the route selection expression.
+func devAPIFromSpec(f *flags, spec *syncspec.Spec, cfg *devgw.Config) {
+	if spec.API == nil {
+		return
+	}
+	set := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if !set["routes"] && len(spec.API.Routes) > 0 {
+		cfg.Routes = append(spec.API.RouteKeys(), "$default")
+	}
+	if !set["route-selection"] && spec.API.Selection != "" {
+		cfg.RouteSelection = spec.API.Selection
 	}
 }
 

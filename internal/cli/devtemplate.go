@@ -153,7 +153,7 @@ func applyTemplate(ctx context.Context, cfg *devgw.Config, tf *templateFlags, ex
 		cfg.Functions = append(cfg.Functions, devgw.Function{Name: id, Config: runtimeapi.FunctionConfig{
 			Command:      command,
 			Dir:          dir,
-			Env:          functionEnv(fn.Environment, global, perFunction[id]),
+			Env:          append(functionEnv(fn.Environment, global, perFunction[id]), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(fn.MemorySize)),
 			Timeout:      timeout,
 			FunctionName: fn.Name,
 		}})

@@ -2,41 +2,43 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
-	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/lawcket/lawcket/dynamo"
-	"github.com/lawcket/lawcket/syncspec"
+	"github.com/lawcket/lawcket/internal/stack"
+	"go.yaml.in/yaml/v3"
 )
 
 const tableAbout = `
 Print the connections table that lawcket.yaml describes, for your deployment
 tool: key connectionId (String, HASH), on-demand billing, time to live on
 expiresAt when the spec sets ttl, one global secondary index per "index: true"
-field (projection ALL, named as lawcket's Query expects), and the IAM
-permissions the sync Lambda and the broadcaster need: dynamodb:PutItem,
-DeleteItem, Query and Scan on the table and its indexes, and
-execute-api:ManageConnections.
+field (projection ALL, named as lawcket's Query expects), and a least-privilege
+IAM policy for the functions that sync and broadcast: dynamodb:GetItem,
+PutItem and DeleteItem on the table, Query on its indexes only (Scan with
+--allow scan), and execute-api:ManageConnections on POST @connections of one
+API and stage (GET and DELETE with --allow).
 
 --format cloudformation (the default) prints a complete template with the
-table (AWS::DynamoDB::Table) and a managed policy (AWS::IAM::ManagedPolicy);
-sam prints the same as a SAM template; serverless prints the provider.iam and
-resources sections to merge into serverless.yml; terraform prints an
-aws_dynamodb_table and an aws_iam_policy_document data source.
+table (AWS::DynamoDB::Table) and a managed policy (AWS::IAM::ManagedPolicy),
+the API as parameters ApiId and StageName; sam prints the same as a SAM
+template; serverless prints the provider.iam and resources sections to merge
+into serverless.yml (the API is the framework's WebsocketsApi); terraform
+prints an aws_dynamodb_table and an aws_iam_policy_document data source (the
+API as variables api_execution_arn and stage).
 --name sets the logical id (CloudFormation) from which every other name is
-derived (terraform: its snake_case form).`
+derived (terraform: its snake_case form). For the API and functions too, see
+lawcket template.`
 
 func runTable(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := newFlags("table", "lawcket table [-c lawcket.yaml] [--format cloudformation|sam|serverless|terraform] [--name LogicalId]", tableAbout, stderr)
+	f := newFlags("table", "lawcket table [-c lawcket.yaml] [--format cloudformation|sam|serverless|terraform] [--name LogicalId] [--allow scan,...]", tableAbout, stderr)
 	config := configFlag(f.FlagSet)
 	format := newChoice("cloudformation", "cloudformation", "sam", "serverless", "terraform")
 	f.Var(format, "format", "output `format`: cloudformation, sam, serverless or terraform")
 	name := f.String("name", "ConnectionsTable", "the table's logical `id` (letters and digits)")
+	allow := f.String("allow", "", "extra grants, comma-separated: scan (broadcast to every connection), get-connection, delete-connection")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
@@ -47,17 +49,19 @@ func runTable(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if !ok {
 		return ExitFindings
 	}
-	def, err := newTableDef(spec, *name)
+	s, err := stack.NewTableOnly(spec, *name, splitList(*allow))
 	if err != nil {
 		fmt.Fprintf(stderr, "lawcket table: %v\n", err)
 		return ExitFindings
 	}
 	var out []byte
 	switch format.value {
-	case "terraform":
-		out = terraform(def)
+	case "serverless":
+		out, err = serverless(s)
+	case "sam", "terraform":
+		out, err = s.Render(format.value)
 	default:
-		out, err = cloudFormation(def, format.value)
+		out, err = s.Render("cloudformation")
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "lawcket table: %v\n", err)
@@ -71,123 +75,60 @@ func runTable(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 // leading letter so the terraform name derived from it is an identifier).
 var logicalID = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,254}$`)
 
-// The IAM actions lawcket needs: the sync Lambda writes and deletes rows, the
-// broadcaster reads them (Query on an index, Scan for all), deletes gone ones
-// and posts through the API Gateway Management API.
-var (
-	tableActions      = []string{"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"}
-	connectionActions = []string{"execute-api:ManageConnections"}
-)
-
-// tableDef is the table of dynamo.TableDefinition in the terms every output
-// format shares.
-type tableDef struct {
-	LogicalID  string
-	Name       string
-	Billing    string // PAY_PER_REQUEST or PROVISIONED
-	Attributes []attribute
-	Keys       []key
-	Throughput *throughput // provisioned billing only
-	Indexes    []index
-	TTL        string // the TTL attribute; "" without ttl
-}
-
-type attribute struct{ Name, Type string } // Type: S, N or B
-
-type key struct{ Name, Type string } // Type: HASH or RANGE
-
-type throughput struct{ Read, Write int64 }
-
-type index struct {
-	Name       string
-	Keys       []key
-	Projection string // ALL, KEYS_ONLY or INCLUDE
-	NonKey     []string
-	Throughput *throughput
-}
-
-// newTableDef translates dynamo.TableDefinition and dynamo.TimeToLiveInput,
-// the one definition of the table (the same the tests and `lawcket dev`
-// create it from). A setting no output format renders is an error rather
-// than silently dropped.
-func newTableDef(spec *syncspec.Spec, logicalID string) (*tableDef, error) {
-	in := dynamo.TableDefinition(spec, spec.Table)
-	if in == nil {
-		return nil, fmt.Errorf("no table definition for %s", spec.File)
-	}
-	if err := unsupported(in); err != nil {
+// serverless is glue: the goformation template of s (ARNs as Fn::Join, as
+// the Serverless Framework reads ${...} as its own variables), regrouped as
+// the provider.iam.role.statements and resources sections of serverless.yml.
+func serverless(s *stack.Stack) ([]byte, error) {
+	s.Serverless = true
+	t, err := s.CloudFormation(false)
+	if err != nil {
 		return nil, err
 	}
-	d := &tableDef{
-		LogicalID:  logicalID,
-		Name:       aws.ToString(in.TableName),
-		Billing:    string(in.BillingMode),
-		Keys:       keys(in.KeySchema),
-		Throughput: provisioned(in.ProvisionedThroughput),
+	data, err := t.JSON()
+	if err != nil {
+		return nil, err
 	}
-	if d.Billing == "" {
-		d.Billing = string(types.BillingModeProvisioned) // CreateTable's default
+	var tmpl struct {
+		Resources map[string]struct {
+			Type       string         `json:"Type"`
+			Properties map[string]any `json:"Properties"`
+		} `json:"Resources"`
+		Outputs map[string]any `json:"Outputs"`
 	}
-	for _, a := range in.AttributeDefinitions {
-		d.Attributes = append(d.Attributes, attribute{aws.ToString(a.AttributeName), string(a.AttributeType)})
+	if err := json.Unmarshal(data, &tmpl); err != nil {
+		return nil, err
 	}
-	for _, g := range in.GlobalSecondaryIndexes {
-		ix := index{Name: aws.ToString(g.IndexName), Keys: keys(g.KeySchema), Projection: "ALL", Throughput: provisioned(g.ProvisionedThroughput)}
-		if g.Projection != nil {
-			if g.Projection.ProjectionType != "" {
-				ix.Projection = string(g.Projection.ProjectionType)
+	var statements []any
+	resources := map[string]any{}
+	for id, r := range tmpl.Resources {
+		if r.Type != "AWS::IAM::ManagedPolicy" {
+			resources[id] = map[string]any{"Type": r.Type, "Properties": r.Properties}
+			continue
+		}
+		doc, _ := r.Properties["PolicyDocument"].(map[string]any)
+		list, _ := doc["Statement"].([]any)
+		for _, st := range list {
+			if m, ok := st.(map[string]any); ok {
+				delete(m, "Sid") // merged into the framework's role policy
 			}
-			ix.NonKey = g.Projection.NonKeyAttributes
-		}
-		d.Indexes = append(d.Indexes, ix)
-	}
-	if ttl := dynamo.TimeToLiveInput(spec, spec.Table); ttl != nil && ttl.TimeToLiveSpecification != nil &&
-		aws.ToBool(ttl.TimeToLiveSpecification.Enabled) {
-		d.TTL = aws.ToString(ttl.TimeToLiveSpecification.AttributeName)
-	}
-	return d, nil
-}
-
-func keys(ks []types.KeySchemaElement) []key {
-	var out []key
-	for _, k := range ks {
-		out = append(out, key{aws.ToString(k.AttributeName), string(k.KeyType)})
-	}
-	return out
-}
-
-func provisioned(p *types.ProvisionedThroughput) *throughput {
-	if p == nil {
-		return nil
-	}
-	return &throughput{aws.ToInt64(p.ReadCapacityUnits), aws.ToInt64(p.WriteCapacityUnits)}
-}
-
-// unsupported names the CreateTableInput settings lawcket table does not render.
-func unsupported(in *dynamodb.CreateTableInput) error {
-	var names []string
-	check := func(set bool, name string) {
-		if set {
-			names = append(names, name)
+			statements = append(statements, st)
 		}
 	}
-	check(in.DeletionProtectionEnabled != nil, "DeletionProtectionEnabled")
-	check(in.GlobalTableSettingsReplicationMode != "", "GlobalTableSettingsReplicationMode")
-	check(in.GlobalTableSourceArn != nil, "GlobalTableSourceArn")
-	check(len(in.LocalSecondaryIndexes) > 0, "LocalSecondaryIndexes")
-	check(in.OnDemandThroughput != nil, "OnDemandThroughput")
-	check(in.ResourcePolicy != nil, "ResourcePolicy")
-	check(in.SSESpecification != nil, "SSESpecification")
-	check(in.StreamSpecification != nil, "StreamSpecification")
-	check(in.TableClass != "", "TableClass")
-	check(len(in.Tags) > 0, "Tags")
-	check(len(in.VectorIndexes) > 0, "VectorIndexes")
-	check(in.WarmThroughput != nil, "WarmThroughput")
-	for _, g := range in.GlobalSecondaryIndexes {
-		check(g.OnDemandThroughput != nil || g.WarmThroughput != nil, "GlobalSecondaryIndexes["+aws.ToString(g.IndexName)+"] throughput settings")
+	outputs := map[string]any{}
+	for id, o := range tmpl.Outputs {
+		if _, isPolicy := tmpl.Resources[stack.PolicyID(s)]; isPolicy && id == stack.PolicyID(s)+"Arn" {
+			continue
+		}
+		outputs[id] = o
 	}
-	if len(names) > 0 {
-		return fmt.Errorf("the table definition sets %s, which lawcket table cannot render", strings.Join(names, ", "))
+	doc := map[string]any{
+		"provider":  map[string]any{"iam": map[string]any{"role": map[string]any{"statements": statements}}},
+		"resources": map[string]any{"Resources": resources, "Outputs": outputs},
 	}
-	return nil
+	var n yaml.Node
+	if err := n.Encode(doc); err != nil {
+		return nil, err
+	}
+	n.HeadComment = "Generated by lawcket table. Merge into serverless.yml: the statements go to the\nLambda role of the service (the functions that sync or broadcast)."
+	return yaml.Marshal(&n)
 }

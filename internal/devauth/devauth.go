@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/lawcket/lawcket/internal/runtimeapi"
 )
 
 // MaxContextSize is the largest authorizer context, in bytes of JSON, that
@@ -164,6 +165,13 @@ func (a *Authorizer) Authorize(ctx context.Context, connect *events.APIGatewayWe
 	out, err := a.cfg.Invoker.Invoke(ctx, payload)
 	latency := time.Since(start).Milliseconds()
 	if err != nil {
+		// An authorizer that fails with the message "Unauthorized" (Node's
+		// callback("Unauthorized"), Go's errors.New("Unauthorized")) is how
+		// a Lambda authorizer answers 401.
+		var fe *runtimeapi.FunctionError
+		if errors.As(err, &fe) && fe.Message == "Unauthorized" {
+			return refuse(http.StatusUnauthorized, "the authorizer answered Unauthorized")
+		}
 		return refuse(http.StatusInternalServerError, "authorizer failed: %v", err)
 	}
 	return decide(out, req.MethodArn, latency)

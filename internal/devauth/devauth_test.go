@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/lawcket/lawcket/internal/runtimeapi"
 )
 
 // answer is an Invoker that records the event and answers fixed bytes.
@@ -71,6 +73,7 @@ func TestDecisions(t *testing.T) {
 		{"array in context", policy("Allow", arn, `{"a":[1]}`), nil, 500, nil},
 		{"context over 8 KB", policy("Allow", arn, `{"big":"`+strings.Repeat("x", 8200)+`"}`), nil, 500, nil},
 		{"authorizer error", "", errors.New("boom"), 500, nil},
+		{"authorizer says Unauthorized", "", fmt.Errorf("%w: %w", runtimeapi.ErrFunction, &runtimeapi.FunctionError{Type: "errorString", Message: "Unauthorized"}), 401, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,4 +171,60 @@ func TestGlob(t *testing.T) {
 			t.Errorf("glob(%q, %q) = %v", tt.p, tt.s, got)
 		}
 	}
+}
+
+// TestRequestMatchesAWSExample compares the authorizer event with the
+// WebSocket REQUEST authorizer input of the API Gateway developer guide
+// ("Control access to WebSocket APIs with AWS Lambda REQUEST authorizers"):
+// every key of its example, as far as the page shows it, with the same JSON
+// type.
+func TestRequestMatchesAWSExample(t *testing.T) {
+	aws := map[string]string{ // key path → JSON type in the guide's example
+		"type": "string", "methodArn": "string", "headers": "object", "multiValueHeaders": "object",
+		"queryStringParameters": "object", "multiValueQueryStringParameters": "object", "stageVariables": "object",
+		"requestContext": "object", "requestContext.routeKey": "string", "requestContext.eventType": "string",
+		"requestContext.extendedRequestId": "string", "requestContext.requestTime": "string",
+		"requestContext.messageDirection": "string", "requestContext.stage": "string",
+		"requestContext.connectedAt": "number", "requestContext.requestTimeEpoch": "number",
+		"requestContext.identity": "object", "requestContext.identity.sourceIp": "string",
+	}
+	inv := &answer{out: policy("Allow", arn, "")}
+	a, _ := New(Config{Invoker: inv})
+	ev := connectEvent()
+	ev.RequestContext.ExtendedRequestID, ev.RequestContext.RequestID = "r1", "r1"
+	ev.RequestContext.RequestTime, ev.RequestContext.MessageDirection = "19/Jan/2023:21:13:26 +0000", "IN"
+	ev.RequestContext.ConnectedAt, ev.RequestContext.RequestTimeEpoch = 1674162806344, 1674162806345
+	ev.RequestContext.Identity.SourceIP = "203.0.113.1"
+	a.Authorize(context.Background(), ev)
+	var got map[string]any
+	if err := json.Unmarshal(inv.last, &got); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range aws {
+		var v any = got
+		for _, k := range strings.Split(path, ".") {
+			m, _ := v.(map[string]any)
+			v = m[k]
+		}
+		if typ := jsonType(v); typ != want {
+			t.Errorf("%s: %s, want %s as in AWS's example", path, typ, want)
+		}
+	}
+	if got["requestContext"].(map[string]any)["connectionId"] != "c1=" {
+		t.Error("requestContext.connectionId is missing")
+	}
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case float64:
+		return "number"
+	case map[string]any:
+		return "object"
+	case nil:
+		return "missing"
+	}
+	return "other"
 }

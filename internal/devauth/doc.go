@@ -17,8 +17,9 @@
 //  3. reads the answer: an IAM policy whose statements Allow execute-api:Invoke
 //     on the methodArn (wildcards * and ?) and none of which Deny it lets the
 //     client in; a Deny, no matching Allow, or an answer that is not an
-//     authorizer response is 403; the function failing (an error, a crash, a
-//     timeout) is 500; a context with a value that is not a string, number,
+//     authorizer response is 403; the function failing with the error
+//     message "Unauthorized" (Node's callback("Unauthorized")) is 401; failing
+//     otherwise (an error, a crash, a timeout) is 500; a context with a value that is not a string, number,
 //     boolean or null, or larger than 8 KB in JSON, is 500 (API Gateway's
 //     AuthorizerConfigurationException);
 //  4. on Allow, returns requestContext.authorizer for $connect and every
@@ -29,11 +30,14 @@
 //
 // Where the stringification comes from: the API Gateway developer guide
 // ("Output from an API Gateway Lambda authorizer": "the returned values are
-// all stringified"), and captures from deployed APIs in
+// all stringified"; "Configuring logging for a WebSocket API":
+// $context.authorizer.property is "the stringified value"), and captures from deployed APIs in
 // DefinitelyTyped/DefinitelyTyped#69823 ({"bool":"true","num":"123",
 // "null":null,"integrationLatency":0}) and dherault/serverless-offline#1376
 // (non-scalar context values answer 500 AuthorizerConfigurationException;
-// scalars arrive as strings).
+// scalars arrive as strings; serverless-offline's authValidateContext.js and
+// WebSocketClients.js do the same, and answer 401 for "Unauthorized" and 403
+// for a missing principalId or a policy that does not allow methodArn).
 //
 // Authorization results are not cached (WebSocket authorizers run on every
 // $connect).

@@ -51,6 +51,12 @@
 //     and GSIs are created at Start.
 //   - The handler runs behind the Lambda Runtime API of internal/runtimeapi,
 //     in Config.Concurrency processes.
+//   - An API with several functions (a SAM template's, `lawcket dev
+//     --template`): each Config.Functions entry has its own processes and
+//     environment, Config.RouteFunctions says which runs each route key, and
+//     a route with no function is not invoked ($connect is then accepted,
+//     as on AWS without a $connect route); Config.Tables are created at
+//     Start with their GSIs and TTL.
 //
 // # Lifecycle
 //

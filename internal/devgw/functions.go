@@ -224,7 +224,10 @@ func (g *Gateway) createTables(ctx context.Context) error {
 			TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(t.TTLAttribute), Enabled: aws.Bool(true)},
 		})
 		if err != nil {
-			g.log.Log(ctx, slog.LevelInfo, "TTL not turned on (this DynamoDB may not support it)", "table", name, "attribute", t.TTLAttribute, "err", err)
+			// minidyn and dynalite have no UpdateTimeToLive: rows never
+			// expire there (lawcket filters expired rows on read).
+			g.log.Info("TTL not turned on: this DynamoDB has no UpdateTimeToLive, expired rows stay", "table", name, "attribute", t.TTLAttribute)
+			g.log.Debug("UpdateTimeToLive failed", "table", name, "err", err)
 		}
 	}
 	return nil

@@ -552,7 +552,7 @@ func (p *parser) samAPI(id string) {
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
-		p.errorf(resPath(id, "Properties"), "%s", jsonProblem(err))
+		p.errorf(propertyPath(resPath(id, "Properties"), err), "%s", jsonProblem(err))
 		return
 	}
 	pp := func(parts ...string) string { return resPath(id, append([]string{"Properties"}, parts...)...) }

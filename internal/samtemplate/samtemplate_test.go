@@ -128,7 +128,7 @@ func TestErrors(t *testing.T) {
 		{"not a mapping", "- 1\n", []string{"t.yaml:1:1: a template is a mapping"}},
 		{"no resources", "Outputs: {}\n", []string{"no Resources mapping"}},
 		{"no api", head + fn, []string{"t.yaml:1:1: Resources: no WebSocket API"}},
-		{"unknown property", head + api + fn + "      Handlr: x\n", []string{"t.yaml:11:5: Resources.Fn.Properties: unknown property \"Handlr\""}},
+		{"unknown property", head + api + fn + "      Handlr: x\n", []string{"t.yaml:15:7: Resources.Fn.Properties.Handlr: unknown property \"Handlr\""}},
 		{"unknown ref", head + api + fn + "      Environment:\n        Variables:\n          T: !Ref Nope\n", []string{"t.yaml:17:11: Resources.Fn.Properties.Environment.Variables.T: Ref Nope: no such parameter or resource"}},
 		{"unknown function", strings.Replace(head+api+fn, "!GetAtt Fn.Arn", "arn:aws:lambda:us-east-1:1:function:other", 1), []string{"t.yaml:8:11: Resources.Api.Properties.Routes.$connect.FunctionArn: \"arn:aws:lambda:us-east-1:1:function:other\" names no function"}},
 		{"missing code", strings.Replace(head+api+fn, "testdata/app/main", "testdata/nope", 1), []string{"t.yaml:14:7: Resources.Fn.Properties.CodeUri: testdata/nope: no such file or directory"}},

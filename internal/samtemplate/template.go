@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -387,10 +388,29 @@ func (p *parser) decode(id string, v any) bool {
 		err = json.Unmarshal(b, v)
 	}
 	if err != nil {
-		p.errorf(resPath(id, "Properties"), "%s", jsonProblem(err))
+		p.errorf(propertyPath(resPath(id, "Properties"), err), "%s", jsonProblem(err))
 		return false
 	}
 	return true
+}
+
+// propertyPath is the path of the property a strict decode complained
+// about (an unknown property, a property of the wrong type), else base.
+func propertyPath(base string, err error) string {
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if name, err := strconv.Unquote(f); err == nil {
+			return base + "." + key(name)
+		}
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		field := te.Field
+		if i := strings.LastIndex(field, "Properties."); i >= 0 {
+			field = field[i+len("Properties."):]
+		}
+		return base + "." + field
+	}
+	return base
 }
 
 func resPath(id string, parts ...string) string {

@@ -1,6 +1,7 @@
 // Command auth is the fixture's Lambda REQUEST authorizer: ?token=allow-USER
 // allows USER with a context of a string, a number and a boolean;
-// ?token=deny denies; ?token=error fails; ?token=bad answers no policy.
+// ?token=deny denies; ?token=error fails; ?token=unauthorized fails with
+// "Unauthorized"; ?token=bad answers no policy.
 package main
 
 import (
@@ -35,6 +36,8 @@ func handle(_ context.Context, req request) (any, error) {
 		effect = "Deny"
 	case token == "error":
 		return nil, errors.New("authorizer failed on purpose")
+	case token == "unauthorized":
+		return nil, errors.New("Unauthorized") // API Gateway's convention for 401
 	case token == "bad":
 		return "not a policy", nil
 	case !strings.HasPrefix(token, "allow-"):
