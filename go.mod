@@ -22,6 +22,7 @@ require (
 	github.com/truora/minidyn v0.8.2
 	github.com/zclconf/go-cty v1.19.0
 	go.yaml.in/yaml/v3 v3.0.6
+	golang.org/x/time v0.14.0
 )
 
 require (

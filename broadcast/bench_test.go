@@ -76,7 +76,7 @@ func BenchmarkBroadcast(b *testing.B) {
 	insert(b, client, spec.Table, rows)
 
 	send := func(b *testing.B, table *dynamo.Table, conns, concurrency int) {
-		sender, err := broadcast.New(mc, table, broadcast.WithConcurrency(concurrency))
+		sender, err := broadcast.New(mc, table, broadcast.WithConcurrency(concurrency), broadcast.WithRate(0))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -124,7 +124,7 @@ func BenchmarkBroadcastGenerated(b *testing.B) {
 	for _, conns := range []int{1000, 10000, 100000} {
 		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
 			gen := generated{host: api.host(), n: conns}
-			sender, err := broadcast.New(mc, gen)
+			sender, err := broadcast.New(mc, gen, broadcast.WithRate(0))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -53,6 +54,7 @@ type SendOption func(*sendConfig)
 
 type config struct {
 	concurrency int
+	rate        float64
 	retry       mgmt.Retry
 	maxFailures int
 	logger      *slog.Logger
@@ -78,6 +80,24 @@ func WithConcurrency(n int) Option {
 			return
 		}
 		c.concurrency = n
+	}
+}
+
+// WithRate sets the target rate of each Send, in HTTP requests to the
+// Management API per second, resends included (default DefaultRate; 0
+// removes the limit). The workers share one token bucket (burst: the
+// concurrency); a 429 answer lowers the rate (to 70%, down to 5% of the
+// target at the lowest) and each second without one raises it by a tenth
+// of the target, back up to it. The Report gives the achieved and the
+// lowest rate. To share a rate among segments run at once, give each
+// segment's Sender its share.
+func WithRate(perSecond float64) Option {
+	return func(c *config) {
+		if perSecond < 0 || math.IsNaN(perSecond) || math.IsInf(perSecond, 0) {
+			c.errorf("rate %v: want a number of requests per second (0: no limit)", perSecond)
+			return
+		}
+		c.rate = perSecond
 	}
 }
 
@@ -156,6 +176,7 @@ func New(poster Poster, remover Remover, opts ...Option) (*Sender, error) {
 	}
 	cfg := config{
 		concurrency: DefaultConcurrency,
+		rate:        DefaultRate,
 		retry:       DefaultRetry,
 		maxFailures: DefaultMaxFailures,
 		logger:      slog.Default(),
@@ -194,6 +215,15 @@ type Report struct {
 	Attempts int `json:"attempts"`
 	// Retries is the number of resends: Attempts less the posts made.
 	Retries int `json:"retries"`
+	// Throttled is the number of attempts answered 429 LimitExceeded.
+	Throttled int `json:"throttled"`
+	// Rate is the target rate (requests/s; 0: no limit), MinRate the
+	// lowest the 429s brought it down to, and AchievedRate the rate of HTTP
+	// attempts over the Send's Seconds.
+	Rate         float64 `json:"rate"`
+	MinRate      float64 `json:"minRate"`
+	AchievedRate float64 `json:"achievedRate"`
+	Seconds      float64 `json:"seconds"`
 	// Failures lists the failures, up to WithMaxFailures of them.
 	Failures []Failure `json:"failures"`
 	// FailuresOmitted is the number of failures counted in Failed but not
@@ -290,7 +320,12 @@ func (s *Sender) Send(ctx context.Context, targets iter.Seq2[mgmt.Target, error]
 	if err := errors.Join(sc.errs...); err != nil {
 		return Report{Failures: []Failure{}}, err
 	}
-	run := &run{Sender: s, send: sc, payload: payload}
+	start := time.Now()
+	run := &run{Sender: s, send: sc, payload: payload, opts: []mgmt.CallOption{s.cfg.retry}}
+	if s.cfg.rate > 0 {
+		run.pacer = newPacer(s.cfg.rate, s.cfg.concurrency, start)
+		run.opts = append(run.opts, mgmt.Limit(run.pacer.lim))
+	}
 
 	// The buffer lets the iterator fetch its next page while the workers
 	// post the last targets of the current one.
@@ -324,6 +359,14 @@ produce:
 	wg.Wait()
 
 	rep := merge(results, s.cfg.maxFailures)
+	rep.Seconds = time.Since(start).Seconds()
+	if rep.Seconds > 0 {
+		rep.AchievedRate = float64(rep.Attempts) / rep.Seconds
+	}
+	if run.pacer != nil {
+		rep.Rate = s.cfg.rate
+		_, rep.MinRate = run.pacer.rates()
+	}
 	if ctx.Err() != nil {
 		return rep, ctx.Err()
 	}
@@ -338,6 +381,8 @@ type run struct {
 	*Sender
 	send    sendConfig
 	payload []byte
+	opts    []mgmt.CallOption
+	pacer   *pacer // nil without a rate
 }
 
 // work posts to the targets it receives until ch is closed, counting into
@@ -352,8 +397,12 @@ func (r *run) work(ctx context.Context, ch <-chan mgmt.Target, rep *Report) {
 }
 
 func (r *run) one(ctx context.Context, t mgmt.Target, rep *Report) {
-	res, err := r.poster.Post(ctx, t, r.payload, r.cfg.retry)
+	res, err := r.poster.Post(ctx, t, r.payload, r.opts...)
+	if r.pacer != nil {
+		r.pacer.observe(res.Throttled, time.Now())
+	}
 	rep.Attempts += res.Attempts
+	rep.Throttled += res.Throttled
 	rep.Retries += max(res.Attempts-1, 0)
 	switch {
 	case err == nil:
@@ -398,6 +447,7 @@ func merge(parts []Report, maxFailures int) Report {
 		rep.Ambiguous += p.Ambiguous
 		rep.Attempts += p.Attempts
 		rep.Retries += p.Retries
+		rep.Throttled += p.Throttled
 		rep.FailuresOmitted += p.FailuresOmitted
 		for _, f := range p.Failures {
 			if len(rep.Failures) < maxFailures {
@@ -411,4 +461,36 @@ func merge(parts []Report, maxFailures int) Report {
 		return cmp.Or(cmp.Compare(a.ConnectionID, b.ConnectionID), cmp.Compare(a.Op, b.Op))
 	})
 	return rep
+}
+
+// Add adds o, the Report of another part of the same broadcast (a segment
+// run at the same time), to r: the counts add up, the rates of parts run in
+// parallel add up, Seconds is the longest part's, AchievedRate is
+// recomputed over it, MinRate is the sum of the parts' lowest rates, and
+// the failures are merged in connection id order (the Report keeps at most
+// as many as both held).
+func (r *Report) Add(o Report) {
+	r.Sent += o.Sent
+	r.Gone += o.Gone
+	r.Deleted += o.Deleted
+	r.Failed += o.Failed
+	r.Ambiguous += o.Ambiguous
+	r.Attempts += o.Attempts
+	r.Retries += o.Retries
+	r.Throttled += o.Throttled
+	r.Rate += o.Rate
+	r.MinRate += o.MinRate
+	r.Seconds = max(r.Seconds, o.Seconds)
+	r.AchievedRate = 0
+	if r.Seconds > 0 {
+		r.AchievedRate = float64(r.Attempts) / r.Seconds
+	}
+	r.FailuresOmitted += o.FailuresOmitted
+	r.Failures = append(r.Failures, o.Failures...)
+	if r.Failures == nil {
+		r.Failures = []Failure{}
+	}
+	slices.SortFunc(r.Failures, func(a, b Failure) int {
+		return cmp.Or(cmp.Compare(a.ConnectionID, b.ConnectionID), cmp.Compare(a.Op, b.Op))
+	})
 }

@@ -428,60 +428,6 @@ func TestSendRetryAttempts(t *testing.T) {
 	}
 }
 
-// TestDeliveryContract: a Management API that delivers the payload and
-// then answers 500 or drops the connection. Under the default policy every
-// connection receives the payload exactly once and the report says those
-// posts are ambiguous, with exact attempts; at least once resends them.
-func TestDeliveryContract(t *testing.T) {
-	const n = 500
-	for _, tt := range []struct {
-		name     string
-		prefix   string
-		retry    mgmt.Retry
-		perConn  int
-		attempts int
-	}{
-		{"500 at most once", "err-", broadcast.DefaultRetry, 1, 1},
-		{"drop at most once", "drop-", broadcast.DefaultRetry, 1, 1},
-		{"500 at least once", "err-", mgmt.Retry{MaxAttempts: 2, BaseDelay: time.Millisecond, Delivery: mgmt.AtLeastOnce}, 2, 2},
-		{"drop at least once", "drop-", mgmt.Retry{MaxAttempts: 2, BaseDelay: time.Millisecond, Delivery: mgmt.AtLeastOnce}, 2, 2},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			api := newMgmtAPI(t, 0)
-			client := newClient(t)
-			ids := make([]string, n)
-			for i := range ids {
-				ids[i] = fmt.Sprintf("%s%04d", tt.prefix, i)
-			}
-			store := &memStore{rows: rowsOf(api.host(), "r1", ids...)}
-			sender, err := broadcast.New(client, store, broadcast.WithRetry(tt.retry))
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep, err := sender.Send(context.Background(), store.targets(""), []byte("x"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, id := range ids {
-				if got := api.postsTo(id); got != tt.perConn {
-					t.Fatalf("%s received %d posts, want %d", id, got, tt.perConn)
-				}
-			}
-			want := broadcast.Report{Failed: n, Ambiguous: n, Attempts: n * tt.attempts, Retries: n * (tt.attempts - 1)}
-			if rep.Sent != 0 || rep.Gone != 0 || rep.Failed != want.Failed || rep.Ambiguous != want.Ambiguous ||
-				rep.Attempts != want.Attempts || rep.Retries != want.Retries || len(rep.Failures) != n {
-				t.Fatalf("report %+v (%d failures), want %+v", rep, len(rep.Failures), want)
-			}
-			for i, f := range rep.Failures {
-				if f.ConnectionID != ids[i] || f.Op != broadcast.OpPost || f.Reason != broadcast.ReasonAmbiguous ||
-					f.Attempts != tt.attempts || !errors.Is(f.Err, mgmt.ErrAmbiguous) {
-					t.Fatalf("failure %d = %+v", i, f)
-				}
-			}
-		})
-	}
-}
-
 // TestNoSpecEngine: broadcast depends on the Management API client, not on
 // the spec engine or the table.
 func TestNoSpecEngine(t *testing.T) {
@@ -498,5 +444,79 @@ func TestNoSpecEngine(t *testing.T) {
 	}
 	if !slices.Contains(strings.Fields(string(out)), "github.com/lawcket/lawcket/mgmt") {
 		t.Errorf("go list -deps does not list mgmt: %s", out)
+	}
+}
+
+// TestSendRate: the workers share the rate's token bucket, so a Send can
+// never be faster than the rate allows (burst = the concurrency); the
+// report gives the target and the achieved rate.
+func TestSendRate(t *testing.T) {
+	api := newMgmtAPI(t, 0)
+	client := newClient(t)
+	var ids []string
+	for i := range 64 {
+		ids = append(ids, fmt.Sprintf("c-%02d", i))
+	}
+	store := &memStore{rows: rowsOf(api.host(), "r1", ids...)}
+	sender, err := broadcast.New(client, store, broadcast.WithRate(100), broadcast.WithConcurrency(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	rep, err := sender.Send(context.Background(), store.targets(""), []byte("x"))
+	if err != nil || rep.Sent != 64 {
+		t.Fatalf("report %+v, %v", rep, err)
+	}
+	// 4 posts in the burst, 60 more at 100/s: at least 0.6 s.
+	if d := time.Since(start); d < 590*time.Millisecond {
+		t.Errorf("64 posts at 100/s took %v", d)
+	}
+	if rep.Rate != 100 || rep.MinRate != 100 || rep.AchievedRate > 110 || rep.AchievedRate <= 0 || rep.Seconds < 0.59 {
+		t.Errorf("rates in report %+v", rep)
+	}
+	if _, err := broadcast.New(client, store, broadcast.WithRate(-1)); err == nil {
+		t.Error("a negative rate was accepted")
+	}
+}
+
+// TestSendRateBacksOff: 429s lower the rate, and are counted.
+func TestSendRateBacksOff(t *testing.T) {
+	api := newMgmtAPI(t, 0)
+	client := newClient(t)
+	var ids []string
+	for i := range 20 {
+		ids = append(ids, fmt.Sprintf("thr2-%02d", i))
+	}
+	store := &memStore{rows: rowsOf(api.host(), "r1", ids...)}
+	sender, err := broadcast.New(client, store, broadcast.WithRate(1000), fastRetry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sender.Send(context.Background(), store.targets(""), []byte("x"))
+	if err != nil || rep.Sent != 20 {
+		t.Fatalf("report %+v, %v", rep, err)
+	}
+	if rep.Throttled != 40 || rep.Attempts != 60 || rep.MinRate >= 1000 || rep.MinRate < 50 {
+		t.Errorf("report %+v: want 40 throttled attempts and a lowered rate", rep)
+	}
+}
+
+func TestReportAdd(t *testing.T) {
+	a := broadcast.Report{Sent: 2, Failed: 1, Attempts: 4, Retries: 1, Throttled: 1, Rate: 100, MinRate: 70, Seconds: 2,
+		Failures: []broadcast.Failure{{ConnectionID: "b"}}}
+	b := broadcast.Report{Sent: 1, Gone: 1, Deleted: 1, Failed: 1, Ambiguous: 1, Attempts: 4, Rate: 100, MinRate: 100, Seconds: 4,
+		Failures: []broadcast.Failure{{ConnectionID: "a"}}, FailuresOmitted: 2}
+	a.Add(b)
+	want := broadcast.Report{Sent: 3, Gone: 1, Deleted: 1, Failed: 2, Ambiguous: 1, Attempts: 8, Retries: 1, Throttled: 1,
+		Rate: 200, MinRate: 170, Seconds: 4, AchievedRate: 2, FailuresOmitted: 2}
+	failures := a.Failures
+	a.Failures = nil
+	if a.Sent != want.Sent || a.Gone != want.Gone || a.Deleted != want.Deleted || a.Failed != want.Failed || a.Ambiguous != want.Ambiguous ||
+		a.Attempts != want.Attempts || a.Retries != want.Retries || a.Throttled != want.Throttled || a.Rate != want.Rate ||
+		a.MinRate != want.MinRate || a.Seconds != want.Seconds || a.AchievedRate != want.AchievedRate || a.FailuresOmitted != want.FailuresOmitted {
+		t.Errorf("Add = %+v, want %+v", a, want)
+	}
+	if len(failures) != 2 || failures[0].ConnectionID != "a" || failures[1].ConnectionID != "b" {
+		t.Errorf("failures %+v", failures)
 	}
 }

@@ -67,6 +67,19 @@
 // no goroutine outlives it, which is what a Lambda handler needs (the
 // environment freezes once the handler returns).
 //
+// # Rate
+//
+// Each Send is paced by one token bucket shared by its workers (WithRate,
+// default DefaultRate requests/s, burst: the concurrency), which the
+// Management API client waits on before every HTTP attempt, resends
+// included (mgmt.Limit). A 429 lowers the rate (to 70%, at most every
+// 200 ms, never below 5% of the target); each second without one raises it
+// by a tenth of the target. The Report gives the target, the lowest and the
+// achieved rate. To split a broadcast of every row, read it as parallel
+// Scan segments (dynamo.Selector{Segment, Segments}), give each segment's
+// Sender its share of the rate, and add the Reports (Report.Add); package
+// fanout runs segments as jobs in other processes.
+//
 // # Memory and concurrency
 //
 // Targets are streamed from the iterator (a *dynamo.Table reads page by

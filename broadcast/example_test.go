@@ -91,8 +91,8 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	out, _ := json.Marshal(rep)
-	fmt.Println(string(out))
+	fmt.Printf("sent %d, gone %d, deleted %d, failed %d, attempts %d, retries %d\n",
+		rep.Sent, rep.Gone, rep.Deleted, rep.Failed, rep.Attempts, rep.Retries)
 	fmt.Println("rows left:", slices.Sorted(func(yield func(string) bool) {
 		for id := range store.rows {
 			if !yield(id) {
@@ -101,7 +101,7 @@ func Example() {
 		}
 	}))
 	// Output:
-	// {"sent":1,"gone":1,"deleted":1,"failed":0,"ambiguous":0,"attempts":2,"retries":0,"failures":[]}
+	// sent 1, gone 1, deleted 1, failed 0, attempts 2, retries 0
 	// rows left: [c1 c2 c4]
 }
 

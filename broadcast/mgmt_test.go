@@ -23,7 +23,6 @@ import (
 //	big-…    413 PayloadTooLargeException
 //	err-…    500 InternalServerErrorException (after recording the post:
 //	         the payload was delivered, the answer says otherwise)
-//	drop-…   closes the connection without an answer (after recording)
 //	hang-…   waits until the request is cancelled
 //	…        200
 //
@@ -89,10 +88,6 @@ func (m *mgmtAPI) serve(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException", "Message too long")
 	case strings.HasPrefix(id, "err-"):
 		apiError(w, http.StatusInternalServerError, "InternalServerErrorException", "Internal server error")
-	case strings.HasPrefix(id, "drop-"):
-		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
-			conn.Close()
-		}
 	case strings.HasPrefix(id, "hang-"):
 		select {
 		case m.started <- id:

@@ -174,7 +174,7 @@ func (p *Plugin) Publish(ctx context.Context, channel string, event []byte, opts
 	var errs []error
 	for _, path := range cp.Patterns() {
 		rep, err := p.fan.send(ctx, path, dataFrame{Type: "data", Channel: channel, Subscription: path, Event: event}, opts...)
-		total = addReports(total, rep)
+		total.Add(rep)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("channels: publish to %s via %s: %w", channel, path, err))
 			if ctx.Err() != nil {
@@ -186,17 +186,4 @@ func (p *Plugin) Publish(ctx context.Context, channel string, event []byte, opts
 		total.Failures = []broadcast.Failure{}
 	}
 	return total, errors.Join(errs...)
-}
-
-func addReports(a, b Report) Report {
-	a.Sent += b.Sent
-	a.Gone += b.Gone
-	a.Deleted += b.Deleted
-	a.Failed += b.Failed
-	a.Ambiguous += b.Ambiguous
-	a.Attempts += b.Attempts
-	a.Retries += b.Retries
-	a.FailuresOmitted += b.FailuresOmitted
-	a.Failures = append(a.Failures, b.Failures...)
-	return a
 }

@@ -151,6 +151,12 @@ type Selector struct {
 	// Value is the field's value to match: a string, or a number's text
 	// for a type: number field.
 	Value string
+	// Segment and Segments split a Scan of every row (Field "") into
+	// Segments disjoint parts that can be read in parallel, anywhere
+	// (DynamoDB's parallel Scan: Segment of TotalSegments); Segment counts
+	// from 0. Segments 0 reads the whole table. A Query (Field set) cannot
+	// be split this way.
+	Segment, Segments int
 }
 
 // Put writes one row (as built by BuildItem) with a single PutItem.
@@ -220,8 +226,16 @@ func (t *Table) Connections(ctx context.Context, sel Selector) iter.Seq2[Row, er
 			yield(Row{}, fmt.Errorf("dynamo: selector value %q without a field (the zero Selector selects all rows)", sel.Value))
 			return
 		}
+		if sel.Segments != 0 && (sel.Field != "" || sel.Segments < 0 || sel.Segments > maxSegments || sel.Segment < 0 || sel.Segment >= sel.Segments) {
+			yield(Row{}, fmt.Errorf("dynamo: selector segment %d of %d: want 0 <= segment < segments <= %d, on a Scan of every row (no field)", sel.Segment, sel.Segments, maxSegments))
+			return
+		}
 		if sel.Field == "" {
-			p := dynamodb.NewScanPaginator(t.client, &dynamodb.ScanInput{TableName: &t.name, Limit: t.limit()})
+			in := &dynamodb.ScanInput{TableName: &t.name, Limit: t.limit()}
+			if sel.Segments > 0 {
+				in.Segment, in.TotalSegments = aws.Int32(int32(sel.Segment)), aws.Int32(int32(sel.Segments))
+			}
+			p := dynamodb.NewScanPaginator(t.client, in)
 			pages = p
 			next = func() ([]map[string]types.AttributeValue, error) {
 				out, err := p.NextPage(ctx, ownRetries)
@@ -265,6 +279,9 @@ func (t *Table) Connections(ctx context.Context, sel Selector) iter.Seq2[Row, er
 		}
 	}
 }
+
+// maxSegments is DynamoDB's limit on TotalSegments.
+const maxSegments = 1000000
 
 func (t *Table) limit() *int32 {
 	if t.pageSize == 0 {

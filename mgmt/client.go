@@ -136,6 +136,8 @@ func WithRetry(r Retry) Option {
 type Result struct {
 	// Attempts is the number of HTTP attempts made; Attempts-1 were resends.
 	Attempts int
+	// Throttled is the number of attempts answered 429 LimitExceeded.
+	Throttled int
 }
 
 // Post sends data to the target's connection (PostToConnection) under the
@@ -157,9 +159,9 @@ func (c *Client) Post(ctx context.Context, t Target, data []byte, opts ...CallOp
 		Data:         data,
 	}, cl.call.optFns()...)
 	if err != nil {
-		return Result{Attempts: cl.call.attempts}, cl.call.fail(t.ConnectionID, err)
+		return cl.call.result(), cl.call.fail(t.ConnectionID, err)
 	}
-	return Result{Attempts: cl.call.attempts}, nil
+	return cl.call.result(), nil
 }
 
 // Connection is what GetConnection says about a connection.
@@ -235,7 +237,7 @@ func (c *Client) prepare(ctx context.Context, op Op, t Target, opts []CallOption
 	if err != nil {
 		return fail(err)
 	}
-	return prepared{api: api, call: newCall(ctx, op, cc.retry)}, nil
+	return prepared{api: api, call: newCall(ctx, op, cc)}, nil
 }
 
 // config returns the AWS config, loading the default one on first use.

@@ -424,3 +424,49 @@ func TestEndpoint(t *testing.T) {
 		})
 	}
 }
+
+// countingLimiter counts its waits; it refuses once refuse waits are made.
+type countingLimiter struct {
+	mu     sync.Mutex
+	waits  int
+	refuse int
+}
+
+func (l *countingLimiter) Wait(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.refuse > 0 && l.waits >= l.refuse {
+		return errors.New("rate: would exceed the deadline")
+	}
+	l.waits++
+	return nil
+}
+
+// TestLimit: the limiter is consulted before every HTTP attempt, resends
+// included, and a wait that fails stops the call before sending.
+func TestLimit(t *testing.T) {
+	srv := newServer(t)
+	srv.script = func(n int, _ request) answer {
+		if n < 2 {
+			return answer{status: 429, errType: "LimitExceededException"}
+		}
+		return answer{status: 200}
+	}
+	c := newClient(t, srv)
+	lim := &countingLimiter{}
+	res, err := c.Post(context.Background(), target, nil, mgmt.Limit(lim), fast)
+	if err != nil || res.Attempts != 3 || res.Throttled != 2 || lim.waits != 3 {
+		t.Errorf("Post = %+v, %v after %d waits; want 3 attempts, 2 throttled, 3 waits", res, err, lim.waits)
+	}
+
+	srv.script = nil
+	srv.def = answer{status: 429, errType: "LimitExceededException"}
+	lim = &countingLimiter{refuse: 1}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	before := len(srv.got())
+	res, err = c.Post(ctx, target, nil, mgmt.Limit(lim), fast)
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, mgmt.ErrLimitExceeded) || res.Attempts != 1 || len(srv.got())-before != 1 {
+		t.Errorf("Post = %+v, %v; want 1 attempt, then no time for the next", res, err)
+	}
+}

@@ -85,3 +85,19 @@ func ExampleClient_Get() {
 	// Output:
 	// true
 }
+
+// Delete closes a connection (API Gateway then sends its $disconnect).
+func ExampleClient_Delete() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println(r.Method, r.URL.Path)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")}
+	c, _ := mgmt.New(mgmt.WithAWSConfig(cfg), mgmt.WithEndpoint(srv.URL+"/{stage}"))
+	err := c.Delete(context.Background(), mgmt.Target{ConnectionID: "L0SM9cOFvHcCIhw=", Stage: "prod"})
+	fmt.Println(err)
+	// Output:
+	// DELETE /prod/@connections/L0SM9cOFvHcCIhw=
+	// <nil>
+}

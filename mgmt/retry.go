@@ -76,7 +76,7 @@ type Retry struct {
 	Delivery Delivery
 }
 
-func (r Retry) applyCall(c *callConfig) { c.retry, c.retrySet = r, true }
+func (r Retry) applyCall(c *callConfig) { c.retry = r }
 
 // Check reports an invalid Retry (negative values, MaxDelay < BaseDelay,
 // an unknown Delivery).
@@ -107,13 +107,30 @@ func (r Retry) withDefaults() Retry {
 	return r
 }
 
-// CallOption tunes one call. Retry is one.
+// CallOption tunes one call: a Retry, or Limit.
 type CallOption interface{ applyCall(*callConfig) }
 
 type callConfig struct {
-	retry    Retry
-	retrySet bool
+	retry   Retry
+	limiter Limiter
 }
+
+// Limiter paces HTTP attempts. *rate.Limiter (golang.org/x/time/rate)
+// implements it.
+type Limiter interface {
+	// Wait blocks until an attempt may be made, or returns an error (the
+	// context ended, or would end before then).
+	Wait(ctx context.Context) error
+}
+
+type limit struct{ l Limiter }
+
+func (o limit) applyCall(c *callConfig) { c.limiter = o.l }
+
+// Limit makes the call wait on l before each of its HTTP attempts, retries
+// included, so that a rate shared by many calls (a broadcast's) also bounds
+// their resends. A nil l waits for nothing.
+func Limit(l Limiter) CallOption { return limit{l} }
 
 // call is the state of one operation across its attempts. The SDK runs the
 // attempts of an operation one after the other; the fields written by the
@@ -125,13 +142,16 @@ type call struct {
 	start    time.Time
 	deadline time.Time // zero: none
 
-	attempts int
-	gotConn  atomic.Bool // the last attempt had a connection: the request may have been written
-	status   int         // the last attempt's HTTP status, 0 when it got no answer
+	limiter Limiter
+
+	attempts  int
+	throttled int         // attempts answered 429
+	gotConn   atomic.Bool // the last attempt had a connection: the request may have been written
+	status    int         // the last attempt's HTTP status, 0 when it got no answer
 }
 
-func newCall(ctx context.Context, op Op, policy Retry) *call {
-	c := &call{op: op, policy: policy.withDefaults(), start: time.Now()}
+func newCall(ctx context.Context, op Op, cc callConfig) *call {
+	c := &call{op: op, policy: cc.retry.withDefaults(), start: time.Now(), limiter: cc.limiter}
 	if d, ok := ctx.Deadline(); ok {
 		c.deadline = d
 	}
@@ -158,13 +178,28 @@ func (c *call) optFns() []func(*apigatewaymanagementapi.Options) {
 
 // attempt runs around each HTTP attempt, closest to the transport.
 func (c *call) attempt(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
-	c.attempts++
+	if c.limiter != nil {
+		if err := c.limiter.Wait(ctx); err != nil {
+			if ctx.Err() == nil {
+				if _, ok := ctx.Deadline(); ok {
+					// The wait would end past the deadline: the attempt
+					// cannot be made in time.
+					err = fmt.Errorf("rate limit: %w (%w)", err, context.DeadlineExceeded)
+				}
+			}
+			return middleware.DeserializeOutput{}, middleware.Metadata{}, err // the last attempt's state stays
+		}
+	}
 	c.gotConn.Store(false)
 	c.status = 0
+	c.attempts++
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { c.gotConn.Store(true) }}
 	out, md, err := next.HandleDeserialize(httptrace.WithClientTrace(ctx, trace), in)
 	if resp, ok := out.RawResponse.(*smithyhttp.Response); ok && resp != nil {
 		c.status = resp.StatusCode
+		if c.status == 429 {
+			c.throttled++
+		}
 	}
 	return out, md, err
 }
@@ -236,3 +271,5 @@ func (c *call) fail(id string, err error) error {
 	}
 	return e
 }
+
+func (c *call) result() Result { return Result{Attempts: c.attempts, Throttled: c.throttled} }

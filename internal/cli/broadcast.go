@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/dynamo"
@@ -21,12 +23,20 @@ const broadcastAbout = `
 Post a payload to the stored connections of lawcket.yaml's table: those whose
 "index: true" field FIELD equals VALUE (--where, a Query on the field's index)
 or all of them (--all, a Scan). Connections that answer 410 Gone have their
-row deleted; throttled posts (429) are retried with backoff; a post that may
+row deleted; throttled posts (429) are retried with backoff; requests are
+paced at --rate per second (shared by every worker and segment; a 429 lowers
+it for a while); a post that may
 have been delivered (5xx, connection lost after sending) is not resent and is
 reported with reason "ambiguous". The report is printed on stdout as one JSON
-object ("attempts" counts every HTTP attempt, "retries" every resend):
+object ("attempts" counts every HTTP attempt, "retries" every resend,
+"throttled" the 429 answers; "rate", "minRate" and "achievedRate" are
+requests per second over "seconds"):
 
-  {"sent":N,"gone":N,"deleted":N,"failed":N,"ambiguous":N,"attempts":N,"retries":N,"failures":[{"connectionId":"…","op":"post","reason":"…","error":"…","attempts":N}]}
+  {"sent":N,"gone":N,"deleted":N,"failed":N,"ambiguous":N,"attempts":N,"retries":N,"throttled":N,"rate":R,"minRate":R,"achievedRate":R,"seconds":S,"failures":[{"connectionId":"…","op":"post","reason":"…","error":"…","attempts":N}]}
+
+With --all --segments N the table is read as N parallel Scan segments
+(DynamoDB's Segment/TotalSegments), each posted to by its own --concurrency
+workers at --rate/N; the report adds them up.
 
 The exit status is 1 when any post or delete failed, or the broadcast stopped
 early (the report then covers what was done).
@@ -40,7 +50,7 @@ https://abc123.execute-api.eu-west-1.amazonaws.com/{stage} behind a custom
 domain, or http://127.0.0.1:8080/local for the local gateway.`
 
 func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := newFlags("broadcast", "lawcket broadcast [-c lawcket.yaml] (--where FIELD=VALUE | --all | --channel PATH) --data JSON|@file [--endpoint URL] [--concurrency N] [--exclude ID] [--api-id ID]", broadcastAbout, stderr)
+	f := newFlags("broadcast", "lawcket broadcast [-c lawcket.yaml] (--where FIELD=VALUE | --all [--segments N] | --channel PATH) --data JSON|@file [--endpoint URL] [--concurrency N] [--rate N] [--exclude ID] [--api-id ID]", broadcastAbout, stderr)
 	config := configFlag(f.FlagSet)
 	where := f.String("where", "", "post to the connections whose index field `FIELD=VALUE`")
 	all := f.Bool("all", false, "post to every stored connection")
@@ -48,7 +58,9 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	var data dataFlag
 	f.Var(&data, "data", "the payload `JSON` (any text): the text itself, @file to read it from a file, or @- from stdin")
 	endpoint := f.String("endpoint", "", "the Management API endpoint `URL` (placeholders {domainName}, {stage}, {apiId}); default $LAWCKET_MANAGEMENT_ENDPOINT, else https://{domainName}/{stage}")
-	concurrency := f.Int("concurrency", broadcast.DefaultConcurrency, "how many posts are in flight at once")
+	concurrency := f.Int("concurrency", broadcast.DefaultConcurrency, "how many posts are in flight at once (per segment)")
+	rate := f.Float64("rate", broadcast.DefaultRate, "the target `rate` of Management API requests per second, shared by every worker and segment (0: no limit)")
+	segments := f.Int("segments", 1, "with --all, read the table as `N` parallel Scan segments, posted to at once")
 	exclude := f.String("exclude", "", "a connection `ID` not to post to (the sender)")
 	apiID := f.String("api-id", "", "the API `ID` that fills {apiId} in the endpoint (rows do not store it)")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
@@ -57,8 +69,8 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 
 	var sel dynamo.Selector
 	switch {
-	case *channel != "" && (*where != "" || *all):
-		return f.usageError(stderr, "--channel excludes --where and --all")
+	case *channel != "" && (*where != "" || *all || *segments != 1):
+		return f.usageError(stderr, "--channel excludes --where, --all and --segments")
 	case *channel != "":
 	case *where == "" && !*all:
 		return f.usageError(stderr, "say which connections: --where FIELD=VALUE or --all")
@@ -88,6 +100,15 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if *concurrency < 1 {
 		return f.usageError(stderr, "--concurrency %d: must be at least 1", *concurrency)
 	}
+	if *rate < 0 || math.IsNaN(*rate) || math.IsInf(*rate, 0) {
+		return f.usageError(stderr, "--rate %v: want requests per second, or 0 for no limit", *rate)
+	}
+	if *segments < 1 || *segments > 1000 {
+		return f.usageError(stderr, "--segments %d: want 1 to 1000", *segments)
+	}
+	if *segments > 1 && sel.Field != "" {
+		return f.usageError(stderr, "--segments needs --all: a Query on an index cannot be split into Scan segments")
+	}
 	var mgmtOpts []mgmt.Option
 	if *endpoint != "" {
 		if err := mgmt.CheckEndpoint(*endpoint); err != nil {
@@ -107,7 +128,7 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	}
 
 	if *channel != "" {
-		return publishChannel(ctx, spec, *channel, payload, mgmtOpts, *concurrency, stdout, stderr,
+		return publishChannel(ctx, spec, *channel, payload, mgmtOpts, []broadcast.Option{broadcast.WithConcurrency(*concurrency), broadcast.WithRate(*rate)}, stdout, stderr,
 			broadcast.Exclude(*exclude), broadcast.WithAPIID(*apiID))
 	}
 	table, err := dynamo.NewTable(ctx, spec)
@@ -120,12 +141,33 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
 		return ExitFindings
 	}
-	sender, err := broadcast.New(client, table, broadcast.WithConcurrency(*concurrency))
+	// Each segment's Send has its share of the rate.
+	sender, err := broadcast.New(client, table, broadcast.WithConcurrency(*concurrency), broadcast.WithRate(*rate/float64(*segments)))
 	if err != nil {
 		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
 		return ExitUsage
 	}
-	rep, sendErr := sender.Send(ctx, table.Targets(ctx, sel), payload, broadcast.Exclude(*exclude), broadcast.WithAPIID(*apiID))
+	send := func(sel dynamo.Selector) (broadcast.Report, error) {
+		return sender.Send(ctx, table.Targets(ctx, sel), payload, broadcast.Exclude(*exclude), broadcast.WithAPIID(*apiID))
+	}
+	var rep broadcast.Report
+	var sendErr error
+	if *segments == 1 {
+		rep, sendErr = send(sel)
+	} else {
+		reps := make([]broadcast.Report, *segments)
+		errs := make([]error, *segments)
+		var wg sync.WaitGroup
+		for i := range *segments {
+			wg.Go(func() { reps[i], errs[i] = send(dynamo.Selector{Segment: i, Segments: *segments}) })
+		}
+		wg.Wait()
+		rep = reps[0]
+		for _, r := range reps[1:] {
+			rep.Add(r)
+		}
+		sendErr = errors.Join(errs...)
+	}
 	return report(rep, sendErr, stdout, stderr)
 }
 

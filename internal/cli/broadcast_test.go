@@ -63,6 +63,9 @@ func TestBroadcastUsage(t *testing.T) {
 		{"concurrency not a number", []string{"-c", spec, "--all", "--data", "x", "--concurrency", "many"}, "invalid value"},
 		{"bad endpoint", []string{"-c", spec, "--all", "--data", "x", "--endpoint", "ftp://example.com"}, "--endpoint"},
 		{"stray argument", []string{"-c", spec, "--all", "--data", "x", "extra"}, "unexpected argument"},
+		{"negative rate", []string{"-c", spec, "--all", "--data", "x", "--rate", "-5"}, "--rate"},
+		{"segments 0", []string{"-c", spec, "--all", "--data", "x", "--segments", "0"}, "--segments 0"},
+		{"segments of a query", []string{"-c", spec, "--where", "room=r1", "--data", "x", "--segments", "2"}, "--segments needs --all"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,7 +91,7 @@ func TestBroadcastHelp(t *testing.T) {
 	if code != ExitOK || stderr != "" {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
-	for _, want := range []string{"usage: lawcket broadcast", "-where", "-all", "-data", "-endpoint", "-concurrency", "-exclude", "-api-id", `"sent"`} {
+	for _, want := range []string{"usage: lawcket broadcast", "-where", "-all", "-data", "-endpoint", "-concurrency", "-rate", "-segments", "-exclude", "-api-id", `"sent"`, `"ambiguous"`} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("help does not mention %s:\n%s", want, stdout)
 		}
@@ -321,5 +324,32 @@ func TestBroadcastInterrupted(t *testing.T) {
 	}
 	if got := api.got("live-1"); len(got) != 0 {
 		t.Errorf("posted after the interruption: %q", got)
+	}
+}
+
+// TestBroadcastSegments: --all --segments N reads the table as N parallel
+// Scan segments; every row is posted to exactly once and the reports add up.
+func TestBroadcastSegments(t *testing.T) {
+	spec := writeBroadcastSpec(t)
+	rows := map[string]string{"gone-1": "r1", "gone-2": "r2"}
+	for i := range 30 {
+		rows[fmt.Sprintf("live-%02d", i)] = fmt.Sprintf("r%d", i%3)
+	}
+	broadcastEnv(t, spec, rows)
+	api := newCLIMgmtAPI(t)
+	code, stdout, stderr := run(t, "", "broadcast", "-c", spec, "--all", "--segments", "3", "--rate", "300", "--data", "x", "--endpoint", api.URL+"/{stage}")
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr %q, stdout %q", code, stderr, stdout)
+	}
+	rep := decodeReport(t, stdout)
+	for k, want := range map[string]float64{"sent": 30, "gone": 2, "deleted": 2, "failed": 0, "attempts": 32, "retries": 0, "rate": 300} {
+		if rep[k] != want {
+			t.Errorf("%s = %v, want %v (%s)", k, rep[k], want, stdout)
+		}
+	}
+	for id := range rows {
+		if got := api.got(id); len(got) != 1 {
+			t.Errorf("posts to %s = %d, want 1", id, len(got))
+		}
 	}
 }

@@ -186,12 +186,12 @@ func writeJSON(stdout, stderr io.Writer, cmd string, v any) int {
 }
 
 // publishChannel is broadcast --channel: channels.Plugin.Publish.
-func publishChannel(ctx context.Context, spec *syncspec.Spec, channel string, payload []byte, mgmtOpts []mgmt.Option, concurrency int, stdout, stderr io.Writer, opts ...broadcast.SendOption) int {
+func publishChannel(ctx context.Context, spec *syncspec.Spec, channel string, payload []byte, mgmtOpts []mgmt.Option, fanout []broadcast.Option, stdout, stderr io.Writer, opts ...broadcast.SendOption) int {
 	if spec.Channels == nil {
 		fmt.Fprintf(stderr, "lawcket broadcast: --channel: %s has no channels: section\n", spec.File)
 		return ExitUsage
 	}
-	ch, _, _, err := openChannels(ctx, spec, mgmtOpts, broadcast.WithConcurrency(concurrency))
+	ch, _, _, err := openChannels(ctx, spec, mgmtOpts, fanout...)
 	if err != nil {
 		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
 		return ExitFindings

@@ -291,22 +291,25 @@ func (w *worker) run(ctx context.Context) bool {
 	w.initErr = nil
 	w.exited = make(chan struct{})
 	exited := w.exited
+	// Alive before it starts: a fast process may ask for its first
+	// invocation before Start returns, and must then be served.
+	w.alive = true
+	err := cmd.Start()
+	if err != nil {
+		w.alive = false
+	}
 	w.mu.Unlock()
 
-	if err := cmd.Start(); err != nil {
+	if err != nil {
 		err = fmt.Errorf("start %s: %w", p.cfg.Command[0], err)
 		p.log.Error("handler process failed to start", "worker", w.n, "err", err)
 		p.initFailed(err)
 		close(exited)
 		return false
 	}
-	w.mu.Lock()
-	w.alive = true
-	w.mu.Unlock()
 
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- cmd.Wait() }()
-	var err error
 	select {
 	case err = <-waitErr:
 	case <-ctx.Done():

@@ -1,0 +1,136 @@
+package broadcast_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lawcket/lawcket/broadcast"
+	"github.com/lawcket/lawcket/dynamo"
+)
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkSegments broadcasts to every row of a dynalite table
+// (LAWCKET_BENCH_ROWS rows, default 100,000) through a loopback Management
+// API answering after 20 ms, side by side: one process (one Scan, 32 posts
+// in flight), then 4 and 8 segment workers (parallel Scan segments, 32 posts
+// in flight each), all without a rate limit so that the figures show what
+// the segments buy. It reports posts/s, the CPU per post (µs-cpu/post: the
+// whole process's user+system time, the loopback server's included, so an
+// upper bound of the client's) and the peak heap.
+//
+// Run: go test -run '^$' -bench Segments -benchtime 1x -timeout 30m ./broadcast
+func BenchmarkSegments(b *testing.B) {
+	rows := 100000
+	if v := os.Getenv("LAWCKET_BENCH_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("LAWCKET_BENCH_ROWS=%q", v)
+		}
+		rows = n
+	}
+	table, client, _, spec := liveTable(b)
+	api := newBenchAPI(b, 20*time.Millisecond)
+	mc := newClient(b)
+	later := time.Now().Add(time.Hour)
+	all := make([]stored, rows)
+	for i := range all {
+		all[i] = stored{id: fmt.Sprintf("c-%07d", i), host: api.host(), room: "r", expires: later}
+	}
+	insert(b, client, spec.Table, all)
+	sender, err := broadcast.New(mc, table, broadcast.WithRate(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, segments := range []int{1, 4, 8} {
+		b.Run(fmt.Sprintf("rows=%d/segments=%d", rows, segments), func(b *testing.B) {
+			var heap heapUse
+			var cpu time.Duration
+			for range b.N {
+				reps := make([]broadcast.Report, segments)
+				errs := make([]error, segments)
+				before := cpuTime()
+				heap = heap.max(measureHeap(func() {
+					var wg sync.WaitGroup
+					for i := range segments {
+						sel := dynamo.Selector{}
+						if segments > 1 {
+							sel = dynamo.Selector{Segment: i, Segments: segments}
+						}
+						wg.Go(func() {
+							reps[i], errs[i] = sender.Send(context.Background(), table.Targets(context.Background(), sel), []byte(`{"text":"hello everyone"}`))
+						})
+					}
+					wg.Wait()
+				}))
+				cpu += cpuTime() - before
+				rep := reps[0]
+				for _, r := range reps[1:] {
+					rep.Add(r)
+				}
+				for _, err := range errs {
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				if rep.Sent != rows {
+					b.Fatalf("sent %d of %d: %+v", rep.Sent, rows, rep.Failures)
+				}
+			}
+			posts := float64(b.N * rows)
+			b.ReportMetric(posts/b.Elapsed().Seconds(), "posts/s")
+			b.ReportMetric(float64(cpu.Microseconds())/posts, "µs-cpu/post")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/posts, "ns/post")
+			heap.report(b)
+		})
+	}
+}
+
+// BenchmarkRate broadcasts generated targets (5 seconds' worth at each
+// target rate) to a loopback Management API that answers at once and never
+// throttles, and reports the achieved rate, its ratio to the target
+// (achieved/target: within 10% is the goal while the target is under what
+// the machine's CPU can post) and the 429s.
+//
+// Run: go test -run '^$' -bench Rate -benchtime 1x ./broadcast
+func BenchmarkRate(b *testing.B) {
+	api := newBenchAPI(b, 0)
+	mc := newClient(b)
+	for _, target := range []float64{100, 250, 500, 1000, 2000} {
+		n := int(target * 5)
+		gen := generated{host: api.host(), n: n}
+		b.Run(fmt.Sprintf("target=%.0f", target), func(b *testing.B) {
+			sender, err := broadcast.New(mc, gen, broadcast.WithRate(target))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var achieved float64
+			var throttled int
+			for range b.N {
+				rep, err := sender.Send(context.Background(), gen.targets(), []byte("x"))
+				if err != nil || rep.Sent != n {
+					b.Fatalf("sent %d of %d: %v", rep.Sent, n, err)
+				}
+				achieved += rep.AchievedRate
+				throttled += rep.Throttled
+			}
+			achieved /= float64(b.N)
+			b.ReportMetric(achieved, "achieved-req/s")
+			b.ReportMetric(achieved/target, "achieved/target")
+			b.ReportMetric(float64(throttled), "429s")
+		})
+	}
+}

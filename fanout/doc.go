@@ -1,0 +1,42 @@
+// Package fanout splits a broadcast into jobs that run anywhere, and runs
+// them: the planner side (Plan, Job.Encode) turns one broadcast into
+// serialisable segment jobs, and a Worker runs a job (Run) or a batch of
+// SQS records of jobs (HandleSQS, the handler of a worker Lambda; the ready
+// binary is cmd/lawcket-fanout).
+//
+// # Jobs
+//
+// A Job is a table, a selection (a Query of one index value, or every row
+// as Segment of Segments of a DynamoDB parallel Scan), the payload itself
+// (any payload API Gateway accepts, 128 KB at most, fits in an SQS message
+// even base64-encoded, so no pointer is needed), a share of the rate, and
+// the delivery contract. Plan splits a Scan into n segments, each with
+// rate/n; a Query is one job (DynamoDB cannot split a Query).
+//
+// # What is run again
+//
+// HandleSQS answers batchItemFailures so that SQS delivers again only what
+// can run again without delivering twice: a record that is not a valid job
+// for this worker (it ends in the queue's dead-letter queue), a job that
+// failed before its first post, and, when the job asks for AtLeastOnce, a
+// job that stopped half-way. Under the default at-most-once contract a job
+// that stopped half-way (the invocation's deadline, the table read failing)
+// is not run again, since the connections it reached would get the payload
+// twice: its report is logged at Error with how far it got. Per-connection
+// failures never fail a record; they are logged with their ids.
+//
+// # Not here
+//
+// Enqueueing the jobs on SQS (SendMessageBatch) is left to the caller:
+// the served SQS SDK speaks only the AWS JSON protocol, and the SQS servers
+// available to the test suite (goaws v0.4.5, sqslite 2.1.1) only the Query
+// protocol, so an enqueueing client could not be tested against a real
+// server here.
+//
+// # Lifecycle and concurrency
+//
+// Build one Worker per process (in main, before lambda.Start); it is safe
+// for concurrent use. Each job gets its own broadcast.Sender, whose
+// goroutines have all returned when Run returns; a job's posts stop
+// DeadlineMargin before the context's deadline.
+package fanout
