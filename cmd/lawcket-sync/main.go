@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/lawcket/lawcket"
 )
 
 func main() {
-	app, err := newApp(context.Background(), os.Getenv)
+	svc, err := newService(context.Background(), os.Getenv)
 	if err != nil {
 		// Logged, reported to the Runtime API as lawcket.InitError, exit 1.
 		lawcket.FailInit(fmt.Errorf("lawcket-sync: %w", err))
 	}
-	app.Start()
+	lambda.Start(svc.handle)
 }

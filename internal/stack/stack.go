@@ -371,6 +371,11 @@ func New(spec *syncspec.Spec, o Options) (*Stack, error) {
 			return nil, err
 		}
 	}
+	if spec.Channels != nil {
+		if err := (channelsFeature{}).Apply(s); err != nil { // channels.go
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
