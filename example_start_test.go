@@ -2,6 +2,7 @@ package lawcket_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -120,4 +121,18 @@ func ExampleWithPlugins() {
 	// presence: online c-2
 	// 200
 	// presence: offline c-2 on close
+}
+
+// A main that cannot build its App ends the init with the error: Lambda
+// then reports a failed init with it, instead of a function that fails
+// every event.
+func ExampleFailInit() {
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") == "" {
+		return // not in Lambda: nothing to start
+	}
+	table := os.Getenv("TABLE")
+	if table == "" {
+		lawcket.FailInit(errors.New("myapp: TABLE is not set")) // logged, reported, exit 1
+	}
+	lawcket.New().Start()
 }

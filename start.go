@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -19,8 +20,8 @@ import (
 //
 // A misconfigured App does not start: Start logs every configuration error
 // (App.Err), one record each, reports the init error to the Lambda Runtime
-// API when there is one, and exits with status 1, so Lambda reports a
-// failed init (Runtime.ExitError) instead of answering every event 500.
+// API when there is one, and exits with status 1 (see FailInit), so Lambda
+// reports a failed init instead of answering every event 500.
 //
 // opts are aws-lambda-go's options. WithContext, WithContextValue and
 // WithEnableSIGTERM apply; the JSON options (WithSetEscapeHTML,
@@ -28,35 +29,47 @@ import (
 // the App decodes and encodes its events itself.
 func (a *App) Start(opts ...lambda.Option) {
 	if err := a.Err(); err != nil {
-		a.refuseStart(err, os.Getenv("AWS_LAMBDA_RUNTIME_API"))
-		os.Exit(1)
+		failInit(a.logger, "lawcket: not starting: invalid configuration", err)
 	}
 	lambda.StartWithOptions(a, opts...)
 }
 
-// refuseStart logs each configuration error and reports them to the Runtime
-// API at api ("" when not running in Lambda).
-func (a *App) refuseStart(err error, api string) {
+// FailInit ends a Lambda function's initialisation with err, for a main
+// that cannot build its App (a spec that does not load, a missing setting):
+// it logs err to slog.Default() — each error of an errors.Join as its own
+// record — reports it to the Lambda Runtime API as an init error (errorType
+// lawcket.InitError) when AWS_LAMBDA_RUNTIME_API is set, and exits with
+// status 1, so Lambda reports a failed init instead of a function that
+// answers every event with an error. App.Start does the same for an App
+// with configuration errors. It does not return.
+func FailInit(err error) { failInit(slog.Default(), "lawcket: init failed", err) }
+
+func failInit(logger *slog.Logger, msg string, err error) {
+	if err == nil {
+		err = errors.New("lawcket: FailInit with a nil error")
+	}
 	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
+	var joined interface{ Unwrap() []error }
+	for errors.As(errs[0], &joined) && len(errs) == 1 {
+		errs = joined.Unwrap()
 	}
 	for _, e := range errs {
-		a.logger.Error("lawcket: invalid configuration", "error", e)
+		logger.Error(msg, "error", e)
 	}
-	a.logger.Error("lawcket: not starting: the App has configuration errors", "errors", len(errs))
-	if api == "" {
-		return
+	if api := os.Getenv("AWS_LAMBDA_RUNTIME_API"); api != "" {
+		if rerr := reportInitError(api, err); rerr != nil {
+			logger.Error("lawcket: could not report the init error to the Lambda Runtime API", "error", rerr)
+		}
 	}
-	if rerr := reportInitError(api, err); rerr != nil {
-		a.logger.Error("lawcket: could not report the init error to the Lambda Runtime API", "error", rerr)
-	}
+	os.Exit(1)
 }
 
-// reportInitError posts err to the Runtime API's init/error endpoint, so the
-// init failure carries lawcket's message rather than only an exit status.
+// reportInitError posts err to the Runtime API's /init/error, so the
+// invocation that triggered the init reports it (errorType
+// lawcket.InitError) rather than only "exit status 1". aws-lambda-go does not
+// expose this call.
 func reportInitError(api string, err error) error {
-	body, jerr := json.Marshal(map[string]any{"errorMessage": err.Error(), "errorType": "lawcket.ConfigError"})
+	body, jerr := json.Marshal(map[string]any{"errorMessage": err.Error(), "errorType": "lawcket.InitError"})
 	if jerr != nil {
 		return jerr
 	}
@@ -67,7 +80,7 @@ func reportInitError(api string, err error) error {
 		return rerr
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Lambda-Runtime-Function-Error-Type", "lawcket.ConfigError")
+	req.Header.Set("Lambda-Runtime-Function-Error-Type", "lawcket.InitError")
 	resp, derr := http.DefaultClient.Do(req)
 	if derr != nil {
 		return derr

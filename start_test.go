@@ -86,6 +86,8 @@ func TestMain(m *testing.M) {
 		app := lawcket.New(lawcket.WithPlugins(nil), lawcket.WithSubprotocols("bad protocol"))
 		app.On(lawcket.Message, nil)
 		app.Start()
+	case "failinit":
+		lawcket.FailInit(fmt.Errorf("my-sync: invalid spec:\n%w", errors.Join(errors.New("spec.yaml:2:6: ttl: not a duration"), errors.New("spec.yaml:5:9: fields.room.expr: unexpected end"))))
 	case "options":
 		type key struct{}
 		app := lawcket.New()
@@ -133,7 +135,7 @@ func TestStartRefusesAMisconfiguredApp(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
 		t.Fatalf("exit: %v, want status 1; stderr:\n%s", err, stderr)
 	}
-	for _, want := range []string{"WithPlugins: plugin 0 is nil", `invalid subprotocol \"bad protocol\"`, "On(message): nil handler", "not starting"} {
+	for _, want := range []string{"WithPlugins: plugin 0 is nil", `invalid subprotocol \"bad protocol\"`, "On(message): nil handler", "not starting: invalid configuration"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
@@ -145,7 +147,7 @@ func TestStartRefusesAMisconfiguredApp(t *testing.T) {
 	}
 	select {
 	case body := <-rt.initErr:
-		if !strings.Contains(body, "lawcket.ConfigError") || !strings.Contains(body, "plugin 0 is nil") {
+		if !strings.Contains(body, "lawcket.InitError") || !strings.Contains(body, "plugin 0 is nil") {
 			t.Errorf("init error: %s", body)
 		}
 	default:
@@ -177,5 +179,28 @@ func TestStartTakesLambdaOptionsAndDecodesItself(t *testing.T) {
 	if !strings.HasPrefix(got[1], "response ") || json.Unmarshal([]byte(strings.TrimPrefix(got[1], "response ")), &second) != nil ||
 		second.StatusCode != http.StatusBadRequest || !strings.Contains(second.Body, "requestContext.connectionId") {
 		t.Errorf("second response %q: want 400 naming requestContext.connectionId", got[1])
+	}
+}
+
+func TestFailInit(t *testing.T) {
+	rt := newFakeRuntime(t)
+	cmd, stderr := startChild(t, "failinit", rt)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want status 1; stderr:\n%s", err, stderr)
+	}
+	for _, want := range []string{"spec.yaml:2:6: ttl", "spec.yaml:5:9: fields.room.expr", "lawcket: init failed"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	select {
+	case body := <-rt.initErr:
+		if !strings.Contains(body, `"errorType":"lawcket.InitError"`) || !strings.Contains(body, "my-sync: invalid spec") || !strings.Contains(body, "spec.yaml:5:9") {
+			t.Errorf("init error: %s", body)
+		}
+	default:
+		t.Errorf("no init error reported; runtime requests: %q", rt.requests())
 	}
 }

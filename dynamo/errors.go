@@ -75,3 +75,8 @@ func isSizeError(msg string) bool {
 	msg = strings.ToLower(msg)
 	return strings.Contains(msg, "item size") && strings.Contains(msg, "exceed")
 }
+
+// Classify is how this package classifies an SDK error of operation op on
+// table, exported for the packages that call DynamoDB next to it (package
+// channels): the error wraps the matching sentinel and the SDK's error.
+func Classify(op, table string, err error) error { return translate(op, table, err) }

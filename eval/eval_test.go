@@ -1,10 +1,8 @@
 package eval_test
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -13,19 +11,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lawcket/lawcket/eval"
+	"github.com/lawcket/lawcket/lawckettest"
 )
 
 // event decodes a connect event fixture from testdata/events.
 func event(t testing.TB, name string) *events.APIGatewayWebsocketProxyRequest {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "events", name+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req events.APIGatewayWebsocketProxyRequest
-	if err := json.Unmarshal(data, &req); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
+	req := lawckettest.ReadEvent(t, filepath.Join("..", "testdata", "events", name+".json"))
 	return &req
 }
 

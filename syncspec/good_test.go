@@ -1,7 +1,6 @@
 package syncspec_test
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,19 +11,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lawcket/lawcket/eval"
+	"github.com/lawcket/lawcket/lawckettest"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
 func event(t testing.TB, name string) *events.APIGatewayWebsocketProxyRequest {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "events", name+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req events.APIGatewayWebsocketProxyRequest
-	if err := json.Unmarshal(data, &req); err != nil {
-		t.Fatal(err)
-	}
+	req := lawckettest.ReadEvent(t, filepath.Join("..", "testdata", "events", name+".json"))
 	return &req
 }
 

@@ -32,6 +32,8 @@ type Spec struct {
 	Program *eval.Program
 	// API is the api: section (api.go), or nil without one.
 	API *API
+	// Channels is the channels: section (see channels.go); nil without one.
+	Channels *Channels
 }
 
 // Field is one entry of fields:: the eval.Field (whose Index is index:

@@ -1,19 +1,22 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/http"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/channels"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -33,8 +36,25 @@ func configPath(getenv func(string) string) (string, error) {
 	return filepath.Join(filepath.Dir(exe), "lawcket.yaml"), nil
 }
 
-// newApp loads the spec, builds the sync plugin and the App around it.
+// service is what lawcket-sync serves: the App (WebSocket events) and the
+// sweeper (EventBridge scheduled events).
+type service struct {
+	app     *lawcket.App
+	sweeper *channels.Sweeper
+}
+
+// newApp loads the spec and builds the App: the sync plugin, and the
+// channels plugin when the spec has a channels: section.
 func newApp(ctx context.Context, getenv func(string) string) (*lawcket.App, error) {
+	svc, err := newService(ctx, getenv)
+	if err != nil {
+		return nil, err
+	}
+	return svc.app, nil
+}
+
+// newService builds the App and the Sweeper once.
+func newService(ctx context.Context, getenv func(string) string) (*service, error) {
 	path, err := configPath(getenv)
 	if err != nil {
 		return nil, err
@@ -50,44 +70,73 @@ func newApp(ctx context.Context, getenv func(string) string) (*lawcket.App, erro
 	if err != nil {
 		return nil, err
 	}
-	app := lawcket.New(lawcket.WithPlugins(sync))
-	// Messages are acknowledged and nothing else: the plugin has no message hook.
+	// One Management API client (LAWCKET_MANAGEMENT_ENDPOINT, else each
+	// connection's https://{domainName}/{stage}) for replies, publishes and sweeps.
+	client, err := mgmt.New()
+	if err != nil {
+		return nil, err
+	}
+	opts := []lawcket.Option{lawcket.WithPlugins(sync), lawcket.WithManagement(client)}
+	var sweepOpts []channels.SweepOption
+	if spec.Channels != nil {
+		ch, err := channels.New(ctx, spec, sync.Table(), channels.WithPoster(client))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, ch.Install())
+		sweepOpts = append(sweepOpts, channels.WithSweepChannels(ch))
+	}
+	if v := getenv(EnvSweepRate); v != "" {
+		rate, err := strconv.ParseFloat(v, 64)
+		if err != nil || rate <= 0 {
+			return nil, fmt.Errorf("%s=%q: want a positive number of GetConnection calls per second", EnvSweepRate, v)
+		}
+		sweepOpts = append(sweepOpts, channels.WithSweepRate(rate))
+	}
+	sweeper, err := channels.NewSweeper(sync.Table(), channels.NewChecker(client), sweepOpts...)
+	if err != nil {
+		return nil, err
+	}
+	app := lawcket.New(opts...)
+	// Other messages are acknowledged and nothing else: the sync plugin has
+	// no message hook (the channels routes, when declared, answer theirs).
 	app.On(lawcket.Message, func(context.Context, *lawcket.Event) error { return nil })
 	if err := app.Err(); err != nil {
 		return nil, err
 	}
-	return app, nil
+	return &service{app: app, sweeper: sweeper}, nil
 }
 
-// reportInitError posts err to the Lambda Runtime API's /init/error, so the
-// invocation that triggered the init reports it (Runtime.InitError) instead
-// of only "exit status 1". aws-lambda-go does not expose this call. With no
-// runtime API (run by hand) it does nothing.
-func reportInitError(api string, err error) error {
-	if api == "" {
-		return nil
+// EnvSweepRate bounds the GetConnection calls per second of a scheduled
+// sweep (default channels.DefaultSweepRate).
+const EnvSweepRate = "LAWCKET_SWEEP_RATE"
+
+// sweepMargin is how long before the invocation's deadline a sweep stops,
+// so that its report is still returned.
+const sweepMargin = 2 * time.Second
+
+// handle is the Lambda handler: an EventBridge scheduled event
+// (source aws.events, detail-type "Scheduled Event") runs a sweep and
+// returns its report; anything else is an API Gateway WebSocket event for
+// the App.
+func (s *service) handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe events.EventBridgeEvent
+	if json.Unmarshal(raw, &probe) == nil && probe.Source == "aws.events" && probe.DetailType == "Scheduled Event" {
+		if deadline, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-sweepMargin))
+			defer cancel()
+		}
+		rep, err := s.sweeper.Sweep(ctx)
+		slog.InfoContext(ctx, "lawcket-sync: sweep", "checked", rep.Checked, "gone", rep.Gone, "rowsDeleted", rep.RowsDeleted,
+			"subscriptionsDeleted", rep.SubscriptionsDeleted, "failed", rep.Failed, "error", err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = nil // the next scheduled sweep goes on; the report says what was done
+		}
+		return rep, err
 	}
-	body, jerr := json.Marshal(map[string]any{
-		"errorMessage": err.Error(),
-		"errorType":    "lawcket.InitError",
-	})
-	if jerr != nil {
-		return jerr
-	}
-	req, rerr := http.NewRequest(http.MethodPost, "http://"+api+"/2018-06-01/runtime/init/error", bytes.NewReader(body))
-	if rerr != nil {
-		return rerr
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Lambda-Runtime-Function-Error-Type", "lawcket.InitError")
-	client := &http.Client{Timeout: 5 * time.Second}
-	resp, derr := client.Do(req)
-	if derr != nil {
-		return derr
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("runtime API answered %s", resp.Status)
-	}
-	return nil
+	// The App decodes the event itself: a malformed one is answered 400
+	// (App.Invoke), not failed as a Lambda error.
+	out, err := s.app.Invoke(ctx, raw)
+	return json.RawMessage(out), err
 }

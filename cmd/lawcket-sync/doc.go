@@ -2,7 +2,17 @@
 // code: it keeps one DynamoDB row per connection as lawcket.yaml describes
 // (package dynamo). $connect stores the row (or refuses the client with 400
 // when the spec refuses it, 500 when DynamoDB fails); $disconnect deletes
-// it; every message is answered 200 and nothing else happens.
+// it; every message is answered 200 and nothing else happens. When the spec
+// has a channels: section, the channels plugin (package channels) is
+// installed too: its routes subscribe, unsubscribe, publish and presence
+// answer clients, and $disconnect also removes the connection's
+// subscriptions.
+//
+// An EventBridge scheduled event (source aws.events, detail-type "Scheduled
+// Event", e.g. a rate(15 minutes) schedule) runs a sweep instead
+// (channels.Sweeper): every stored connection is checked with GetConnection,
+// at most LAWCKET_SWEEP_RATE per second, and the rows and subscriptions of
+// those that answer 410 are removed; the invocation returns the report.
 //
 // Build it as the bootstrap of a provided.al2023 function and ship
 // lawcket.yaml beside it:
@@ -15,6 +25,8 @@
 //	LAWCKET_CONFIG   the spec (default: lawcket.yaml beside the executable)
 //	LAWCKET_TABLE    overrides table: (applied by package syncspec)
 //	LAWCKET_TTL      overrides ttl:
+//	LAWCKET_SWEEP_RATE  GetConnection calls per second of a scheduled sweep (default 50)
+//	LAWCKET_MANAGEMENT_ENDPOINT  the Management API endpoint template (replies, publishes, sweeps)
 //	AWS_REGION, the credentials chain, AWS_ENDPOINT_URL_DYNAMODB: as for any
 //	aws-sdk-go-v2 client
 //

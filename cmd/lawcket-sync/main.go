@@ -4,16 +4,16 @@ import (
 	"context"
 	"fmt"
 	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/lawcket/lawcket"
 )
 
 func main() {
-	app, err := newApp(context.Background(), os.Getenv)
+	svc, err := newService(context.Background(), os.Getenv)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "lawcket-sync: %v\n", err)
-		if rerr := reportInitError(os.Getenv("AWS_LAMBDA_RUNTIME_API"), err); rerr != nil {
-			fmt.Fprintf(os.Stderr, "lawcket-sync: report init error: %v\n", rerr)
-		}
-		os.Exit(1)
+		// Logged, reported to the Runtime API as lawcket.InitError, exit 1.
+		lawcket.FailInit(fmt.Errorf("lawcket-sync: %w", err))
 	}
-	app.Start()
+	lambda.Start(svc.handle)
 }

@@ -15,19 +15,12 @@ import (
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
 	"github.com/lawcket/lawcket/internal/lambdarun"
+	"github.com/lawcket/lawcket/lawckettest"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
-const spec = `table: Connections
-ttl: 2h
-fields:
-  channel: "#general"
-  user:
-    expr: query.user ?? "anonymous"
-  room:
-    expr: query.room
-    required: true
-    index: true
+// spec is lawckettest's room spec with a literal field added.
+const spec = lawckettest.RoomSpec + `  channel: "#general"
 `
 
 // badSpec has two problems; both must be reported with their positions.
@@ -38,14 +31,13 @@ fields:
     expr: query.room +
 `
 
-func readEvent(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// The events, as API Gateway sends them.
+var (
+	connectEvent    = lawckettest.JSON(lawckettest.Connect(lawckettest.Query("room", "lobby"), lawckettest.Query("user", "ada")))
+	noQueryEvent    = lawckettest.JSON(lawckettest.Connect(lawckettest.ConnectionID("BQ1b0nQueryKeys=")))
+	messageEvent    = lawckettest.JSON(lawckettest.Message(`{"action":"sendmessage","text":"hi"}`))
+	disconnectEvent = lawckettest.JSON(lawckettest.Disconnect())
+)
 
 // modes are the ways the bootstrap is run: under aws-lambda-rie when it is
 // installed (the Done-when of the issue), and always under the Runtime API
@@ -149,7 +141,7 @@ func TestBootstrap(t *testing.T) {
 				return plain(r.Item)
 			}
 
-			connect := readEvent(t, "connect.json")
+			connect := connectEvent
 			resp := invoke(t, connect)
 			if resp.StatusCode != 200 {
 				t.Fatalf("connect: %d %q\n%s", resp.StatusCode, resp.Body, fn.Output())
@@ -157,7 +149,7 @@ func TestBootstrap(t *testing.T) {
 			if n, p := count.Count(""), count.Count("PutItem"); n != 1 || p != 1 {
 				t.Errorf("connect: %d requests (%d PutItem), want exactly 1 PutItem", n, p)
 			}
-			got := row(t, "BQ1a2ecXDoECJQg=")
+			got := row(t, lawckettest.DefaultConnectionID)
 			for _, attr := range []string{"connectionId", "domainName", "stage", "connectedAt", "expiresAt", "channel", "user", "room"} {
 				if _, ok := got[attr]; !ok {
 					t.Errorf("row has no %s: %v", attr, got)
@@ -167,7 +159,7 @@ func TestBootstrap(t *testing.T) {
 				t.Errorf("row %v", got)
 			}
 
-			resp = invoke(t, readEvent(t, "message-default.json"))
+			resp = invoke(t, messageEvent)
 			if resp.StatusCode != 200 {
 				t.Errorf("message: %d %q", resp.StatusCode, resp.Body)
 			}
@@ -175,18 +167,18 @@ func TestBootstrap(t *testing.T) {
 				t.Errorf("message made %d DynamoDB requests, want 0", n)
 			}
 
-			resp = invoke(t, readEvent(t, "disconnect.json"))
+			resp = invoke(t, disconnectEvent)
 			if resp.StatusCode != 200 {
 				t.Errorf("disconnect: %d %q", resp.StatusCode, resp.Body)
 			}
 			if n, d := count.Count(""), count.Count("DeleteItem"); n != 1 || d != 1 {
 				t.Errorf("disconnect: %d requests (%d DeleteItem), want exactly 1 DeleteItem", n, d)
 			}
-			if got := row(t, "BQ1a2ecXDoECJQg="); got != nil {
+			if got := row(t, lawckettest.DefaultConnectionID); got != nil {
 				t.Errorf("row still there after disconnect: %v", got)
 			}
 
-			resp = invoke(t, readEvent(t, "connect-no-query.json"))
+			resp = invoke(t, noQueryEvent)
 			if resp.StatusCode != 400 || !strings.Contains(resp.Body, "field room") {
 				t.Errorf("connect without room: %d %q, want 400 naming field room", resp.StatusCode, resp.Body)
 			}
@@ -194,7 +186,7 @@ func TestBootstrap(t *testing.T) {
 				t.Errorf("refused connect made %d DynamoDB requests, want 0", n)
 			}
 			var noQuery events.APIGatewayWebsocketProxyRequest
-			if err := json.Unmarshal(readEvent(t, "connect-no-query.json"), &noQuery); err != nil {
+			if err := json.Unmarshal(noQueryEvent, &noQuery); err != nil {
 				t.Fatal(err)
 			}
 			if got := row(t, noQuery.RequestContext.ConnectionID); got != nil {
@@ -215,7 +207,7 @@ func TestBootstrap(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer fn.Close()
-			r, err := fn.Invoke(ctx, readEvent(t, "connect.json"))
+			r, err := fn.Invoke(ctx, connectEvent)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/channels"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
 	"github.com/lawcket/lawcket/mgmt"
@@ -43,7 +44,8 @@ func TestParseSend(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			text, problem := parseSend([]byte(tt.body))
+			req, problem := parseSend([]byte(tt.body))
+			text := req.Text
 			if tt.problem == "" {
 				if problem != "" || text != tt.text {
 					t.Fatalf("parseSend = %q, %q; want %q accepted", text, problem, tt.text)
@@ -57,26 +59,46 @@ func TestParseSend(t *testing.T) {
 	}
 }
 
-// recorder captures what the handlers post.
+// recorder captures what the handlers post, and says which channels a
+// connection is subscribed to (a stand-in for *channels.Plugin in these
+// handler tests; the channels themselves are tested against dynalite in
+// package channels and end to end in internal/e2e).
 type recorder struct {
 	mu      sync.Mutex
 	replies []any
 	rooms   []string
 	posts   [][]byte
+	subs    map[string]bool // "id channel"
+}
+
+func (r *recorder) Subscribe(_ context.Context, ev *lawcket.Event, channel string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.subs == nil {
+		r.subs = map[string]bool{}
+	}
+	r.subs[ev.Connection.ID+" "+channel] = true
+	return nil
+}
+
+func (r *recorder) Subscribed(_ context.Context, id, channel string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.subs[id+" "+channel], nil
+}
+
+func (r *recorder) Publish(_ context.Context, channel string, event []byte, _ ...channels.PublishOption) (channels.Report, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rooms = append(r.rooms, strings.TrimPrefix(channel, "/rooms/"))
+	r.posts = append(r.posts, event)
+	return channels.Report{Sent: 1}, nil
 }
 
 func (r *recorder) reply(_ context.Context, _ *lawcket.Event, v any) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.replies = append(r.replies, v)
-	return nil
-}
-
-func (r *recorder) toRoom(_ context.Context, room string, data []byte) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.rooms = append(r.rooms, room)
-	r.posts = append(r.posts, data)
 	return nil
 }
 
@@ -102,10 +124,10 @@ func newTestChat(t *testing.T, now time.Time, rows ...map[string]types.Attribute
 	}
 	rec := &recorder{}
 	return &chat{
-		rows:   table,
-		toRoom: rec.toRoom,
-		reply:  rec.reply,
-		log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		rows:  table,
+		rooms: rec,
+		reply: rec.reply,
+		log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}, rec
 }
 
@@ -149,7 +171,9 @@ func TestSend(t *testing.T) {
 		error string // substring of the error frame replied to the sender
 	}{
 		{"to the sender's room", "alice=", `{"action":"send","text":"hi <b>all</b>"}`, "r1", `{"user":"alice","room":"r1","text":"hi \u003cb\u003eall\u003c/b\u003e"}`, ""},
-		{"the room in the body is ignored", "alice=", `{"action":"send","text":"x","room":"r2","user":"mallory"}`, "r1", `{"user":"alice","room":"r1","text":"x"}`, ""},
+		{"to a room joined later; the user in the body is ignored", "alice=", `{"action":"send","text":"x","room":"r2","user":"mallory"}`, "r2", `{"user":"alice","room":"r2","text":"x"}`, ""},
+		{"not to a room not joined", "alice=", `{"action":"send","text":"x","room":"r3"}`, "", "", `not in room "r3"`},
+		{"not to an invalid room", "alice=", `{"action":"send","text":"x","room":"a b"}`, "", "", `"room" must be`},
 		{"empty text", "alice=", `{"action":"send","text":""}`, "", "", "empty"},
 		{"oversized text", "alice=", `{"action":"send","text":"` + strings.Repeat("z", MaxTextBytes+1) + `"}`, "", "", "limit"},
 		{"no row", "ghost=", `{"action":"send","text":"hi"}`, "", "", "not registered"},
@@ -157,7 +181,7 @@ func TestSend(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			*rec = recorder{}
+			*rec = recorder{subs: map[string]bool{"alice= /rooms/r1": true, "alice= /rooms/r2": true}}
 			if err := c.send(ctx, messageEvent(tt.id, "send", tt.body)); err != nil {
 				t.Fatalf("send: %v", err)
 			}
@@ -194,7 +218,7 @@ func TestSendReadFailureIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	c := &chat{rows: table, toRoom: rec.toRoom, reply: rec.reply, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	c := &chat{rows: table, rooms: rec, reply: rec.reply, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	err = c.send(context.Background(), messageEvent("a=", "send", `{"action":"send","text":"hi"}`))
 	if err == nil || !strings.Contains(err.Error(), "read row") || !errors.Is(err, dynamo.ErrTableNotFound) {
 		t.Fatalf("send = %v; want the read error (a fault, not the client's)", err)

@@ -1,15 +1,25 @@
-// Command chat is a complete chat Lambda built on lawcket: rooms, user names
-// and a broadcast to everyone in the sender's room.
+// Command chat is a complete chat Lambda built on lawcket: rooms as channels
+// (package channels) that clients join and leave while connected, who is in
+// the room (presence), and messages to everyone in a room.
 //
 // Clients connect with ?user=U&room=R. The sync plugin (package dynamo) stores
 // one row per connection with the fields of lawcket.yaml; a connect without a
-// room is refused with 400 before any code here runs. A message
-// {"action":"send","text":"…"} (route key "send", selected by
-// $request.body.action) is posted to every connection of the sender's room,
-// the sender included, as {"user":"U","room":"R","text":"…"}. The sender's
-// user and room are read from its own row: a message carries no query string,
-// and the client is not trusted to name its room. Any other message is
-// answered with an error frame {"error":"…"} to the sender only.
+// room is refused with 400 before any code here runs, and the connect handler
+// subscribes the connection to the channel /rooms/R. While connected, a client
+// joins and leaves rooms with the channels protocol ({"action":"subscribe",
+// "id":"1","channel":"/rooms/other"}, unsubscribe, presence; see package
+// channels); the rooms namespace tracks presence by user, so the others get
+// join and leave frames and two tabs of one user are one member.
+//
+// A message {"action":"send","room":"R","text":"…"} (route key "send",
+// selected by $request.body.action; room defaults to the connect's) is
+// published to /rooms/R when the sender is subscribed to it: every subscriber,
+// the sender included, gets {"type":"data","channel":"/rooms/R",…,"event":
+// {"user":"U","room":"R","text":"…"}}. The sender's user is read from its own
+// row: a message carries no query string, and the client is not trusted to
+// name itself. Clients cannot publish to rooms directly (the namespace has no
+// publish rule). Any other message is answered with an error frame
+// {"error":"…"} to the sender only.
 //
 // Lifecycle: main loads the spec, builds the AWS clients, the sync plugin and
 // the broadcaster once, then hands the App to lambda.Start. Every handler is

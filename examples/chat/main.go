@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/channels"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
@@ -31,8 +32,8 @@ func configPath() string {
 	return "lawcket.yaml"
 }
 
-// newApp builds everything once: the spec, the AWS clients, the sync plugin,
-// the broadcaster and the routes.
+// newApp builds everything once: the spec, the AWS clients, the sync
+// plugin, the channels plugin and the routes.
 func newApp(ctx context.Context, specPath string) (*lawcket.App, error) {
 	spec, err := syncspec.Load(specPath)
 	if err != nil {
@@ -42,27 +43,29 @@ func newApp(ctx context.Context, specPath string) (*lawcket.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	sync, err := dynamo.NewPlugin(ctx, spec, dynamo.WithClient(dynamodb.NewFromConfig(cfg)))
+	db := dynamodb.NewFromConfig(cfg)
+	sync, err := dynamo.NewPlugin(ctx, spec, dynamo.WithClient(db))
 	if err != nil {
 		return nil, err
 	}
-	// One Management API client for the App's replies and the broadcasts.
+	// One Management API client for the App's replies and the publishes.
 	client, err := mgmt.New(mgmt.WithAWSConfig(cfg))
 	if err != nil {
 		return nil, err
 	}
-	toRoom, err := newRoomPoster(client, sync.Table(), slog.Default())
+	rooms, err := channels.New(ctx, spec, sync.Table(), channels.WithClient(db), channels.WithPoster(client))
 	if err != nil {
 		return nil, err
 	}
 	c := &chat{
-		rows:   sync.Table(),
-		toRoom: toRoom,
-		reply:  func(ctx context.Context, ev *lawcket.Event, v any) error { return ev.Reply(ctx, v) },
-		log:    slog.Default(),
+		rows:  sync.Table(),
+		rooms: rooms,
+		reply: func(ctx context.Context, ev *lawcket.Event, v any) error { return ev.Reply(ctx, v) },
+		log:   slog.Default(),
 	}
-	ws := lawcket.New(lawcket.WithPlugins(sync), lawcket.WithManagement(client))
+	ws := lawcket.New(lawcket.WithPlugins(sync), rooms.Install(), lawcket.WithManagement(client))
+	ws.On(lawcket.Connect, c.connect)
 	ws.Route("send", c.send)
-	ws.On(lawcket.Message, c.unknown) // $default: anything that is not "send"
+	ws.On(lawcket.Message, c.unknown) // $default: anything that is not send or a channels request
 	return ws, nil
 }

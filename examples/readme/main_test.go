@@ -18,6 +18,7 @@ import (
 	"github.com/lawcket/lawcket/internal/dynalitetest"
 	"github.com/lawcket/lawcket/internal/runtimeapi"
 	"github.com/lawcket/lawcket/internal/testsupport"
+	"github.com/lawcket/lawcket/lawckettest"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -111,50 +112,41 @@ func TestReadmeProgram(t *testing.T) {
 		}
 		return out
 	}
-	fixture := func(name string) []byte {
-		b, err := os.ReadFile("../../testdata/events/" + name) // the wrapper's fixtures
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	const id = "BQ1a2ecXDoECJQg="
+	const id = lawckettest.DefaultConnectionID
+	const routed = `{"action": "send", "room": "lobby", "text": "hi there"}`
 	steps := []struct {
-		file  string
+		name  string
+		event events.APIGatewayWebsocketProxyRequest
 		check func(t *testing.T)
 	}{
-		{"connect.json", func(t *testing.T) {
+		{"connect", lawckettest.Connect(lawckettest.Query("room", "lobby")), func(t *testing.T) {
 			if r := rows(); len(r) != 1 || r[0].ConnectionID != id {
 				t.Errorf("rows after connect: %+v, want the connection's row", r)
 			}
 		}},
-		{"message-default.json", func(t *testing.T) {
+		{"message", lawckettest.Message("hello"), func(t *testing.T) {
 			want := "POST /prod/@connections/" + id + ` {"echo":"hello"}`
 			if got := mgmt.got(); len(got) != 1 || got[0] != want {
 				t.Errorf("Management API got %q, want %q", got, want)
 			}
 		}},
-		{"message-route.json", func(t *testing.T) {
-			var req events.APIGatewayWebsocketProxyRequest
-			if err := json.Unmarshal(fixture("message-route.json"), &req); err != nil {
-				t.Fatal(err)
-			}
-			echo, _ := json.Marshal(map[string]string{"echo": req.Body})
+		{"message on a route", lawckettest.Message(routed, lawckettest.Route("send")), func(t *testing.T) {
+			echo, _ := json.Marshal(map[string]string{"echo": routed})
 			want := "POST /prod/@connections/" + id + " " + string(echo)
 			if got := mgmt.got(); len(got) != 2 || got[1] != want {
 				t.Errorf("Management API got %q, want a second post %q", got, want)
 			}
 		}},
-		{"disconnect.json", func(t *testing.T) {
+		{"disconnect", lawckettest.Disconnect(), func(t *testing.T) {
 			if r := rows(); len(r) != 0 {
 				t.Errorf("rows after close: %+v, want none", r)
 			}
 		}},
 	}
 	for _, s := range steps {
-		body, err := fn.Invoke(ctx, fixture(s.file))
+		body, err := fn.Invoke(ctx, lawckettest.JSON(s.event))
 		if err != nil || !strings.Contains(string(body), `"statusCode":200`) {
-			t.Fatalf("%s: function answered %s (error: %v), want status 200", s.file, body, err)
+			t.Fatalf("%s: function answered %s (error: %v), want status 200", s.name, body, err)
 		}
 		s.check(t)
 	}

@@ -68,10 +68,11 @@ https://abc123.execute-api.eu-west-1.amazonaws.com/{stage} behind a custom
 domain, or http://127.0.0.1:8080/local for the local gateway.`
 
 func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := newFlags("broadcast", "lawcket broadcast [-c lawcket.yaml] (--where FIELD=VALUE | --all [--segments N]) --data JSON|@file [--endpoint URL] [--concurrency N] [--rate N] [--exclude ID] [--api-id ID] [--queue URL [--name NAME]]", broadcastAbout, stderr)
+	f := newFlags("broadcast", "lawcket broadcast [-c lawcket.yaml] (--where FIELD=VALUE | --all [--segments N] | --channel PATH) --data JSON|@file [--endpoint URL] [--concurrency N] [--rate N] [--exclude ID] [--api-id ID] [--queue URL [--name NAME]]", broadcastAbout, stderr)
 	config := configFlag(f.FlagSet)
 	where := f.String("where", "", "post to the connections whose index field `FIELD=VALUE`")
 	all := f.Bool("all", false, "post to every stored connection")
+	channel := f.String("channel", "", "publish to the subscribers of the channel `PATH` (channels: section; the payload must be JSON)")
 	var data dataFlag
 	f.Var(&data, "data", "the payload `JSON` (any text): the text itself, @file to read it from a file, or @- from stdin")
 	endpoint := f.String("endpoint", "", "the Management API endpoint `URL` (placeholders {domainName}, {stage}, {apiId}); default $LAWCKET_MANAGEMENT_ENDPOINT, else https://{domainName}/{stage}")
@@ -88,6 +89,9 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 
 	var sel dynamo.Selector
 	switch {
+	case *channel != "" && (*where != "" || *all || *segments != 1):
+		return f.usageError(stderr, "--channel excludes --where, --all and --segments")
+	case *channel != "":
 	case *where == "" && !*all:
 		return f.usageError(stderr, "say which connections: --where FIELD=VALUE or --all")
 	case *where != "" && *all:
@@ -124,6 +128,9 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	}
 	if *segments > 1 && sel.Field != "" {
 		return f.usageError(stderr, "--segments needs --all: a Query on an index cannot be split into Scan segments")
+	}
+	if *queue != "" && *channel != "" {
+		return f.usageError(stderr, "--queue takes --where or --all, not --channel")
 	}
 	if *queue == "" && *name != "" {
 		return f.usageError(stderr, "--name needs --queue")
@@ -176,6 +183,10 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		}
 	}
 
+	if *channel != "" {
+		return publishChannel(ctx, spec, *channel, payload, mgmtOpts, []broadcast.Option{broadcast.WithConcurrency(*concurrency), broadcast.WithRate(*rate)}, stdout, stderr,
+			broadcast.Exclude(*exclude), broadcast.WithAPIID(*apiID))
+	}
 	table, err := dynamo.NewTable(ctx, spec)
 	if err != nil {
 		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
@@ -213,7 +224,11 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		}
 		sendErr = errors.Join(errs...)
 	}
+	return report(rep, sendErr, stdout, stderr)
+}
 
+// report prints a broadcast's report and returns the exit code.
+func report(rep broadcast.Report, sendErr error, stdout, stderr io.Writer) int {
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(rep); err != nil {

@@ -29,6 +29,8 @@ func commands() []command {
 		{"table", "print the DynamoDB table definition and IAM statements", runTable},
 		{"template", "print the deployable stack (SAM, CloudFormation or Terraform)", runTemplate},
 		{"broadcast", "post a payload to stored connections", runBroadcast},
+		{"presence", "print the members of a presence channel", runPresence},
+		{"sweep", "remove the rows and subscriptions of gone connections", runSweep},
 		{"dev", "run a handler binary behind a local API Gateway WebSocket gateway", runDev},
 		{"version", "print the version", runVersion},
 	}

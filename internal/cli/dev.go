@@ -109,7 +109,11 @@ func runDev(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		cfg.SpecPath = *config
 		devAPIFromSpec(f, spec, &cfg)
 	} else if errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(stderr, "lawcket dev: no %s here: running without a table (name a spec with -c FILE)\n", *config)
+		if tf.path != "" {
+			fmt.Fprintf(stderr, "lawcket dev: no %s here: the functions get no LAWCKET_CONFIG (name a spec with -c FILE)\n", *config)
+		} else {
+			fmt.Fprintf(stderr, "lawcket dev: no %s here: running without a table (name a spec with -c FILE)\n", *config)
+		}
 	}
 
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))

@@ -25,7 +25,8 @@ table, its indexes and this API's stage (see docs/deploy.md).
 function: get their own function (CodeUri ./cmd/NAME, or --code NAME=DIR).
 sync: the zero-code lawcket-sync serves $connect and $disconnect, built by
 the Makefile target --makefile prints (lawcket.yaml shipped beside its
-bootstrap); your function serves $default and the routes.
+bootstrap); your function serves $default and the routes. --fanout adds an
+SQS queue of broadcast segment jobs and its worker, lawcket-fanout.
 
 --format sam (the default) is for sam build and sam deploy; cloudformation
 takes each function's zip from S3 (parameters CodeBucket and <Fn>CodeKey);
@@ -50,7 +51,8 @@ func runTemplate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	retention := f.Int("log-retention", 30, "the functions' log retention in `days`")
 	stage := f.String("stage", "", "the stage `name` (default api.stage, else prod)")
 	allow := f.String("allow", "", "extra grants for your functions, comma-separated: scan (broadcast to all), get-connection, delete-connection")
-	makefile := f.Bool("makefile", false, "print the Makefile target sam build runs for lawcket-sync (--shape sync) instead of the template")
+	fanout := f.Bool("fanout", false, "add the fan-out: an SQS queue of broadcast segment jobs (with a dead-letter queue) and its worker, lawcket-fanout")
+	makefile := f.Bool("makefile", false, "print the Makefile targets sam build runs for lawcket-sync (--shape sync) and lawcket-fanout (--fanout) instead of the template")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
@@ -64,7 +66,7 @@ func runTemplate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	}
 	s, err := stack.New(spec, stack.Options{
 		Shape: stack.Shape(shape.value), CodeURI: *codeURI, Code: code.m, Arch: arch.value,
-		LogRetention: *retention, Stage: *stage, Allow: splitList(*allow),
+		LogRetention: *retention, Stage: *stage, Allow: splitList(*allow), Fanout: *fanout,
 	})
 	if err != nil {
 		return f.usageError(stderr, "%s", strings.TrimPrefix(err.Error(), "stack: "))
@@ -86,11 +88,15 @@ func syncMakefile(config, arch string) string {
 	if arch == "x86_64" {
 		goarch = "amd64"
 	}
-	return fmt.Sprintf(`# sam build runs this target for SyncFunction (BuildMethod: makefile, CodeUri: .),
-# in a Go module that requires github.com/lawcket/lawcket.
+	return fmt.Sprintf(`# sam build runs these targets for SyncFunction and FanoutFunction (BuildMethod:
+# makefile, CodeUri: .), in a Go module that requires github.com/lawcket/lawcket.
 build-SyncFunction:
-	GOOS=linux GOARCH=%s CGO_ENABLED=0 go build -tags lambda.norpc -o $(ARTIFACTS_DIR)/bootstrap github.com/lawcket/lawcket/cmd/lawcket-sync
-	cp %s $(ARTIFACTS_DIR)/lawcket.yaml
+	GOOS=linux GOARCH=%[1]s CGO_ENABLED=0 go build -tags lambda.norpc -o $(ARTIFACTS_DIR)/bootstrap github.com/lawcket/lawcket/cmd/lawcket-sync
+	cp %[2]s $(ARTIFACTS_DIR)/lawcket.yaml
+
+build-FanoutFunction:
+	GOOS=linux GOARCH=%[1]s CGO_ENABLED=0 go build -tags lambda.norpc -o $(ARTIFACTS_DIR)/bootstrap github.com/lawcket/lawcket/cmd/lawcket-fanout
+	cp %[2]s $(ARTIFACTS_DIR)/lawcket.yaml
 `, goarch, filepath.ToSlash(config))
 }
 

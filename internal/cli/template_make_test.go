@@ -8,10 +8,11 @@ import (
 	"testing"
 )
 
-// TestTemplateMakefileBuilds runs the Makefile target --makefile prints as
-// sam build runs it (make build-SyncFunction with ARTIFACTS_DIR, in the
-// module root): it must leave a linux bootstrap of lawcket-sync and the spec
-// as lawcket.yaml in the artifacts directory.
+// TestTemplateMakefileBuilds runs the Makefile targets --makefile prints as
+// sam build runs them (make build-SyncFunction / build-FanoutFunction with
+// ARTIFACTS_DIR, in the module root): each must leave a linux arm64
+// bootstrap (lawcket-sync, lawcket-fanout) and the spec as lawcket.yaml in
+// its artifacts directory.
 func TestTemplateMakefileBuilds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds lawcket-sync")
@@ -32,15 +33,24 @@ func TestTemplateMakefileBuilds(t *testing.T) {
 	if err := os.WriteFile(makefile, []byte(stdout), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	artifacts := filepath.Join(dir, "artifacts")
-	if err := os.Mkdir(artifacts, 0o755); err != nil {
-		t.Fatal(err)
+	for _, target := range []string{"SyncFunction", "FanoutFunction"} {
+		t.Run(target, func(t *testing.T) {
+			artifacts := filepath.Join(dir, target)
+			if err := os.Mkdir(artifacts, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(mk, "-f", makefile, "build-"+target, "ARTIFACTS_DIR="+artifacts)
+			cmd.Dir = "../.." // the module root, where sam build runs a CodeUri: . target
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("make: %v\n%s", err, out)
+			}
+			checkArtifacts(t, artifacts)
+		})
 	}
-	cmd := exec.Command(mk, "-f", makefile, "build-SyncFunction", "ARTIFACTS_DIR="+artifacts)
-	cmd.Dir = "../.." // the module root, where sam build runs a CodeUri: . target
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("make: %v\n%s", err, out)
-	}
+}
+
+func checkArtifacts(t *testing.T, artifacts string) {
+	t.Helper()
 	bin, err := os.ReadFile(filepath.Join(artifacts, "bootstrap"))
 	if err != nil || len(bin) < 4 || string(bin[1:4]) != "ELF" {
 		t.Fatalf("bootstrap is not an ELF executable (%d bytes, %v)", len(bin), err)

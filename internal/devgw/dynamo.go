@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/lawcket/lawcket/channels"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/localdynamo"
 	"github.com/lawcket/lawcket/syncspec"
@@ -78,19 +79,25 @@ func (g *Gateway) createTable(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	created, err := localdynamo.EnsureTable(ctx, client, def)
-	if err != nil {
-		return fmt.Errorf("devgw: at %s: %w", g.dynamoURL, err)
+	defs := []*dynamodb.CreateTableInput{def}
+	if sub := channels.TableDefinition(spec, ""); sub != nil {
+		defs = append(defs, sub) // the channels: section's subscriptions table
 	}
-	if !created {
-		g.log.Info("table exists; keeping it", "table", *def.TableName)
-		return nil
+	for _, def := range defs {
+		created, err := localdynamo.EnsureTable(ctx, client, def)
+		if err != nil {
+			return fmt.Errorf("devgw: at %s: %w", g.dynamoURL, err)
+		}
+		if !created {
+			g.log.Info("table exists; keeping it", "table", *def.TableName)
+			continue
+		}
+		var gsis []string
+		for _, x := range def.GlobalSecondaryIndexes {
+			gsis = append(gsis, aws.ToString(x.IndexName))
+		}
+		g.log.Info("created table", "table", *def.TableName, "gsis", strings.Join(gsis, ","))
 	}
-	var gsis []string
-	for _, x := range def.GlobalSecondaryIndexes {
-		gsis = append(gsis, aws.ToString(x.IndexName))
-	}
-	g.log.Info("created table", "table", *def.TableName, "gsis", strings.Join(gsis, ","))
 	return nil
 }
 

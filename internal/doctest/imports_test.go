@@ -174,3 +174,28 @@ func TestArchitectureImports(t *testing.T) {
 	t.Errorf("docs/architecture.md:%d: the imports block is not what go list says; go test ./internal/doctest -run TestArchitectureImports -update rewrites it, then check the prose around it. Today:\n%s",
 		b.line, strings.Join(want, "\n"))
 }
+
+// TestArchitectureTable checks that every package of the module has a row
+// in docs/architecture.md's table of packages and contracts.
+func TestArchitectureTable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list over the module")
+	}
+	dir := root(t)
+	data, err := os.ReadFile(filepath.Join(dir, "docs", "architecture.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "list", "./...")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		name := short(p)
+		if !strings.Contains(string(data), "| [`"+name+"`](") && !strings.Contains(string(data), ", [`"+name+"`](") {
+			t.Errorf("docs/architecture.md: package %s has no row in the table of packages (| [`%s`](../%s/doc.go) | concern | lifecycle and concurrency |)", name, name, name)
+		}
+	}
+}

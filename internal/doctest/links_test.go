@@ -191,3 +191,21 @@ func checkPkgLink(t *testing.T, dir, md string, line int, target, rest string) {
 	}
 	t.Errorf("%s:%d: link %s: the doc comment of %s has no heading %q", md, line, target, name, strings.TrimPrefix(want, "// "))
 }
+
+// TestIndex checks that docs/README.md, the index, links every page of docs/.
+func TestIndex(t *testing.T) {
+	dir := root(t)
+	index, err := os.ReadFile(filepath.Join(dir, "docs", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, md := range markdownFiles(t, dir) {
+		page, ok := strings.CutPrefix(md, "docs/")
+		if !ok || page == "README.md" {
+			continue
+		}
+		if !strings.Contains(string(index), "]("+page+")") {
+			t.Errorf("docs/README.md does not link %s: add it to the index", md)
+		}
+	}
+}

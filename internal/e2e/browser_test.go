@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +12,10 @@ import (
 // chatInBrowser is issue 7's "done when", in a headless browser: two tabs of
 // the chat page served by the gateway join the same room through the form,
 // one types a message and both see it; a third tab in another room does not;
-// the table shows both rows of the room with their fields; closing a tab
+// the table shows both rows of the room with their fields. Then (issue 13)
+// the room's member list shows who is there, alice switches to the other
+// room while connected (leaving the first: bob sees her leave, carol sees
+// her join), and her message there reaches carol and not bob; closing a tab
 // removes its row.
 func chatInBrowser(t *testing.T, e *env) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -66,6 +70,16 @@ func chatInBrowser(t *testing.T, e *env) {
 		t.Fatalf("carol's messages = %q (%v); want only her own line", got, err)
 	}
 
+	// Who is in the room: the member lists of the lobby.
+	for name, p := range map[string]*tab{"alice": alice, "bob": bob} {
+		if err := p.waitText(ctx, "#members", "alicebob"); err != nil {
+			t.Fatalf("%s's member list: %v", name, err)
+		}
+		if err := p.waitText(ctx, "#count", "2"); err != nil {
+			t.Fatalf("%s's member count: %v", name, err)
+		}
+	}
+
 	// The table shows both rows of the lobby, with their fields.
 	rows := map[string]row{}
 	for _, item := range e.roomRows(ctx, t, "lobby") {
@@ -83,6 +97,58 @@ func chatInBrowser(t *testing.T, e *env) {
 	}
 	if len(rows) != 2 {
 		t.Fatalf("lobby rows %+v; want alice's and bob's", rows)
+	}
+
+	// alice joins the second room in turn, without reconnecting.
+	if err := alice.typeInto(ctx, "#newroom", "elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.click(ctx, "#switch button"); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.waitText(ctx, "#status", "connected to room elsewhere as alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.waitText(ctx, "#members", "alicecarol"); err != nil {
+		t.Fatalf("alice's members in elsewhere: %v", err)
+	}
+	if err := carol.waitText(ctx, "#messages", "alice joined"); err != nil {
+		t.Fatalf("carol did not see alice join: %v", err)
+	}
+	if err := carol.waitText(ctx, "#members", "alicecarol"); err != nil {
+		t.Fatalf("carol's members: %v", err)
+	}
+	if err := bob.waitText(ctx, "#messages", "alice left"); err != nil {
+		t.Fatalf("bob did not see alice leave: %v", err)
+	}
+	if got, err := bob.text(ctx, "#members"); err != nil || got != "bob" {
+		t.Fatalf("bob's members = %q (%v); want bob alone", got, err)
+	}
+	if err := alice.typeInto(ctx, "#text", "hi elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.click(ctx, "#send button"); err != nil {
+		t.Fatal(err)
+	}
+	if err := carol.waitText(ctx, "#messages", "alice:hi elsewhere"); err != nil {
+		t.Fatalf("carol did not get alice's message: %v", err)
+	}
+	if err := alice.waitText(ctx, "#messages", "alice:hi elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	// bob sends in the lobby; his own line arriving proves alice's did not
+	// reach him (it was published first).
+	if err := bob.typeInto(ctx, "#text", "still here"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.click(ctx, "#send button"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.waitText(ctx, "#messages", "bob:still here"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := bob.text(ctx, "#messages"); strings.Contains(got, "hi elsewhere") {
+		t.Fatalf("bob got alice's message to elsewhere: %q", got)
 	}
 
 	// Closing bob's tab removes his row; alice's stays.

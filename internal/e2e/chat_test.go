@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"maps"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/coder/websocket"
+	"github.com/lawcket/lawcket/channels"
 	"github.com/lawcket/lawcket/internal/devgw"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
 )
@@ -201,7 +203,21 @@ func TestStaleRowIsDeletedByBroadcast(t *testing.T) {
 	item := e.item(ctx, t, liveID)
 	item["connectionId"] = &types.AttributeValueMemberS{Value: "ZZZZZZZZZZZZZZZ="}
 	item["user"] = &types.AttributeValueMemberS{Value: "ghost"}
+	// Connected an hour ago (a 410 within channels.EstablishWindow of the
+	// connect is not taken as gone).
+	item["connectedAt"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().Add(-time.Hour).UnixMilli(), 10)}
 	if _, err := e.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	// Its subscription to the room's channel, as the channels package lays it out.
+	sub := map[string]types.AttributeValue{
+		channels.AttrChannel:      &types.AttributeValueMemberS{Value: "/rooms/stale"},
+		channels.AttrSubscriber:   &types.AttributeValueMemberS{Value: "m#" + base64.RawURLEncoding.EncodeToString([]byte("ghost")) + "#ZZZZZZZZZZZZZZZ="},
+		channels.AttrConnectionID: &types.AttributeValueMemberS{Value: "ZZZZZZZZZZZZZZZ="},
+		channels.AttrDomainName:   item["domainName"],
+		channels.AttrStage:        item["stage"],
+	}
+	if _, err := e.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table + "-subscriptions"), Item: sub}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(e.roomRows(ctx, t, "stale")); n != 2 {
@@ -211,9 +227,13 @@ func TestStaleRowIsDeletedByBroadcast(t *testing.T) {
 	if got := c.recv(ctx); got["text"] != "who is here?" {
 		t.Fatalf("got %v", got)
 	}
-	// The 410 row is deleted within the sender's invocation (which may still
-	// be running when the sender reads its own copy); the sender's stays.
+	// The 410 row (and its subscription) is deleted within the sender's
+	// invocation (which may still be running when the sender reads its own
+	// copy); the sender's stays. The sender is told the ghost left.
 	e.waitGone(ctx, t, "ZZZZZZZZZZZZZZZ=")
+	if f := c.recvFrame(ctx); f["type"] != "leave" || f["member"].(map[string]any)["key"] != "ghost" {
+		t.Fatalf("got %v; want the ghost's leave frame", f)
+	}
 	if e.item(ctx, t, liveID) == nil {
 		t.Fatal("the sender's row was deleted; only the gone connection's row may be")
 	}

@@ -232,8 +232,38 @@ func (c *client) say(ctx context.Context, text string) {
 	c.send(ctx, string(body))
 }
 
-// recv reads one frame and decodes it as a JSON object of strings.
+// recv reads frames until one that is not a channels acknowledgement or
+// presence frame (join, leave, *_success), and returns it as a JSON object
+// of strings: the event of a data frame (the chat's {"user","room","text"}),
+// or the frame itself.
 func (c *client) recv(ctx context.Context) map[string]string {
+	c.t.Helper()
+	for {
+		f := c.recvFrame(ctx)
+		switch typ, _ := f["type"].(string); {
+		case typ == "join" || typ == "leave" || strings.HasSuffix(typ, "_success"):
+			continue
+		case typ == "data":
+			ev, ok := f["event"].(map[string]any)
+			if !ok {
+				c.t.Fatalf("e2e: data frame %v has no event object", f)
+			}
+			f = ev
+		}
+		m := map[string]string{}
+		for k, v := range f {
+			s, ok := v.(string)
+			if !ok {
+				c.t.Fatalf("e2e: frame %v: %s is not a string", f, k)
+			}
+			m[k] = s
+		}
+		return m
+	}
+}
+
+// recvFrame reads one frame and decodes it as a JSON object.
+func (c *client) recvFrame(ctx context.Context) map[string]any {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -241,9 +271,9 @@ func (c *client) recv(ctx context.Context) map[string]string {
 	if err != nil {
 		c.t.Fatalf("e2e: read: %v", err)
 	}
-	var m map[string]string
+	var m map[string]any
 	if err := json.Unmarshal(data, &m); err != nil {
-		c.t.Fatalf("e2e: frame %q is not a JSON object of strings: %v", data, err)
+		c.t.Fatalf("e2e: frame %q is not a JSON object: %v", data, err)
 	}
 	return m
 }

@@ -56,6 +56,11 @@ func chatRoundTrip(t *testing.T, dev *devProcess, room string) {
 		t.Cleanup(func() { c.CloseNow() })
 		clients = append(clients, c)
 	}
+	// Join the room's channel (the single shape's connect handler already
+	// did; in the sync shape lawcket-sync serves $connect, not the chat).
+	for _, c := range clients {
+		joinRoom(ctx, t, c, room)
+	}
 	send(ctx, t, clients[0], `{"action":"send","text":"hi bob"}`)
 	for i, c := range clients {
 		m := recvJSON(ctx, t, c)
@@ -94,4 +99,20 @@ func TestGeneratedTemplateRuns(t *testing.T) {
 		// $disconnect to SyncFunction (internal/stack's golden files).
 		chatRoundTrip(t, dev, "tpl-sync")
 	})
+}
+
+// joinRoom subscribes c to the chat room's channel and waits for the
+// answer (a chat whose $connect lawcket-sync serves joins no room itself).
+func joinRoom(ctx context.Context, t *testing.T, c *websocket.Conn, room string) {
+	t.Helper()
+	send(ctx, t, c, `{"action":"subscribe","id":"j","channel":"/rooms/`+room+`"}`)
+	for {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("subscribe to %s: %v", room, err)
+		}
+		if strings.Contains(string(data), `"type":"subscribe_success"`) {
+			return
+		}
+	}
 }

@@ -216,6 +216,16 @@ func recvJSON(ctx context.Context, t *testing.T, c *websocket.Conn) map[string]a
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatalf("frame %q: %v", data, err)
 	}
+	// The chat's rooms are channels: skip acknowledgements and presence
+	// frames, and return a data frame's event (the chat's message).
+	switch typ, _ := m["type"].(string); {
+	case typ == "join" || typ == "leave" || strings.HasSuffix(typ, "_success"):
+		return recvJSON(ctx, t, c)
+	case typ == "data":
+		if ev, ok := m["event"].(map[string]any); ok {
+			return ev
+		}
+	}
 	return m
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -541,6 +542,37 @@ func (p *parser) buildAPI() {
 		if len(a.Routes) == 0 {
 			p.errorf(resPath(a.LogicalID), "the API has no routes")
 		}
+		p.checkAPI(a)
+	}
+}
+
+var stageNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+
+// checkAPI checks what lawcket dev would otherwise refuse without a
+// position: the route selection expression and the stage name.
+func (p *parser) checkAPI(a *API) {
+	propPath := func(name string) string {
+		if resourceType(p.rawResources()[a.LogicalID]) == typeSAMWebSocketAPI || name == "RouteSelectionExpression" {
+			return resPath(a.LogicalID, "Properties", name)
+		}
+		for _, sid := range p.resources(typeStage) {
+			return resPath(sid, "Properties", name)
+		}
+		return resPath(a.LogicalID)
+	}
+	if e := a.RouteSelectionExpression; e != "" {
+		rest, ok := strings.CutPrefix(e, "$request.body.")
+		if !ok {
+			if inner, braced := strings.CutPrefix(e, "${request.body."); braced && strings.HasSuffix(inner, "}") {
+				rest, ok = strings.TrimSuffix(inner, "}"), true
+			}
+		}
+		if !ok || rest == "" || strings.Contains(rest, "..") || strings.HasSuffix(rest, ".") {
+			p.errorf(propPath("RouteSelectionExpression"), "%q: a WebSocket API selects routes with $request.body.NAME (or ${request.body.NAME})", e)
+		}
+	}
+	if a.Stage != "" && !stageNameRE.MatchString(a.Stage) {
+		p.errorf(propPath("StageName"), "stage %q: 1 to 128 letters, digits, - and _", a.Stage)
 	}
 }
 

@@ -139,6 +139,8 @@ func TestErrors(t *testing.T) {
 		{"two apis", head + api + strings.Replace(api, "  Api:", "  Api2:", 1) + fn, []string{"Resources.Api2: a second WebSocket API"}},
 		{"bad key schema", head + api + fn + "  T:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]\n      KeySchema: [{AttributeName: pk, KeyType: HASH}]\n", []string{"KeySchema.0.AttributeName: pk is not in AttributeDefinitions"}},
 		{"reserved env", head + api + fn + "      Environment:\n        Variables:\n          AWS_REGION: x\n", []string{"AWS_REGION is reserved by Lambda"}},
+		{"bad selection", strings.Replace(head+api+fn, "$request.body.action", "$request.header.x", 1), []string{"t.yaml:5:7: Resources.Api.Properties.RouteSelectionExpression: \"$request.header.x\": a WebSocket API selects routes with $request.body.NAME"}},
+		{"bad stage", strings.Replace(head+api+fn, "      Routes:\n", "      StageName: a/b\n      Routes:\n", 1), []string{"Resources.Api.Properties.StageName: stage \"a/b\""}},
 		{"fn if", "Conditions:\n  Prod: !Equals [a, b]\n" + head + api + fn + "      Environment:\n        Variables:\n          T: !If [Prod, p, d]\n          U: !If [Nope, p, d]\n", []string{"Fn::If: no condition Nope"}},
 	}
 	for _, tt := range tests {

@@ -63,6 +63,9 @@ func (s *Stack) CloudFormation(sam bool) (*cloudformation.Template, error) {
 	for _, f := range s.Functions {
 		s.cfnFunction(t, f, sam)
 	}
+	for _, q := range s.Queues {
+		cfnQueue(t, q)
+	}
 	routeIDs := s.routeIDs()
 	for i, r := range s.Routes {
 		id := routeIDs[i]
@@ -127,6 +130,8 @@ func (s *Stack) cfnFunction(t *cloudformation.Template, f *Function, sam bool) {
 	for _, e := range f.Env {
 		if e.Table != nil {
 			env[e.Name] = cloudformation.Ref(e.Table.ID)
+		} else if e.Queue != nil {
+			env[e.Name] = cloudformation.Ref(e.Queue.ID)
 		} else {
 			env[e.Name] = e.Value
 		}
@@ -141,7 +146,7 @@ func (s *Stack) cfnFunction(t *cloudformation.Template, f *Function, sam bool) {
 			Architectures: []string{s.Arch},
 			Description:   aws.String(f.Description),
 			MemorySize:    aws.Int(128),
-			Timeout:       aws.Int(29),
+			Timeout:       aws.Int(timeout(f)),
 			AWSCloudFormationMetadata: map[string]any{
 				"BuildMethod": f.BuildMethod,
 			},
@@ -192,7 +197,7 @@ func (s *Stack) cfnFunction(t *cloudformation.Template, f *Function, sam bool) {
 			Architectures: []string{s.Arch},
 			Description:   aws.String(f.Description),
 			MemorySize:    aws.Int(128),
-			Timeout:       aws.Int(29),
+			Timeout:       aws.Int(timeout(f)),
 			Role:          cloudformation.GetAtt(roleID, "Arn"),
 			LoggingConfig: &lambda.Function_LoggingConfig{LogGroup: aws.String(cloudformation.Ref(logID))},
 		}
@@ -256,6 +261,8 @@ func (s *Stack) cfnStatements(f *Function) []any {
 
 func (s *Stack) cfnARN(r Resource) string {
 	switch {
+	case r.Queue != nil:
+		return cloudformation.GetAtt(r.Queue.ID, "Arn")
 	case r.Table != nil && r.Index == "":
 		return cloudformation.GetAtt(r.Table.ID, "Arn")
 	case r.Table != nil && s.Serverless:

@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -39,7 +40,7 @@ func (auditFeature) Apply(s *stack.Stack) error {
 // TestFeature checks the extension point: one Feature's table, environment
 // and grants reach every format, and the result still lints.
 func TestFeature(t *testing.T) {
-	s, err := stack.New(load(t, specs["chat"]), stack.Options{Features: []stack.Feature{auditFeature{}}})
+	s, err := stack.New(load(t, specs["api"]), stack.Options{Features: []stack.Feature{auditFeature{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +63,14 @@ func TestFeature(t *testing.T) {
 			t.Errorf("SAM lacks %q", want)
 		}
 	}
-	for _, want := range []string{`resource "aws_dynamodb_table" "audit_table"`, "AUDIT_TABLE   = aws_dynamodb_table.audit_table.name", `"${aws_dynamodb_table.audit_table.arn}/index/who-index"`, "/prod/GET/@connections/*"} {
+	for _, want := range []string{`resource "aws_dynamodb_table" "audit_table"`, `"${aws_dynamodb_table.audit_table.arn}/index/who-index"`, "/prod/GET/@connections/*"} {
 		if !strings.Contains(string(tf), want) {
 			t.Errorf("Terraform lacks %q\n%s", want, tf)
 		}
+	}
+	// hclwrite aligns a block's "=": the spacing depends on the other names.
+	if !regexp.MustCompile(`AUDIT_TABLE +=\s*aws_dynamodb_table\.audit_table\.name`).Match(tf) {
+		t.Errorf("Terraform lacks AUDIT_TABLE = aws_dynamodb_table.audit_table.name\n%s", tf)
 	}
 	checkTerraform(t, rendering{name: "feature", format: "terraform", out: tf, stack: s})
 }

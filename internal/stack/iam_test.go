@@ -1,9 +1,11 @@
 package stack_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/dynamo"
@@ -31,10 +34,53 @@ var dynamoOps = []string{
 	"CreateTable", "DescribeTable", "UpdateTimeToLive", "DescribeTimeToLive", "ListTables",
 }
 
-// calls are the IAM actions a code path issued, with the index a Query
-// read and the Management API methods it called.
+// calls are the IAM actions a code path issued, each with what it was on:
+// "dynamodb:GetItem chat-connections", "dynamodb:Query
+// chat-connections/index/room-index", "execute-api:ManageConnections POST".
 type calls struct {
-	actions []string // dynamodb:GetItem, execute-api:ManageConnections POST, …
+	actions []string
+}
+
+// recorder records the DynamoDB calls passing through it with the table
+// (and index) each names, then hands them to the Counter.
+type recorder struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	calls calls
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	op := req.Header.Get("X-Amz-Target")
+	if i := strings.LastIndexByte(op, '.'); i >= 0 {
+		op = op[i+1:]
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	var in struct {
+		TableName    string
+		IndexName    string
+		RequestItems map[string]json.RawMessage
+	}
+	_ = json.Unmarshal(body, &in)
+	tables := []string{in.TableName}
+	if in.TableName == "" {
+		tables = tables[:0]
+		for t := range in.RequestItems {
+			tables = append(tables, t)
+		}
+	}
+	r.mu.Lock()
+	for _, t := range tables {
+		if in.IndexName != "" {
+			t += "/index/" + in.IndexName
+		}
+		r.calls.add("dynamodb:" + op + " " + t)
+	}
+	r.mu.Unlock()
+	return r.next.RoundTrip(req)
 }
 
 func (c *calls) add(a string) {
@@ -94,17 +140,13 @@ func event(t *testing.T, file string, edit func(*events.APIGatewayWebsocketProxy
 // and $disconnect, messages acknowledged.
 func recordChat(t *testing.T, spec *syncspec.Spec, connectOnly bool) *calls {
 	t.Helper()
-	for k, v := range map[string]string{
-		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
-	} {
-		t.Setenv(k, v)
-	}
+	setAWSEnv(t)
 	ctx := context.Background()
 	endpoint := dynalitetest.Start(t)
 	dynalitetest.CreateTable(t, dynalitetest.Client(endpoint), dynamo.TableDefinition(spec, ""))
 	counter := &dynalitetest.Counter{}
-	client := dynalitetest.Client(endpoint, dynalitetest.WithCounter(counter))
+	rec := &recorder{next: counter}
+	client := dynalitetest.Client(endpoint, func(o *dynamodb.Options) { o.HTTPClient = &http.Client{Transport: rec} })
 	mgmtSrv := newMgmt(t)
 
 	plugin, err := dynamo.NewPlugin(ctx, spec, dynamo.WithClient(client))
@@ -158,13 +200,10 @@ func recordChat(t *testing.T, spec *syncspec.Spec, connectOnly bool) *calls {
 	}))
 	invoke(event(t, "disconnect.json", func(r *events.APIGatewayWebsocketProxyRequest) { r.RequestContext.ConnectionID = "live" }))
 
-	c := &calls{}
+	c := &rec.calls
 	known := 0
 	for _, op := range dynamoOps {
-		if n := counter.Count(op); n > 0 {
-			c.add("dynamodb:" + op)
-			known += n
-		}
+		known += counter.Count(op)
 	}
 	if total := counter.Count(""); total != known {
 		t.Fatalf("%d DynamoDB requests of an operation the test does not name", total-known)
@@ -173,6 +212,17 @@ func recordChat(t *testing.T, spec *syncspec.Spec, connectOnly bool) *calls {
 		c.add("execute-api:ManageConnections " + m)
 	}
 	return c
+}
+
+// setAWSEnv gives the SDK a region and static test credentials, and no
+// shared config files.
+func setAWSEnv(t *testing.T) {
+	for k, v := range map[string]string{
+		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+	} {
+		t.Setenv(k, v)
+	}
 }
 
 // statement is an IAM statement as a rendered template holds it.
@@ -254,14 +304,20 @@ func policies(t *testing.T, tmpl []byte) map[string][]statement {
 	return out
 }
 
-// granted says which of c's actions the statements do not allow on the
-// right resource: DynamoDB item actions on the table itself, Query on the
-// room index, ManageConnections on this API's stage for the method. It also
-// reports account-wide wildcards.
+// tableIDs maps the tables' names to their logical ids in the templates.
+var tableIDs = map[string]string{"chat-connections": "ConnectionsTable"}
+
+// missing says which of c's calls the statements do not allow on the
+// resource it was on: a DynamoDB action on that table itself (its logical
+// id, no index) or on that index (ID.Arn}/index/NAME, or index/* in the
+// legacy policy), ManageConnections on this API's stage for the method
+// (never an account-wide */*/*).
 func missing(sts []statement, c *calls) []string {
 	var out []string
 	for _, a := range c.actions {
-		action, method, _ := strings.Cut(a, " ")
+		action, on, _ := strings.Cut(a, " ")
+		table, index, _ := strings.Cut(on, "/index/")
+		id := tableIDs[table]
 		ok := false
 		for _, st := range sts {
 			if !slices.Contains(st.Action, action) {
@@ -269,12 +325,12 @@ func missing(sts []statement, c *calls) []string {
 			}
 			for _, r := range st.Resource {
 				switch {
-				case method != "":
-					ok = ok || strings.Contains(r, "/"+method+"/@connections/*") && !strings.Contains(r, "*/*/*")
-				case action == "dynamodb:Query":
-					ok = ok || strings.Contains(r, "index/room-index") || strings.Contains(r, "index, room-index") || strings.Contains(r, "index/*")
+				case strings.HasPrefix(action, "execute-api:"):
+					ok = ok || strings.Contains(r, "/"+on+"/@connections/*") && !strings.Contains(r, "*/*/*")
+				case index != "":
+					ok = ok || strings.Contains(r, id) && (strings.Contains(r, "index/"+index) || strings.Contains(r, "index, "+index) || strings.Contains(r, "index/*"))
 				default:
-					ok = ok || strings.Contains(r, "ConnectionsTable") && !strings.Contains(r, "index")
+					ok = ok || id != "" && strings.Contains(r, id) && !strings.Contains(r, "index")
 				}
 			}
 		}
@@ -298,18 +354,19 @@ func TestIAMCoversCalls(t *testing.T) {
 	}
 	chat := recordChat(t, spec, false)
 	syncOnly := recordChat(t, spec, true)
-	for _, want := range []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "execute-api:ManageConnections POST"} {
+	for _, want := range []string{"dynamodb:GetItem chat-connections", "dynamodb:PutItem chat-connections", "dynamodb:DeleteItem chat-connections",
+		"dynamodb:Query chat-connections/index/room-index", "execute-api:ManageConnections POST"} {
 		if !slices.Contains(chat.actions, want) {
 			t.Errorf("the chat path issued %v, never %s: the recorder is broken", chat.actions, want)
 		}
 	}
-	if !slices.Equal(syncOnly.actions, []string{"dynamodb:PutItem", "dynamodb:DeleteItem"}) {
+	if !slices.Equal(syncOnly.actions, []string{"dynamodb:PutItem chat-connections", "dynamodb:DeleteItem chat-connections"}) {
 		t.Errorf("the lawcket-sync path issued %v, want PutItem and DeleteItem", syncOnly.actions)
 	}
 	// messagesOnly: what the app does when lawcket-sync serves $connect and $disconnect.
 	messagesOnly := &calls{}
 	for _, a := range chat.actions {
-		if a != "dynamodb:PutItem" {
+		if a != "dynamodb:PutItem chat-connections" {
 			messagesOnly.add(a)
 		}
 	}
@@ -352,13 +409,22 @@ func TestIAMCoversCalls(t *testing.T) {
 			t.Errorf("lawcket table's policy lacks %v", m)
 		}
 	})
+	t.Run("another table fails", func(t *testing.T) {
+		other := []statement{
+			{Action: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}, Resource: []string{"Fn::GetAtt: - OtherTable - Arn"}},
+			{Action: []string{"dynamodb:Query"}, Resource: []string{"Fn::Sub: ${ConnectionsTable.Arn}/index/user-index"}},
+		}
+		if m := missing(other, chat); len(m) != len(chat.actions) {
+			t.Errorf("statements on another table and index: missing %v, want all of %v", m, chat.actions)
+		}
+	})
 	t.Run("legacy table fails", func(t *testing.T) {
 		old, err := os.ReadFile("testdata/legacy-table.yaml")
 		if err != nil {
 			t.Fatal(err)
 		}
 		m := missing(policies(t, old)["ConnectionsTablePolicy"], chat)
-		if !slices.Equal(m, []string{"dynamodb:GetItem", "execute-api:ManageConnections POST"}) {
+		if !slices.Equal(m, []string{"dynamodb:GetItem chat-connections", "execute-api:ManageConnections POST"}) {
 			t.Errorf("the previous lawcket table policy: missing %v, want GetItem and the scoped ManageConnections", m)
 		}
 	})

@@ -67,7 +67,7 @@ func TestRenderTableSettings(t *testing.T) {
 // TestRouteKeysAreData renders route keys that look like interpolations and
 // quotes: Terraform must read each back as the same literal string.
 func TestRouteKeysAreData(t *testing.T) {
-	spec := load(t, specs["chat"])
+	spec := load(t, specs["arn"])
 	spec.API = &syncspec.API{}
 	keys := []string{"${var.secret}", `say"hi\`, "%{ if x }", "chat.say"}
 	for _, k := range keys {
@@ -102,4 +102,35 @@ func TestRouteKeysAreData(t *testing.T) {
 	if _, err := s.Render("sam"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestTerraformNamePrefix checks that var.name's default is a valid prefix
+// of Lambda function names whatever the table is called (a table name may
+// hold dots and be 255 long; a function name may not).
+func TestTerraformNamePrefix(t *testing.T) {
+	spec := load(t, specs["chat"])
+	spec.Table = "prod.chat-" + strings.Repeat("x", 60)
+	s, err := stack.New(spec, stack.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf, err := s.Render("terraform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, diags := hclparse.NewParser().ParseHCL(tf, "t.tf")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, b := range file.Body.(*hclsyntax.Body).Blocks {
+		if b.Type == "variable" && b.Labels[0] == "name" {
+			v, _ := b.Body.Attributes["default"].Expr.Value(nil)
+			name := v.AsString() + "-app"
+			if len(name) > 64 || strings.ContainsAny(name, ".") {
+				t.Errorf("function name %q: not a Lambda function name", name)
+			}
+			return
+		}
+	}
+	t.Fatal("no variable name")
 }

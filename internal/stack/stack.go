@@ -78,6 +78,9 @@ type Options struct {
 	Stage string
 	// Allow adds Extras (by name) to the app's functions' grants.
 	Allow []string
+	// Fanout adds the fan-out queue and its worker, lawcket-fanout (see
+	// fanout.go).
+	Fanout bool
 	// Features add their resources and grants after the core stack (see
 	// Feature).
 	Features []Feature
@@ -107,6 +110,9 @@ type Stack struct {
 	// Tables[0] is the connections table.
 	Tables    []*Table
 	Functions []*Function
+	// Queues are SQS queues (the fan-out queue), each with a dead-letter
+	// queue and its consumer.
+	Queues []*Queue
 	// API says the stack has a WebSocket API (false for `lawcket table`,
 	// whose policy then names the API by parameter).
 	API bool
@@ -157,23 +163,41 @@ type Function struct {
 	CodeURI     string
 	BuildMethod string
 	Description string
+	// Timeout is the function's timeout in seconds (0: 29, API Gateway's
+	// integration timeout).
+	Timeout int
 	// Env are its environment variables: literal values and tables' names.
 	Env []EnvVar
 	// Grants are what it may call, by table (or "" for the Management API).
 	Grants []Grant
 }
 
-// EnvVar is an environment variable: Value, or the name of Table.
+// EnvVar is an environment variable: Value, the name of Table, or the URL
+// of Queue.
 type EnvVar struct {
 	Name  string
 	Value string
 	Table *Table
+	Queue *Queue
+}
+
+// Queue is an SQS queue of the stack, with a dead-letter queue (after
+// MaxReceives receives) and the function an event source mapping feeds its
+// messages to (ReportBatchItemFailures).
+type Queue struct {
+	ID                string
+	VisibilityTimeout int
+	MaxReceives       int
+	BatchSize         int
+	Consumer          *Function
 }
 
 // Grant is a set of operations on one table and its indexes (Table nil:
 // Ops are Management API methods on this stack's API and stage).
 type Grant struct {
 	Table *Table
+	// Queue, when set, is what Ops (sqs:*) are on; Table is then nil.
+	Queue *Queue
 	// Ops are allowed on the table itself.
 	Ops []Op
 	// IndexOps (Query) are allowed on each of Indexes, the GSIs' names.
@@ -339,8 +363,16 @@ func New(spec *syncspec.Spec, o Options) (*Stack, error) {
 			s.Authorizer.Function.Env = nil
 		}
 	}
+	if o.Fanout {
+		s.addFanout(table, indexes, app, o.SyncCodeURI)
+	}
 	for _, f := range o.Features {
 		if err := f.Apply(s); err != nil {
+			return nil, err
+		}
+	}
+	if spec.Channels != nil {
+		if err := (channelsFeature{}).Apply(s); err != nil { // channels.go
 			return nil, err
 		}
 	}

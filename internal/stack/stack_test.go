@@ -60,6 +60,18 @@ func renderAll(t *testing.T) []rendering {
 			}
 		}
 	}
+	spec := load(t, specs["chat"])
+	for _, format := range stack.Formats {
+		s, err := stack.New(spec, stack.Options{Shape: stack.Sync, Fanout: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.Render(format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, rendering{"chat-sync-fanout", format, b, s})
+	}
 	slices.SortFunc(out, func(a, b rendering) int { return strings.Compare(a.name+a.format, b.name+b.format) })
 	return out
 }

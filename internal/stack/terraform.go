@@ -47,8 +47,8 @@ func (s *Stack) Terraform() ([]byte, error) {
 	}
 	v := block(root, "variable", "name")
 	v.SetAttributeTraversal("type", trav("string"))
-	v.SetAttributeValue("default", cty.StringVal(s.Spec.Table))
-	v.SetAttributeValue("description", cty.StringVal("the prefix of the functions' names"))
+	v.SetAttributeValue("default", cty.StringVal(namePrefix(s.Spec.Table)))
+	v.SetAttributeValue("description", cty.StringVal("the prefix of the functions' and roles' names (letters, digits, - and _)"))
 	for _, fn := range s.Functions {
 		v := block(root, "variable", SnakeCase(fn.ID)+"_zip")
 		v.SetAttributeTraversal("type", trav("string"))
@@ -60,6 +60,9 @@ func (s *Stack) Terraform() ([]byte, error) {
 	api.SetAttributeValue("route_selection_expression", cty.StringVal(s.Selection))
 	for _, fn := range s.Functions {
 		s.tfFunction(root, fn)
+	}
+	for _, q := range s.Queues {
+		tfQueue(root, q)
 	}
 	if a := s.Authorizer; a != nil {
 		var uri hclwrite.Tokens
@@ -126,6 +129,10 @@ func (s *Stack) Terraform() ([]byte, error) {
 	out.SetAttributeValue("description", cty.StringVal("the API Gateway Management API endpoint"))
 	out.SetAttributeRaw("value", hclwrite.TokensForFunctionCall("replace",
 		refTokens("aws_apigatewayv2_stage."+tfStage+".invoke_url"), hclwrite.TokensForValue(cty.StringVal("wss://")), hclwrite.TokensForValue(cty.StringVal("https://"))))
+	for _, q := range s.Queues {
+		out = block(root, "output", SnakeCase(q.ID)+"_url")
+		out.SetAttributeTraversal("value", trav("aws_sqs_queue."+SnakeCase(q.ID)+".url"))
+	}
 	for _, tb := range s.Tables {
 		out = block(root, "output", SnakeCase(tb.ID)+"_name")
 		out.SetAttributeTraversal("value", trav("aws_dynamodb_table."+SnakeCase(tb.ID)+".name"))
@@ -167,7 +174,7 @@ func (s *Stack) tfFunction(root *hclwrite.Body, fn *Function) {
 	lf.SetAttributeValue("runtime", cty.StringVal("provided.al2023"))
 	lf.SetAttributeValue("architectures", strings2([]string{s.Arch}))
 	lf.SetAttributeValue("memory_size", cty.NumberIntVal(128))
-	lf.SetAttributeValue("timeout", cty.NumberIntVal(29))
+	lf.SetAttributeValue("timeout", cty.NumberIntVal(int64(timeout(fn))))
 	lf.SetAttributeTraversal("filename", trav("var."+name+"_zip"))
 	lf.SetAttributeRaw("source_code_hash", hclwrite.TokensForFunctionCall("filebase64sha256", refTokens("var."+name+"_zip")))
 	if len(fn.Env) > 0 {
@@ -178,6 +185,9 @@ func (s *Stack) tfFunction(root *hclwrite.Body, fn *Function) {
 			val := hclwrite.TokensForValue(cty.StringVal(e.Value))
 			if e.Table != nil {
 				val = refTokens("aws_dynamodb_table." + SnakeCase(e.Table.ID) + ".name")
+			}
+			if e.Queue != nil {
+				val = refTokens("aws_sqs_queue." + SnakeCase(e.Queue.ID) + ".url")
 			}
 			attrs = append(attrs, hclwrite.ObjectAttrTokens{Name: hclwrite.TokensForIdentifier(e.Name), Value: val})
 		}
@@ -235,6 +245,8 @@ func (s *Stack) tfPolicy(root *hclwrite.Body, fn *Function, name string, extra .
 
 func (s *Stack) tfARN(r Resource) hclwrite.Tokens {
 	switch {
+	case r.Queue != nil:
+		return refTokens("aws_sqs_queue." + SnakeCase(r.Queue.ID) + ".arn")
 	case r.Table != nil && r.Index == "":
 		return refTokens("aws_dynamodb_table." + SnakeCase(r.Table.ID) + ".arn")
 	case r.Table != nil:
@@ -352,6 +364,22 @@ func template(parts ...string) hclwrite.Tokens {
 		toks = append(toks, lit[1:len(lit)-1]...)
 	}
 	return append(toks, &hclwrite.Token{Type: hclsyntax.TokenCQuote, Bytes: []byte(`"`)})
+}
+
+// namePrefix is the table name as a prefix of Lambda function names
+// (letters, digits, - and _; a function name has at most 64 characters, so
+// the prefix at most 40), for var.name's default.
+func namePrefix(table string) string {
+	b := []byte(table)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			b[i] = '-'
+		}
+	}
+	if len(b) > 40 {
+		b = b[:40]
+	}
+	return string(b)
 }
 
 // SnakeCase turns a logical id into a Terraform name: ConnectionsTable →

@@ -14,7 +14,7 @@ resource "aws_dynamodb_table" "connections_table" {
 variable "name" {
   type        = string
   default     = "game-sessions"
-  description = "the prefix of the functions' names"
+  description = "the prefix of the functions' and roles' names (letters, digits, - and _)"
 }
 
 variable "app_function_zip" {
