@@ -61,7 +61,7 @@
 // At run time each expression's VM allocations are bounded by
 // Options.MemoryBudget, and one evaluation (all fields of a connect) by
 // MaxStringBytes of built strings and MaxSteps predicate steps; integer
-// + - * and sum fail on overflow. A field that hits a limit fails like
+// + - * (binary and unary), abs and sum fail on overflow. A field that hits a limit fails like
 // any failed expression (its Default, else a *Refusal if Required, else
 // omitted and logged); the error satisfies errors.Is(err, ErrLimit).
 package eval

@@ -23,7 +23,7 @@ import (
 // fromBase64) is charged, before it allocates where its size is known, to a
 // budget of MaxStringBytes per evaluation (all fields of one connect
 // together); every step of a predicate (map, filter, all, reduce, …) is
-// charged to MaxSteps; + - * on integers and sum fail on overflow; int()
+// charged to MaxSteps; + - * and unary minus on integers, abs and sum fail on overflow; int()
 // fails on a float out of range. A field whose evaluation hits a limit
 // fails with an error that errors.Is(err, ErrLimit) reports (see
 // Program.Evaluate for what a failed field does).
@@ -107,6 +107,8 @@ const (
 	fnTick = "\x00tick"
 	fnSum  = "\x00sum"
 	fnEnv  = "\x00env"
+	fnNeg  = "\x00neg"
+	fnAbs  = "\x00abs"
 )
 
 // limiter patches a program that runs (see the Limits comment above). It
@@ -128,6 +130,8 @@ func (l *limiter) options() []expr.Option {
 		expr.Function(fnTick, tick),
 		expr.Function(fnSum, sum),
 		expr.Function(fnEnv, envView),
+		expr.Function(fnNeg, negate),
+		expr.Function(fnAbs, absolute),
 	}
 	for name, fn := range boundedBuiltins {
 		opts = append(opts, expr.Function("\x00"+name, fn))
@@ -176,7 +180,17 @@ func (l *limiter) Visit(node *ast.Node) {
 		if fn != "" {
 			ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn}, Arguments: []ast.Node{boundsIdent(), n.Left, n.Right}})
 		}
+	case *ast.UnaryNode:
+		if k := kindOf(n.Node); n.Operator == "-" && (k == reflect.Int || k == reflect.Interface) {
+			ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnNeg}, Arguments: []ast.Node{n.Node}})
+		}
 	case *ast.BuiltinNode:
+		if n.Name == "abs" && len(n.Arguments) == 1 {
+			if k := kindOf(n.Arguments[0]); k == reflect.Int || k == reflect.Interface {
+				ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnAbs}, Arguments: n.Arguments})
+				return
+			}
+		}
 		if n.Name == "sum" && len(n.Arguments) > 0 {
 			arg := n.Arguments[0]
 			if len(n.Arguments) == 2 { // sum(a, p) is sum(map(a, p))
@@ -273,6 +287,33 @@ func mulInt(a, b int) (int, bool) {
 	}
 	r := a * b
 	return r, r/b == a && !(a == -1 && b == math.MinInt) && !(b == -1 && a == math.MinInt)
+}
+
+// negate is unary minus, failing on the one int without a negation
+// (math.MinInt); other values are negated as expr does.
+func negate(args ...any) (any, error) {
+	if a, ok := args[0].(int); ok {
+		if a == math.MinInt {
+			return nil, limitf("integer overflow: the result is outside the 64-bit range")
+		}
+		return -a, nil
+	}
+	return runtime.Negate(args[0]), nil
+}
+
+// absolute is abs, failing on math.MinInt, whose absolute value is out of
+// range; other values go to expr's abs.
+func absolute(args ...any) (any, error) {
+	if a, ok := args[0].(int); ok {
+		if a == math.MinInt {
+			return nil, limitf("integer overflow: the result is outside the 64-bit range")
+		}
+		if a < 0 {
+			return -a, nil
+		}
+		return a, nil
+	}
+	return builtin.Abs(args[0]), nil
 }
 
 // sum is expr's sum with overflow-checked integer addition.

@@ -103,6 +103,8 @@ func TestLimitsRefusedAtCompile(t *testing.T) {
 		{`sum([9223372036854775807, 1])`, "overflow"},
 		{`int(1e30)`, "outside the 64-bit integer range"},
 		{`-9223372036854775807 - 2`, "overflow"},
+		{`-(-9223372036854775807 - 1)`, "overflow"},
+		{`abs(-9223372036854775807 - 1)`, "overflow"},
 	} {
 		t.Run(tt.expr, func(t *testing.T) {
 			bounded(t, 10*time.Second, 64<<20, func() {
@@ -125,6 +127,8 @@ func TestOverflowAtRunTime(t *testing.T) {
 		`sum([int(query.n), 9223372036854775807])`,
 		`sum(1..3, # * (int(query.n) + 4611686018427387904))`,
 		`reduce([1, 2], #acc + int(query.n) * 4611686018427387904, 0)`,
+		`-(int(query.n) - 9223372036854775807 - 3)`,
+		`abs(int(query.n) - 9223372036854775807 - 3)`,
 	} {
 		t.Run(expression, func(t *testing.T) {
 			p, err := eval.Compile([]eval.Field{{Name: "f", Expr: expression, Required: true}}, eval.Options{})
@@ -145,6 +149,20 @@ func TestOverflowAtRunTime(t *testing.T) {
 	out, err := p.Evaluate(withQuery("n", "2"))
 	if err != nil || out["f"] != 20 {
 		t.Fatalf("got %v %v, want 20", out, err)
+	}
+	// Negation and abs of ints and floats in range, as expr computes them.
+	p, err = eval.Compile([]eval.Field{
+		{Name: "neg", Expr: `-int(query.n)`},
+		{Name: "abs", Expr: `abs(-int(query.n))`},
+		{Name: "fneg", Expr: `-float(query.n)`},
+		{Name: "fabs", Expr: `abs(-float(query.n))`},
+	}, eval.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = p.Evaluate(withQuery("n", "2"))
+	if err != nil || out["neg"] != -2 || out["abs"] != 2 || out["fneg"] != -2.0 || out["fabs"] != 2.0 {
+		t.Fatalf("got %v %v, want neg -2, abs 2, fneg -2.0, fabs 2.0", out, err)
 	}
 }
 

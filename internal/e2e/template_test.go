@@ -279,6 +279,14 @@ func TestChatTemplate(t *testing.T) {
 			t.Errorf("%s got %v", name, m)
 		}
 	}
+	// The channels routes are the template's too: ann joins a second room
+	// while connected and talks there (an undeclared subscribe route would
+	// reach $default and answer "unknown action").
+	send(ctx, t, ann, `{"action":"subscribe","id":"s1","channel":"/rooms/r2"}`)
+	send(ctx, t, ann, `{"action":"send","text":"over here","room":"r2"}`)
+	if m := recvJSON(ctx, t, ann); m["user"] != "ann" || m["room"] != "r2" || m["text"] != "over here" {
+		t.Errorf("ann in r2 got %v; want her message in r2", m)
+	}
 	db := dynalitetest.Client(dev.dynamoURL)
 	out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("chat-connections"), Select: types.SelectCount})
 	if err != nil || out.Count != 2 {

@@ -27,6 +27,40 @@ resource "aws_dynamodb_table" "connections_table" {
   }
 }
 
+resource "aws_dynamodb_table" "subscriptions_table" {
+  name         = "chat-connections-subscriptions"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "channel"
+  range_key    = "subscriber"
+
+  attribute {
+    name = "channel"
+    type = "S"
+  }
+
+  attribute {
+    name = "subscriber"
+    type = "S"
+  }
+
+  attribute {
+    name = "connectionId"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expiresAt"
+    enabled        = true
+  }
+
+  global_secondary_index {
+    name               = "connectionId-index"
+    hash_key           = "connectionId"
+    projection_type    = "INCLUDE"
+    non_key_attributes = ["domainName", "stage"]
+  }
+}
+
 variable "name" {
   type        = string
   default     = "chat-connections"
@@ -95,6 +129,18 @@ data "aws_iam_policy_document" "app_function" {
   }
 
   statement {
+    sid       = "SubscriptionsTable"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchWriteItem"]
+    resources = [aws_dynamodb_table.subscriptions_table.arn]
+  }
+
+  statement {
+    sid       = "SubscriptionsTableIndexes"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.subscriptions_table.arn}/index/connectionId-index"]
+  }
+
+  statement {
     sid       = "FanoutQueue"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.fanout_queue.arn]
@@ -115,7 +161,7 @@ resource "aws_iam_role_policy" "app_function" {
 
 resource "aws_lambda_function" "app_function" {
   function_name    = "${var.name}-app"
-  description      = "lawcket app: $default, send"
+  description      = "lawcket app: $default, send, subscribe, unsubscribe, publish, presence"
   role             = aws_iam_role.app_function.arn
   handler          = "bootstrap"
   runtime          = "provided.al2023"
@@ -127,8 +173,9 @@ resource "aws_lambda_function" "app_function" {
 
   environment {
     variables = {
-      LAWCKET_TABLE            = aws_dynamodb_table.connections_table.name
-      LAWCKET_FANOUT_QUEUE_URL = aws_sqs_queue.fanout_queue.url
+      LAWCKET_TABLE               = aws_dynamodb_table.connections_table.name
+      LAWCKET_FANOUT_QUEUE_URL    = aws_sqs_queue.fanout_queue.url
+      LAWCKET_SUBSCRIPTIONS_TABLE = aws_dynamodb_table.subscriptions_table.name
     }
   }
 
@@ -183,8 +230,26 @@ data "aws_iam_policy_document" "sync_function" {
 
   statement {
     sid       = "ConnectionsTable"
-    actions   = ["dynamodb:PutItem", "dynamodb:DeleteItem"]
+    actions   = ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem"]
     resources = [aws_dynamodb_table.connections_table.arn]
+  }
+
+  statement {
+    sid       = "SubscriptionsTable"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchWriteItem"]
+    resources = [aws_dynamodb_table.subscriptions_table.arn]
+  }
+
+  statement {
+    sid       = "SubscriptionsTableIndexes"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.subscriptions_table.arn}/index/connectionId-index"]
+  }
+
+  statement {
+    sid       = "ManageConnections"
+    actions   = ["execute-api:ManageConnections"]
+    resources = ["${aws_apigatewayv2_api.websocket_api.execution_arn}/prod/POST/@connections/*"]
   }
 }
 
@@ -208,7 +273,8 @@ resource "aws_lambda_function" "sync_function" {
 
   environment {
     variables = {
-      LAWCKET_TABLE = aws_dynamodb_table.connections_table.name
+      LAWCKET_TABLE               = aws_dynamodb_table.connections_table.name
+      LAWCKET_SUBSCRIPTIONS_TABLE = aws_dynamodb_table.subscriptions_table.name
     }
   }
 
@@ -263,7 +329,7 @@ data "aws_iam_policy_document" "fanout_function" {
 
   statement {
     sid       = "ConnectionsTable"
-    actions   = ["dynamodb:DeleteItem", "dynamodb:Scan"]
+    actions   = ["dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:GetItem"]
     resources = [aws_dynamodb_table.connections_table.arn]
   }
 
@@ -271,6 +337,18 @@ data "aws_iam_policy_document" "fanout_function" {
     sid       = "ConnectionsTableIndexes"
     actions   = ["dynamodb:Query"]
     resources = ["${aws_dynamodb_table.connections_table.arn}/index/room-index"]
+  }
+
+  statement {
+    sid       = "SubscriptionsTable"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:Scan"]
+    resources = [aws_dynamodb_table.subscriptions_table.arn]
+  }
+
+  statement {
+    sid       = "SubscriptionsTableIndexes"
+    actions   = ["dynamodb:Query", "dynamodb:Scan"]
+    resources = ["${aws_dynamodb_table.subscriptions_table.arn}/index/connectionId-index"]
   }
 
   statement {
@@ -306,7 +384,8 @@ resource "aws_lambda_function" "fanout_function" {
 
   environment {
     variables = {
-      LAWCKET_TABLE = aws_dynamodb_table.connections_table.name
+      LAWCKET_TABLE               = aws_dynamodb_table.connections_table.name
+      LAWCKET_SUBSCRIPTIONS_TABLE = aws_dynamodb_table.subscriptions_table.name
     }
   }
 
@@ -378,11 +457,39 @@ resource "aws_apigatewayv2_route" "send_route" {
   authorization_type = "NONE"
 }
 
+resource "aws_apigatewayv2_route" "subscribe_route" {
+  api_id             = aws_apigatewayv2_api.websocket_api.id
+  route_key          = "subscribe"
+  target             = "integrations/${aws_apigatewayv2_integration.app_function.id}"
+  authorization_type = "NONE"
+}
+
+resource "aws_apigatewayv2_route" "unsubscribe_route" {
+  api_id             = aws_apigatewayv2_api.websocket_api.id
+  route_key          = "unsubscribe"
+  target             = "integrations/${aws_apigatewayv2_integration.app_function.id}"
+  authorization_type = "NONE"
+}
+
+resource "aws_apigatewayv2_route" "publish_route" {
+  api_id             = aws_apigatewayv2_api.websocket_api.id
+  route_key          = "publish"
+  target             = "integrations/${aws_apigatewayv2_integration.app_function.id}"
+  authorization_type = "NONE"
+}
+
+resource "aws_apigatewayv2_route" "presence_route" {
+  api_id             = aws_apigatewayv2_api.websocket_api.id
+  route_key          = "presence"
+  target             = "integrations/${aws_apigatewayv2_integration.app_function.id}"
+  authorization_type = "NONE"
+}
+
 resource "aws_apigatewayv2_stage" "stage" {
   api_id      = aws_apigatewayv2_api.websocket_api.id
   name        = "prod"
   auto_deploy = true
-  depends_on  = [aws_apigatewayv2_route.connect_route, aws_apigatewayv2_route.disconnect_route, aws_apigatewayv2_route.default_route, aws_apigatewayv2_route.send_route]
+  depends_on  = [aws_apigatewayv2_route.connect_route, aws_apigatewayv2_route.disconnect_route, aws_apigatewayv2_route.default_route, aws_apigatewayv2_route.send_route, aws_apigatewayv2_route.subscribe_route, aws_apigatewayv2_route.unsubscribe_route, aws_apigatewayv2_route.publish_route, aws_apigatewayv2_route.presence_route]
 }
 
 output "websocket_url" {
@@ -401,4 +508,8 @@ output "fanout_queue_url" {
 
 output "connections_table_name" {
   value = aws_dynamodb_table.connections_table.name
+}
+
+output "subscriptions_table_name" {
+  value = aws_dynamodb_table.subscriptions_table.name
 }
