@@ -1,9 +1,11 @@
 package dynalitetest
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -94,11 +96,29 @@ func start(cleanup func(func())) (string, error) {
 
 func launch(cleanup func(func()), bin string, port int) (string, error) {
 	cmd := exec.Command("node", bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
-	cmd.Stdout = nil
 	cmd.Stderr = nil
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", fmt.Errorf("start dynalite: %w", err)
+	}
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("start dynalite: %w", err)
 	}
+	// Ready when this process says it listens: a successful dial alone could
+	// reach another server that took the port first (the process then exits
+	// with EADDRINUSE, and its caller would talk to a stranger's tables).
+	listening := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		said := false
+		for sc.Scan() {
+			if !said && strings.HasPrefix(sc.Text(), "Dynalite listening at:") {
+				said = true
+				close(listening)
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	stop := func() {
@@ -106,28 +126,21 @@ func launch(cleanup func(func()), bin string, port int) (string, error) {
 		<-exited
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			exited <- err
-			return "", fmt.Errorf("dynalite exited before listening on %s: %v", addr, err)
-		default:
-		}
-		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			conn.Close()
-			cleanup(stop)
-			endpoint := "http://" + addr
-			if err := ping(endpoint); err != nil {
-				return "", err
-			}
-			return endpoint, nil
-		}
-		time.Sleep(25 * time.Millisecond)
+	select {
+	case <-listening:
+	case err := <-exited:
+		exited <- err
+		return "", fmt.Errorf("dynalite exited before listening on %s: %v", addr, err)
+	case <-time.After(15 * time.Second):
+		stop()
+		return "", fmt.Errorf("dynalite did not listen on %s within 15s", addr)
 	}
-	stop()
-	return "", fmt.Errorf("dynalite did not listen on %s within 15s", addr)
+	cleanup(stop)
+	endpoint := "http://" + addr
+	if err := ping(endpoint); err != nil {
+		return "", err
+	}
+	return endpoint, nil
 }
 
 func ping(endpoint string) error {

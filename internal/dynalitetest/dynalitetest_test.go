@@ -2,6 +2,8 @@ package dynalitetest
 
 import (
 	"context"
+	"net/url"
+	"strconv"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -77,5 +79,34 @@ func TestLaunch(t *testing.T) {
 	stop()
 	if _, err := Client(endpoint).ListTables(context.Background(), &dynamodb.ListTablesInput{}, func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }); err == nil {
 		t.Error("dynalite still answers after stop")
+	}
+}
+
+// TestLaunchOnTakenPort: when another server already listens on the port,
+// launch fails (its dynalite exits with EADDRINUSE) instead of handing out
+// the stranger's endpoint, so parallel test packages never share a server.
+func TestLaunchOnTakenPort(t *testing.T) {
+	bin, err := find()
+	if err != nil {
+		Start(t) // skips, or fails under CI=true, with the reason
+		return
+	}
+	stranger, err := url.Parse(Start(t)) // another dynalite: it answers ListTables too
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := strconv.Atoi(stranger.Port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stops []func()
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
+	endpoint, err := launch(func(f func()) { stops = append(stops, f) }, bin, port)
+	if err == nil {
+		t.Fatalf("launch on a taken port returned %s; want an error", endpoint)
 	}
 }
