@@ -16,26 +16,16 @@ import (
 	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/lawckettest"
 	"github.com/lawcket/lawcket/syncspec"
 )
-
-const roomSpec = `table: Connections
-ttl: 3h
-fields:
-  room:
-    expr: query.room
-    required: true
-    index: true
-  user:
-    expr: query.user ?? "anonymous"
-`
 
 // liveTable starts dynalite, creates the spec's table and returns the
 // lawcket table, the raw client and the request counter.
 func liveTable(t testing.TB) (*dynamo.Table, *dynamodb.Client, *dynalitetest.Counter, *syncspec.Spec) {
 	t.Helper()
 	endpoint := dynalitetest.Start(t)
-	spec, err := syncspec.Parse("lawcket.yaml", []byte(roomSpec))
+	spec, err := syncspec.Parse("lawcket.yaml", []byte(lawckettest.RoomSpec))
 	if err != nil {
 		t.Fatalf("spec: %v", err)
 	}

@@ -20,25 +20,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/lawckettest"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
-const broadcastSpec = `table: Connections
-ttl: 1h
-fields:
-  room:
-    expr: query.room
-    required: true
-    index: true
-  user:
-    expr: query.user ?? "anonymous"
-`
-
-// writeBroadcastSpec writes broadcastSpec to a temporary lawcket.yaml.
+// writeBroadcastSpec writes lawckettest.RoomSpec to a temporary lawcket.yaml.
 func writeBroadcastSpec(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "lawcket.yaml")
-	writeFile(t, path, broadcastSpec)
+	writeFile(t, path, lawckettest.RoomSpec)
 	return path
 }
 

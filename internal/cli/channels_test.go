@@ -18,10 +18,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/lawcket/lawcket/channels"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/lawckettest"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
-const channelsCLISpec = broadcastSpec + `channels:
+const channelsCLISpec = lawckettest.RoomSpec + `channels:
   table: Subs
   namespaces:
     rooms:

@@ -446,7 +446,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	stagePrefix := "/" + g.cfg.Stage + "/@connections/"
 	if rest, ok := strings.CutPrefix(r.URL.Path, stagePrefix); ok {
 		if !sigV4Signed(r) {
-			w.Header()["x-amzn-RequestId"] = []string{newUUID()}
+			w.Header()["x-amzn-RequestId"] = []string{runtimeapi.NewUUID()}
 			writeJSONError(w, http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token")
 			return
 		}

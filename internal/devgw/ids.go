@@ -3,7 +3,6 @@ package devgw
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"strings"
 )
 
@@ -20,16 +19,6 @@ func newID() string {
 			return s
 		}
 	}
-}
-
-// newUUID returns a random (version 4) UUID, the shape of Lambda request ids.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // randomAPIID is a 10-character lower-case id like API Gateway's apiId.

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/lawcket/lawcket/internal/runtimeapi"
 )
 
 // postTimeout bounds a post to a client that does not read; the connection
@@ -16,7 +18,7 @@ var postTimeout = 10 * time.Second
 // serveManagement is the Management API: POST, GET and DELETE
 // /{stage}/@connections/{id}. Signatures are accepted without checking.
 func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request, id string) {
-	w.Header()["x-amzn-RequestId"] = []string{newUUID()} // the SDK reports it with errors
+	w.Header()["x-amzn-RequestId"] = []string{runtimeapi.NewUUID()} // the SDK reports it with errors
 	if id == "" || strings.Contains(id, "/") {
 		writeJSONError(w, http.StatusBadRequest, "BadRequestException", "Invalid connectionId: "+id)
 		return

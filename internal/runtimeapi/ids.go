@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// newUUID returns a random (version 4) UUID, the shape of Lambda request ids.
-func newUUID() string {
+// NewUUID returns a random (version 4) UUID, the shape of Lambda request
+// ids (and of the x-amzn-RequestId the local gateway's answers carry).
+func NewUUID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40

@@ -183,7 +183,7 @@ func (p *pool) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 
 	inv := &invocation{
-		id:      newUUID(),
+		id:      NewUUID(),
 		payload: payload,
 		done:    make(chan invokeResult, 1),
 	}
