@@ -4,22 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/lawcket/lawcket"
+	"github.com/lawcket/lawcket/lawckettest"
 	"github.com/lawcket/lawcket/mgmt"
 )
 
-// staticConfig is an AWS config with fixed credentials, so that the
-// signature the SDK computes is checkable.
+// staticConfig is an AWS config with fixed credentials, so that no
+// credential chain is searched.
 func staticConfig() aws.Config {
 	return aws.Config{
 		Region:      "eu-west-1",
@@ -27,56 +25,18 @@ func staticConfig() aws.Config {
 	}
 }
 
-// posted is one request the fake Management API received.
-type posted struct {
-	method, path, auth, body string
+// newManagementServer is lawckettest's recording Management API, closed
+// with the test.
+func newManagementServer(t *testing.T) *lawckettest.Server {
+	srv := lawckettest.NewServer()
+	t.Cleanup(srv.Close)
+	return srv
 }
 
-// managementServer is a real HTTP server answering like the API Gateway
-// Management API: 200 by default, or status with x-amzn-ErrorType and a JSON
-// message.
-type managementServer struct {
-	*httptest.Server
-	mu       sync.Mutex
-	requests []posted
-	status   int
-	errType  string
-}
-
-func newManagementServer(t *testing.T) *managementServer {
-	m := &managementServer{status: http.StatusOK}
-	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		m.mu.Lock()
-		m.requests = append(m.requests, posted{r.Method, r.URL.Path, r.Header.Get("Authorization"), string(body)})
-		status, errType := m.status, m.errType
-		m.mu.Unlock()
-		if status == http.StatusOK {
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("x-amzn-ErrorType", errType)
-		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"message":%q}`, errType+" from the test server")
-	}))
-	t.Cleanup(m.Close)
-	return m
-}
-
-func (m *managementServer) got() []posted {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]posted(nil), m.requests...)
-}
-
-func checkSigned(t *testing.T, p posted) {
+func checkSigned(t *testing.T, r lawckettest.Request) {
 	t.Helper()
-	// AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/execute-api/aws4_request, SignedHeaders=..., Signature=...
-	if !strings.HasPrefix(p.auth, "AWS4-HMAC-SHA256 Credential=AKIDLAWCKETTEST/") ||
-		!strings.Contains(p.auth, "/eu-west-1/execute-api/aws4_request") ||
-		!strings.Contains(p.auth, "Signature=") {
-		t.Errorf("Authorization = %q, want a SigV4 signature for execute-api in eu-west-1", p.auth)
+	if !r.Signed {
+		t.Errorf("request %+v is not SigV4-signed for execute-api", r)
 	}
 }
 
@@ -91,16 +51,16 @@ func TestReply(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("got %d %q, %v", resp.StatusCode, resp.Body, err)
 	}
-	reqs := srv.got()
+	reqs := srv.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("server got %d requests, want 1", len(reqs))
 	}
 	p := reqs[0]
-	if p.method != http.MethodPost || p.path != "/prod/@connections/BQ1a2ecXDoECJQg=" {
-		t.Errorf("got %s %s, want POST /prod/@connections/BQ1a2ecXDoECJQg=", p.method, p.path)
+	if p.Method != http.MethodPost || p.Stage != "prod" || p.ConnectionID != "BQ1a2ecXDoECJQg=" {
+		t.Errorf("got %s %s/@connections/%s, want POST prod/@connections/BQ1a2ecXDoECJQg=", p.Method, p.Stage, p.ConnectionID)
 	}
-	if p.body != `{"echo":"hello"}` {
-		t.Errorf("body = %q", p.body)
+	if string(p.Data) != `{"echo":"hello"}` {
+		t.Errorf("body = %q", p.Data)
 	}
 	checkSigned(t, p)
 }
@@ -127,7 +87,7 @@ func TestReplyPayloads(t *testing.T) {
 			if _, err := invoke(t, a, fixture(t, "message-default.json")); err != nil {
 				t.Fatal(err)
 			}
-			if reqs := srv.got(); len(reqs) != 1 || reqs[0].body != tt.want || reqs[0].path != "/prod/@connections/BQ1a2ecXDoECJQg=" {
+			if reqs := srv.Requests(); len(reqs) != 1 || string(reqs[0].Data) != tt.want || reqs[0].Stage != "prod" || reqs[0].ConnectionID != "BQ1a2ecXDoECJQg=" {
 				t.Errorf("server got %+v, want body %q", reqs, tt.want)
 			}
 		})
@@ -174,7 +134,7 @@ func TestReplyOnConnect(t *testing.T) {
 	if !errors.Is(replyErr, lawcket.ErrNotEstablished) {
 		t.Errorf("Reply on $connect = %v, want ErrNotEstablished", replyErr)
 	}
-	if n := len(srv.got()); n != 0 {
+	if n := len(srv.Requests()); n != 0 {
 		t.Errorf("server got %d requests, want none", n)
 	}
 }
