@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/internal/stack"
+	"github.com/lawcket/lawcket/internal/testsupport"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -235,17 +236,14 @@ func TestTableLint(t *testing.T) {
 	}
 
 	t.Run("cfn-lint", func(t *testing.T) {
-		cfnLint, err := exec.LookPath("cfn-lint")
-		if err != nil {
-			t.Skip("cfn-lint not installed")
-		}
+		lint := testsupport.CfnLint(t)
 		dir := t.TempDir()
-		args := []string{"--regions", "eu-west-1", "--"}
+		args := append(lint[1:], "--regions", "eu-west-1", "--")
 		for name, tmpl := range templates {
 			writeFile(t, filepath.Join(dir, name), tmpl)
 			args = append(args, filepath.Join(dir, name))
 		}
-		if msg, err := exec.Command(cfnLint, args...).CombinedOutput(); err != nil {
+		if msg, err := exec.Command(lint[0], args...).CombinedOutput(); err != nil {
 			t.Errorf("cfn-lint: %v\n%s", err, msg)
 		}
 	})

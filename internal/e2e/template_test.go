@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -20,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/coder/websocket"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/internal/testsupport"
 )
 
 // tplTable is the fixture template's table: TableName !Sub
@@ -300,15 +300,9 @@ func TestChatTemplate(t *testing.T) {
 // TestTemplatesAreValid: cfn-lint (with aws-sam-translator) accepts the
 // templates lawcket dev runs in these tests, so they are deployable ones.
 func TestTemplatesAreValid(t *testing.T) {
-	lint, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("cfn-lint is not installed")
-		}
-		t.Skip("cfn-lint is not installed")
-	}
+	lint := testsupport.CfnLint(t)
 	root := repoRoot(t)
-	cmd := exec.Command(lint, filepath.Join("examples", "chat", "template.yaml"), filepath.Join("internal", "e2e", "testdata", "tplapp", "template.yaml"))
+	cmd := exec.Command(lint[0], append(lint[1:], filepath.Join("examples", "chat", "template.yaml"), filepath.Join("internal", "e2e", "testdata", "tplapp", "template.yaml"))...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("cfn-lint: %v\n%s", err, out)

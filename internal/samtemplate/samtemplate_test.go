@@ -3,7 +3,6 @@ package samtemplate
 import (
 	"errors"
 	"maps"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -11,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/lawcket/lawcket/internal/testsupport"
 )
 
 func TestSAMTemplate(t *testing.T) {
@@ -103,14 +104,8 @@ func TestRawTemplate(t *testing.T) {
 // TestFixturesAreValid runs cfn-lint (with aws-sam-translator) over the
 // fixtures: they are templates AWS would deploy.
 func TestFixturesAreValid(t *testing.T) {
-	lint, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("cfn-lint is not installed")
-		}
-		t.Skip("cfn-lint is not installed")
-	}
-	out, err := exec.Command(lint, "testdata/sam.yaml", "testdata/raw.json").CombinedOutput()
+	lint := testsupport.CfnLint(t)
+	out, err := exec.Command(lint[0], append(lint[1:], "testdata/sam.yaml", "testdata/raw.json")...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("cfn-lint: %v\n%s", err, out)
 	}

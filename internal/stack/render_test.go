@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/lawcket/lawcket/internal/stack"
+	"github.com/lawcket/lawcket/internal/testsupport"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -54,7 +55,7 @@ func TestRenderTableSettings(t *testing.T) {
 			t.Errorf("Terraform lacks %q:\n%s", want, tf)
 		}
 	}
-	cmd := cfnLint(t)
+	cmd := testsupport.CfnLint(t)
 	file := filepath.Join(t.TempDir(), "t.yaml")
 	if err := os.WriteFile(file, cfn, 0o644); err != nil {
 		t.Fatal(err)

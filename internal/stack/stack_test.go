@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/lawcket/lawcket/internal/stack"
+	"github.com/lawcket/lawcket/internal/testsupport"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -107,27 +108,11 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// cfnLint finds cfn-lint: the command, else the Python package. Missing, it
-// skips, except under CI=true.
-func cfnLint(t *testing.T) []string {
-	if p, err := exec.LookPath("cfn-lint"); err == nil {
-		return []string{p}
-	}
-	if err := exec.Command("python3", "-c", "import cfnlint.runner, samtranslator").Run(); err == nil {
-		return []string{"python3", "-c", "import sys; from cfnlint.runner import main; sys.exit(main())"}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("cfn-lint (with aws-sam-translator) is not installed; CI must lint the templates")
-	}
-	t.Skip("cfn-lint not installed")
-	return nil
-}
-
 // TestCFNLint lints every SAM and CloudFormation rendering with cfn-lint,
 // which applies the SAM transform through aws-sam-translator: no errors or
 // warnings.
 func TestCFNLint(t *testing.T) {
-	cmd := cfnLint(t)
+	cmd := testsupport.CfnLint(t)
 	dir := t.TempDir()
 	args := append(cmd[1:], "--regions", "eu-west-1", "--")
 	for _, r := range renderAll(t) {
