@@ -11,7 +11,7 @@ RIE := $(shell $(GO) env GOPATH)/bin/aws-lambda-rie
 
 .PHONY: test deps chromium chat bench demo fuzz
 
-## deps: everything the tests start: dynalite (npm, pinned by package-lock.json),
+## deps: everything the tests start: dynalite and fauxqs (npm, pinned by package-lock.json),
 ## the Lambda Runtime Interface Emulator (Go module proxy), headless Chromium (Debian).
 deps: node_modules/.package-lock.json $(RIE) chromium
 
