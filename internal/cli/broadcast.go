@@ -7,11 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -42,22 +42,31 @@ With --all --segments N the table is read as N parallel Scan segments
 (DynamoDB's Segment/TotalSegments), each posted to by its own --concurrency
 workers at --rate/N; the report adds them up.
 
-With --queue URL nothing is posted here: the broadcast is planned into
-segment jobs (--segments N Scan segments with --all, or the one Query of
---where), which are put on that SQS queue for lawcket-fanout workers to run
-(see docs/broadcast.md). --rate is then split between the jobs; --endpoint
-and --concurrency are the workers' settings and are refused. The report is
-then the enqueue report: every job is in "messages" (with its SQS message id)
-or in "failures" (SQS's code, whether the call may have enqueued it all the
-same: "ambiguous"):
+With --queue URL the broadcast may run on lawcket-fanout workers instead
+(see docs/broadcast.md and docs/scale.md). --plan says where: queue (the
+default with --queue) posts nothing here: the broadcast is planned into
+segment jobs (--segments N Scan segments with --all, else ⌈--rate / 1,600⌉;
+the one Query of --where) put on that SQS queue, --rate split between them;
+--endpoint and --concurrency are then the workers' settings and are refused.
+auto counts the selected rows first, reading at most --local-max + 1 of
+them (Select COUNT), and runs up to --local-max rows here, more on the
+queue; local (the default without --queue) runs here. The decision and its
+reason are in the report's "plan" member, and on stderr with --queue:
 
-  {"broadcast":"…","queue":"…","jobs":N,"enqueued":N,"failed":N,"calls":N,"resent":N,"messages":[{"index":0,"segment":0,"messageId":"…","attempts":1}],"failures":[]}
+  "plan":{"asked":"auto","mode":"queue","rows":N,"estimate":"exact|more than|item count|none","segments":N,"seconds":S,"reason":"…"}
+
+On the queue the report is the enqueue report: every job is in "messages"
+(with its SQS message id) or in "failures" (SQS's code, whether the call may
+have enqueued it all the same: "ambiguous"):
+
+  {"broadcast":"…","queue":"…","plan":{…},"jobs":N,"enqueued":N,"failed":N,"calls":N,"resent":N,"messages":[{"index":0,"segment":0,"messageId":"…","attempts":1}],"failures":[]}
 
 The queue is reached with the default AWS configuration (AWS_ENDPOINT_URL_SQS
 for another endpoint; the client speaks SQS's AWS JSON protocol).
 
-The exit status is 1 when any post or delete failed, any job was not enqueued,, or the broadcast stopped
-early (the report then covers what was done).
+The exit status is 1 when any post or delete failed, any job was not
+enqueued, the count of --plan auto failed, or the broadcast stopped early
+(the report then covers what was done).
 
 The table is reached with the default AWS configuration (AWS_REGION, the
 credentials chain, AWS_ENDPOINT_URL_DYNAMODB for a local DynamoDB). Posts go to
@@ -68,7 +77,7 @@ https://abc123.execute-api.eu-west-1.amazonaws.com/{stage} behind a custom
 domain, or http://127.0.0.1:8080/local for the local gateway.`
 
 func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := newFlags("broadcast", "lawcket broadcast [-c lawcket.yaml] (--where FIELD=VALUE | --all [--segments N] | --channel PATH) --data JSON|@file [--endpoint URL] [--concurrency N] [--rate N] [--exclude ID] [--api-id ID] [--queue URL [--name NAME]]", broadcastAbout, stderr)
+	f := newFlags("broadcast", "lawcket broadcast [-c lawcket.yaml] (--where FIELD=VALUE | --all [--segments N] | --channel PATH) --data JSON|@file [--endpoint URL] [--concurrency N] [--rate N] [--exclude ID] [--api-id ID] [--queue URL [--name NAME] [--plan auto|local|queue] [--local-max N]]", broadcastAbout, stderr)
 	config := configFlag(f.FlagSet)
 	where := f.String("where", "", "post to the connections whose index field `FIELD=VALUE`")
 	all := f.Bool("all", false, "post to every stored connection")
@@ -83,6 +92,9 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	apiID := f.String("api-id", "", "the API `ID` that fills {apiId} in the endpoint (rows do not store it)")
 	queue := f.String("queue", "", "enqueue the broadcast's segment jobs on the SQS queue `URL` for lawcket-fanout workers instead of posting")
 	name := f.String("name", "", "with --queue, the broadcast's `NAME` in its jobs, logs and metrics (default: broadcast-TIME)")
+	plan := newChoice("local", "auto", "local", "queue")
+	f.Var(plan, "plan", "where the broadcast runs: `auto` (here up to --local-max rows, counted; else on --queue), local (here) or queue (on --queue); default queue with --queue, else local")
+	localMax := f.Int("local-max", fanout.DefaultLocalMax, "with --plan auto, the most `rows` run here (the count reads at most N+1 rows)")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
@@ -135,35 +147,34 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if *queue == "" && *name != "" {
 		return f.usageError(stderr, "--name needs --queue")
 	}
+	set := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	mode := fanout.Local
 	if *queue != "" {
-		set := map[string]bool{}
-		f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+		mode = fanout.Queue
+	}
+	if set["plan"] {
+		mode = fanout.Mode(plan.String())
+	}
+	switch {
+	case *channel != "" && (set["plan"] || set["local-max"]):
+		return f.usageError(stderr, "--plan and --local-max take --where or --all, not --channel")
+	case mode != fanout.Local && *queue == "":
+		return f.usageError(stderr, "--plan %s needs --queue URL (the queue the jobs go to)", mode)
+	case set["local-max"] && mode != fanout.Auto:
+		return f.usageError(stderr, "--local-max needs --plan auto (it is the most rows auto runs here)")
+	case *localMax < 0:
+		return f.usageError(stderr, "--local-max %d: want 0 or more rows", *localMax)
+	}
+	if mode == fanout.Queue {
 		for _, n := range []string{"endpoint", "concurrency"} {
 			if set[n] {
-				return f.usageError(stderr, "--%s is the workers' setting with --queue (lawcket-fanout's environment), not the enqueuer's", n)
+				return f.usageError(stderr, "--%s is the workers' setting with --queue (lawcket-fanout's environment), not the enqueuer's; --plan auto or local runs here and takes it", n)
 			}
 		}
-		if !strings.HasPrefix(*queue, "https://") && !strings.HasPrefix(*queue, "http://") {
-			return f.usageError(stderr, "--queue %q: want the queue URL, e.g. https://sqs.eu-west-1.amazonaws.com/123456789012/lawcket-fanout", *queue)
-		}
-		spec, ok := loadSpec(*config, stderr)
-		if !ok {
-			return ExitFindings
-		}
-		if sel.Field != "" {
-			if msg := checkIndexField(spec, sel.Field); msg != "" {
-				return f.usageError(stderr, "--where %s: %s", sel.Field, msg)
-			}
-		}
-		if *name == "" {
-			*name = "broadcast-" + time.Now().UTC().Format("20060102T150405.000000000Z")
-		}
-		jobs, err := fanout.Plan(fanout.Job{Broadcast: *name, Table: spec.Table, Field: sel.Field, Value: sel.Value,
-			Payload: payload, Rate: *rate, Exclude: *exclude, APIID: *apiID}, *segments)
-		if err != nil {
-			return f.usageError(stderr, "%v", err)
-		}
-		return enqueueBroadcast(ctx, *name, *queue, jobs, stdout, stderr)
+	}
+	if *queue != "" && !strings.HasPrefix(*queue, "https://") && !strings.HasPrefix(*queue, "http://") {
+		return f.usageError(stderr, "--queue %q: want the queue URL, e.g. https://sqs.eu-west-1.amazonaws.com/123456789012/lawcket-fanout", *queue)
 	}
 	var mgmtOpts []mgmt.Option
 	if *endpoint != "" {
@@ -192,46 +203,60 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
 		return ExitFindings
 	}
-	client, err := mgmt.New(mgmtOpts...)
-	if err != nil {
-		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
-		return ExitFindings
+	planner := fanout.Planner{Mode: mode, LocalMax: *localMax, Table: table, QueueURL: *queue}
+	if set["segments"] {
+		planner.Segments = *segments
 	}
-	// Each segment's Send has its share of the rate.
-	sender, err := broadcast.New(client, table, broadcast.WithConcurrency(*concurrency), broadcast.WithRate(*rate/float64(*segments)))
-	if err != nil {
-		fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
-		return ExitUsage
-	}
-	send := func(sel dynamo.Selector) (broadcast.Report, error) {
-		return sender.Send(ctx, table.Targets(ctx, sel), payload, broadcast.Exclude(*exclude), broadcast.WithAPIID(*apiID))
-	}
-	var rep broadcast.Report
-	var sendErr error
-	if *segments == 1 {
-		rep, sendErr = send(sel)
-	} else {
-		reps := make([]broadcast.Report, *segments)
-		errs := make([]error, *segments)
-		var wg sync.WaitGroup
-		for i := range *segments {
-			wg.Go(func() { reps[i], errs[i] = send(dynamo.Selector{Segment: i, Segments: *segments}) })
+	if mode != fanout.Queue {
+		client, err := mgmt.New(mgmtOpts...)
+		if err != nil {
+			fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
+			return ExitFindings
 		}
-		wg.Wait()
-		rep = reps[0]
-		for _, r := range reps[1:] {
-			rep.Add(r)
+		// Each job's Rate (its share of --rate) overrides WithRate; with
+		// --rate 0 the jobs have none and WithRate(0) leaves them unlimited.
+		if planner.Worker, err = fanout.NewWorker(client, table, slog.Default(), broadcast.WithConcurrency(*concurrency), broadcast.WithRate(*rate)); err != nil {
+			fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
+			return ExitUsage
 		}
-		sendErr = errors.Join(errs...)
 	}
-	return report(rep, sendErr, stdout, stderr)
+	if *queue != "" {
+		if planner.Queue, err = newSQS(ctx); err != nil {
+			fmt.Fprintf(stderr, "lawcket broadcast: AWS configuration: %v\n", err)
+			return ExitFindings
+		}
+	}
+	if *name == "" {
+		*name = "broadcast-" + time.Now().UTC().Format("20060102T150405.000000000Z")
+	}
+	out, err := planner.Broadcast(ctx, fanout.Job{Broadcast: *name, Table: spec.Table, Field: sel.Field, Value: sel.Value,
+		Payload: payload, Rate: *rate, Exclude: *exclude, APIID: *apiID})
+	d := out.Decision
+	if *queue != "" && d.Mode != "" {
+		fmt.Fprintf(stderr, "lawcket broadcast: plan: %s\n", d.Reason)
+	}
+	if d.Warning != "" {
+		fmt.Fprintf(stderr, "lawcket broadcast: warning: %s\n", d.Warning)
+	}
+	switch {
+	case out.Enqueue != nil:
+		return enqueueReport(*name, *queue, d, *out.Enqueue, err, stdout, stderr)
+	case out.Report != nil:
+		return report(struct {
+			broadcast.Report
+			Plan fanout.Decision `json:"plan"`
+		}{*out.Report, d}, *out.Report, err, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "lawcket broadcast: %v\n", err)
+	return ExitFindings
 }
 
-// report prints a broadcast's report and returns the exit code.
-func report(rep broadcast.Report, sendErr error, stdout, stderr io.Writer) int {
+// report prints a broadcast's report (v: rep, or rep with more members)
+// and returns the exit code.
+func report(v any, rep broadcast.Report, sendErr error, stdout, stderr io.Writer) int {
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(rep); err != nil {
+	if err := enc.Encode(v); err != nil {
 		fmt.Fprintf(stderr, "lawcket broadcast: write report: %v\n", err)
 		return ExitFindings
 	}
@@ -249,20 +274,23 @@ func report(rep broadcast.Report, sendErr error, stdout, stderr io.Writer) int {
 	return ExitOK
 }
 
-// enqueueBroadcast puts jobs on the queue and prints the enqueue report.
-func enqueueBroadcast(ctx context.Context, name, queue string, jobs []fanout.Job, stdout, stderr io.Writer) int {
+// newSQS returns the SQS client of the default AWS configuration.
+func newSQS(ctx context.Context) (*sqs.Client, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "lawcket broadcast: AWS configuration: %v\n", err)
-		return ExitFindings
+		return nil, err
 	}
-	client := sqs.NewFromConfig(cfg)
-	rep, enqErr := fanout.Enqueue(ctx, client, queue, jobs)
+	return sqs.NewFromConfig(cfg), nil
+}
+
+// enqueueReport prints the enqueue report and returns the exit code.
+func enqueueReport(name, queue string, d fanout.Decision, rep fanout.EnqueueReport, enqErr error, stdout, stderr io.Writer) int {
 	out := struct {
-		Broadcast string `json:"broadcast"`
-		Queue     string `json:"queue"`
+		Broadcast string          `json:"broadcast"`
+		Queue     string          `json:"queue"`
+		Plan      fanout.Decision `json:"plan"`
 		fanout.EnqueueReport
-	}{name, queue, rep}
+	}{name, queue, d, rep}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(out); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -60,6 +61,13 @@ func TestBroadcastUsage(t *testing.T) {
 		{"queue not a URL", []string{"-c", spec, "--all", "--data", "x", "--queue", "jobs"}, "want the queue URL"},
 		{"queue with endpoint", []string{"-c", spec, "--all", "--data", "x", "--queue", "https://q", "--endpoint", "https://e/{stage}"}, "the workers' setting"},
 		{"queue with concurrency", []string{"-c", spec, "--all", "--data", "x", "--queue", "https://q", "--concurrency", "4"}, "the workers' setting"},
+		{"plan auto without queue", []string{"-c", spec, "--all", "--data", "x", "--plan", "auto"}, "--plan auto needs --queue URL"},
+		{"plan queue without queue", []string{"-c", spec, "--all", "--data", "x", "--plan", "queue"}, "--plan queue needs --queue URL"},
+		{"plan unknown", []string{"-c", spec, "--all", "--data", "x", "--plan", "cloud"}, "must be one of auto, local, queue"},
+		{"plan with channel", []string{"-c", spec, "--channel", "/rooms/r1", "--data", "{}", "--plan", "local"}, "not --channel"},
+		{"local-max without auto", []string{"-c", spec, "--all", "--data", "x", "--local-max", "5"}, "--local-max needs --plan auto"},
+		{"local-max with queue plan", []string{"-c", spec, "--all", "--data", "x", "--queue", "https://q", "--local-max", "5"}, "--local-max needs --plan auto"},
+		{"local-max negative", []string{"-c", spec, "--all", "--data", "x", "--queue", "https://q", "--plan", "auto", "--local-max", "-1"}, "--local-max -1"},
 		{"queue where on a field without index", []string{"-c", spec, "--where", "user=bob", "--data", "x", "--queue", "https://q"}, "not an index: true field"},
 	}
 	for _, tt := range tests {
@@ -346,5 +354,82 @@ func TestBroadcastSegments(t *testing.T) {
 		if got := api.got(id); len(got) != 1 {
 			t.Errorf("posts to %s = %d, want 1", id, len(got))
 		}
+	}
+}
+
+// deadQueue returns an SQS endpoint URL where nothing listens (a port just
+// closed) and points the default AWS configuration's SQS at it.
+func deadQueue(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := "http://" + l.Addr().String()
+	l.Close()
+	t.Setenv("AWS_ENDPOINT_URL_SQS", endpoint)
+	t.Setenv("AWS_MAX_ATTEMPTS", "1")
+	return endpoint + "/000000000000/jobs"
+}
+
+// TestBroadcastPlanAuto: --plan auto counts the rows and runs up to
+// --local-max here (the queue is not contacted: nothing listens there),
+// and goes to the queue from --local-max + 1 (where the enqueue then fails,
+// reported as such); the decision is in the report and on stderr.
+func TestBroadcastPlanAuto(t *testing.T) {
+	spec := writeBroadcastSpec(t)
+	broadcastEnv(t, spec, map[string]string{"a-1": "r1", "a-2": "r1", "a-3": "r1", "b-1": "r2", "b-2": "r2", "b-3": "r2"})
+	api := newCLIMgmtAPI(t)
+	queue := deadQueue(t)
+
+	code, stdout, stderr := run(t, "", "broadcast", "-c", spec, "--where", "room=r1", "--data", "x", "--endpoint", api.URL+"/{stage}",
+		"--queue", queue, "--plan", "auto", "--local-max", "3", "--concurrency", "2")
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr %q, stdout %q", code, stderr, stdout)
+	}
+	rep := decodeReport(t, stdout)
+	plan, _ := rep["plan"].(map[string]any)
+	if rep["sent"] != 3.0 || plan["asked"] != "auto" || plan["mode"] != "local" || plan["rows"] != 3.0 || plan["estimate"] != "exact" || plan["segments"] != 1.0 {
+		t.Errorf("report %s", stdout)
+	}
+	if !strings.Contains(stderr, "lawcket broadcast: plan: local: 3 rows in room=r1, at most the local max 3") {
+		t.Errorf("stderr %q", stderr)
+	}
+	for _, id := range []string{"a-1", "a-2", "a-3"} {
+		if len(api.got(id)) != 1 {
+			t.Errorf("%s got %d posts", id, len(api.got(id)))
+		}
+	}
+
+	code, stdout, stderr = run(t, "", "broadcast", "-c", spec, "--all", "--data", "x", "--queue", queue, "--plan", "auto", "--local-max", "5", "--rate", "4000")
+	if code != ExitFindings {
+		t.Fatalf("exit %d, want %d: stderr %q", code, ExitFindings, stderr)
+	}
+	rep = decodeReport(t, stdout)
+	plan, _ = rep["plan"].(map[string]any)
+	if plan["mode"] != "queue" || plan["rows"] != 6.0 || plan["estimate"] != "more than" || plan["segments"] != 3.0 || rep["jobs"] != 3.0 || rep["failed"] != 3.0 {
+		t.Errorf("report %s", stdout)
+	}
+	if !strings.Contains(stderr, "plan: queue: more than the local max 5 rows in table Connections (the count stopped at 6)") || !strings.Contains(stderr, "3 of 3 jobs not enqueued") {
+		t.Errorf("stderr %q", stderr)
+	}
+	if n := len(api.got("b-1")); n != 0 {
+		t.Errorf("b-1 posted to %d times by a queued broadcast", n)
+	}
+}
+
+// TestBroadcastPlanCountFails: when the count of --plan auto fails nothing
+// is posted or enqueued, and the error says how to skip the count.
+func TestBroadcastPlanCountFails(t *testing.T) {
+	spec := writeBroadcastSpec(t)
+	broadcastEnv(t, spec, map[string]string{"a-1": "r1"})
+	t.Setenv("LAWCKET_TABLE", "Missing")
+	api := newCLIMgmtAPI(t)
+	code, stdout, stderr := run(t, "", "broadcast", "-c", spec, "--all", "--data", "x", "--endpoint", api.URL+"/{stage}", "--queue", deadQueue(t), "--plan", "auto")
+	if code != ExitFindings || stdout != "" || !strings.Contains(stderr, "force a mode") || !strings.Contains(stderr, "table not found") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if len(api.got("a-1")) != 0 {
+		t.Error("posted after a failed count")
 	}
 }

@@ -201,5 +201,5 @@ func publishChannel(ctx context.Context, spec *syncspec.Spec, channel string, pa
 		fmt.Fprintf(stderr, "lawcket broadcast: --channel: %v\n", err)
 		return ExitUsage
 	}
-	return report(rep, err, stdout, stderr)
+	return report(rep, rep, err, stdout, stderr)
 }
