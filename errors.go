@@ -42,6 +42,21 @@ func (r *Rejection) Unwrap() error { return r.Err }
 // plugin, the response gets status and a body with reason.
 func Reject(status int, reason string) error { return &Rejection{Status: status, Reason: reason} }
 
+// StatusOf returns the HTTP status the App answers for err, the outcome of
+// its handler chain: 200 for nil; for a refusal (every branch of err's
+// tree a *Rejection with a 4xx or 5xx status) the first Rejection's
+// status; 500 for anything else (a fault). A Middleware that records
+// outcomes calls it on what next returned (package metrics does).
+func StatusOf(err error) int {
+	if err == nil {
+		return http.StatusOK
+	}
+	if rej, fault := classify(err); !fault {
+		return rej.Status
+	}
+	return http.StatusInternalServerError
+}
+
 // validStatus reports whether a Rejection's status can be answered as-is.
 func validStatus(status int) bool { return status >= 400 && status <= 599 }
 

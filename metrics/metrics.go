@@ -84,15 +84,31 @@ func (e *Emitter) Emit(dims map[string]string, metrics ...Metric) error {
 	if e == nil {
 		return nil
 	}
-	if len(metrics) == 0 || len(metrics) > MaxMetrics {
-		return fmt.Errorf("metrics: %d metrics: want 1 to %d", len(metrics), MaxMetrics)
+	return e.EmitDirectives(dims, Directive{Dimensions: slices.Sorted(maps.Keys(dims)), Metrics: metrics})
+}
+
+// Directive is one group of metrics of a line and the dimensions they are
+// aggregated by (names of the line's dimension values; none: the metrics
+// of the namespace as a whole). CloudWatch keeps one metric per name and
+// combination of dimension values, so a directive with few dimensions
+// gives totals and one with more gives the breakdown.
+type Directive struct {
+	Dimensions []string
+	Metrics    []Metric
+}
+
+// EmitDirectives writes one line holding the dimension values dims and
+// each directive's metrics (names unique in the line), aggregated by the
+// directive's dimensions (at most one dimension set each).
+func (e *Emitter) EmitDirectives(dims map[string]string, directives ...Directive) error {
+	if e == nil {
+		return nil
 	}
-	if len(dims) > MaxDimensions {
-		return fmt.Errorf("metrics: %d dimensions: want at most %d", len(dims), MaxDimensions)
+	if len(directives) == 0 {
+		return errors.New("metrics: no directive")
 	}
 	root := map[string]any{}
-	names := slices.Sorted(maps.Keys(dims))
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(dims)) {
 		if err := checkName("dimension", k); err != nil {
 			return err
 		}
@@ -104,31 +120,50 @@ func (e *Emitter) Emit(dims map[string]string, metrics ...Metric) error {
 		}
 		root[k] = dims[k]
 	}
-	defs := make([]map[string]string, 0, len(metrics))
-	for _, m := range metrics {
-		if err := checkName("metric", m.Name); err != nil {
-			return err
+	cw := make([]any, 0, len(directives))
+	for _, d := range directives {
+		metrics := d.Metrics
+		if len(metrics) == 0 || len(metrics) > MaxMetrics {
+			return fmt.Errorf("metrics: %d metrics: want 1 to %d", len(metrics), MaxMetrics)
 		}
-		if _, dup := root[m.Name]; dup || m.Name == awsKey {
-			return fmt.Errorf("metrics: metric %q: the name is taken (by a dimension, another metric or _aws)", m.Name)
+		if len(d.Dimensions) > MaxDimensions {
+			return fmt.Errorf("metrics: %d dimensions: want at most %d", len(d.Dimensions), MaxDimensions)
 		}
-		if m.Value != m.Value || m.Value > 1.7e308 || m.Value < -1.7e308 {
-			return fmt.Errorf("metrics: metric %s: %v is not a finite number", m.Name, m.Value)
+		for i, k := range d.Dimensions {
+			if _, ok := dims[k]; !ok {
+				return fmt.Errorf("metrics: dimension %q has no value in the line", k)
+			}
+			if slices.Contains(d.Dimensions[:i], k) {
+				return fmt.Errorf("metrics: dimension %q twice in a dimension set", k)
+			}
 		}
-		unit := m.Unit
-		if unit == "" {
-			unit = None
+		defs := make([]map[string]string, 0, len(metrics))
+		for _, m := range metrics {
+			if err := checkName("metric", m.Name); err != nil {
+				return err
+			}
+			if _, dup := root[m.Name]; dup || m.Name == awsKey {
+				return fmt.Errorf("metrics: metric %q: the name is taken (by a dimension, another metric or _aws)", m.Name)
+			}
+			if m.Value != m.Value || m.Value > 1.7e308 || m.Value < -1.7e308 {
+				return fmt.Errorf("metrics: metric %s: %v is not a finite number", m.Name, m.Value)
+			}
+			unit := m.Unit
+			if unit == "" {
+				unit = None
+			}
+			root[m.Name] = m.Value
+			defs = append(defs, map[string]string{"Name": m.Name, "Unit": string(unit)})
 		}
-		root[m.Name] = m.Value
-		defs = append(defs, map[string]string{"Name": m.Name, "Unit": string(unit)})
+		cw = append(cw, map[string]any{
+			"Namespace":  e.namespace,
+			"Dimensions": [][]string{append([]string{}, d.Dimensions...)},
+			"Metrics":    defs,
+		})
 	}
 	root[awsKey] = map[string]any{
-		"Timestamp": e.now().UnixMilli(),
-		"CloudWatchMetrics": []any{map[string]any{
-			"Namespace":  e.namespace,
-			"Dimensions": [][]string{names},
-			"Metrics":    defs,
-		}},
+		"Timestamp":         e.now().UnixMilli(),
+		"CloudWatchMetrics": cw,
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
