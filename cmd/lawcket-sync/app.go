@@ -16,6 +16,7 @@ import (
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/channels"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/metrics"
 	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 )
@@ -76,7 +77,16 @@ func newService(ctx context.Context, getenv func(string) string) (*service, erro
 	if err != nil {
 		return nil, err
 	}
-	opts := []lawcket.Option{lawcket.WithPlugins(sync), lawcket.WithManagement(client)}
+	var opts []lawcket.Option
+	if ns := getenv(EnvMetricsNamespace); ns != "" {
+		e, err := metrics.New(os.Stdout, ns)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvMetricsNamespace, err)
+		}
+		// First, so that it sees every refusal of the chain.
+		opts = append(opts, lawcket.WithMiddleware(metrics.Connections(e)))
+	}
+	opts = append(opts, lawcket.WithPlugins(sync), lawcket.WithManagement(client))
 	var sweepOpts []channels.SweepOption
 	if spec.Channels != nil {
 		ch, err := channels.New(ctx, spec, sync.Table(), channels.WithPoster(client))
@@ -106,6 +116,11 @@ func newService(ctx context.Context, getenv func(string) string) (*service, erro
 	}
 	return &service{app: app, sweeper: sweeper}, nil
 }
+
+// EnvMetricsNamespace turns on CloudWatch EMF metrics of connects,
+// refusals and disconnects (metrics.Connections), one line per event on
+// stdout, in this namespace.
+const EnvMetricsNamespace = "LAWCKET_METRICS_NAMESPACE"
 
 // EnvSweepRate bounds the GetConnection calls per second of a scheduled
 // sweep (default channels.DefaultSweepRate).

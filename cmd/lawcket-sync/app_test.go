@@ -51,17 +51,26 @@ func TestNewAppErrors(t *testing.T) {
 	}
 	t.Setenv("LAWCKET_TABLE", "")
 	t.Setenv("LAWCKET_TTL", "")
+	good := filepath.Join(dir, "lawcket.yaml")
+	if err := os.WriteFile(good, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_REGION", "us-east-1")
 	for _, tt := range []struct {
-		name, path string
-		want       []string
+		name, path, namespace string
+		want                  []string
 	}{
-		{"missing file", filepath.Join(dir, "none.yaml"), []string{"no spec at " + filepath.Join(dir, "none.yaml"), "LAWCKET_CONFIG"}},
-		{"invalid spec", bad, []string{"invalid spec", bad + ":2:6", bad + ":5:22"}},
+		{"missing file", filepath.Join(dir, "none.yaml"), "", []string{"no spec at " + filepath.Join(dir, "none.yaml"), "LAWCKET_CONFIG"}},
+		{"invalid spec", bad, "", []string{"invalid spec", bad + ":2:6", bad + ":5:22"}},
+		{"invalid metrics namespace", good, "a:b", []string{"LAWCKET_METRICS_NAMESPACE", `"a:b"`}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := newApp(context.Background(), func(k string) string {
-				if k == EnvConfig {
+				switch k {
+				case EnvConfig:
 					return tt.path
+				case EnvMetricsNamespace:
+					return tt.namespace
 				}
 				return ""
 			})

@@ -27,6 +27,9 @@
 //	LAWCKET_TTL      overrides ttl:
 //	LAWCKET_SWEEP_RATE  GetConnection calls per second of a scheduled sweep (default 50)
 //	LAWCKET_MANAGEMENT_ENDPOINT  the Management API endpoint template (replies, publishes, sweeps)
+//	LAWCKET_METRICS_NAMESPACE  turns on CloudWatch EMF metrics (package metrics) of each
+//	                 $connect and $disconnect — Accepted, Refused, Failed, Duration by
+//	                 Stage and EventType; Events by Status — one line each on stdout
 //	AWS_REGION, the credentials chain, AWS_ENDPOINT_URL_DYNAMODB: as for any
 //	aws-sdk-go-v2 client
 //

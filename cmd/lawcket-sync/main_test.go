@@ -74,7 +74,7 @@ func awsEnv(endpoint string, dir string) []string {
 		"AWS_SESSION_TOKEN=",
 		"AWS_CONFIG_FILE=" + filepath.Join(dir, "no-config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "no-credentials"),
-		"LAWCKET_CONFIG=", "LAWCKET_TABLE=", "LAWCKET_TTL=",
+		"LAWCKET_CONFIG=", "LAWCKET_TABLE=", "LAWCKET_TTL=", "LAWCKET_METRICS_NAMESPACE=",
 	}
 }
 
@@ -108,7 +108,7 @@ func TestBootstrap(t *testing.T) {
 
 	for name, rie := range modes(t) {
 		t.Run(name, func(t *testing.T) {
-			fn, err := lambdarun.Start(ctx, rie, bootstrap, awsEnv(proxied, dir))
+			fn, err := lambdarun.Start(ctx, rie, bootstrap, append(awsEnv(proxied, dir), "LAWCKET_METRICS_NAMESPACE=lawcket-test"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -192,6 +192,22 @@ func TestBootstrap(t *testing.T) {
 			if got := row(t, noQuery.RequestContext.ConnectionID); got != nil {
 				t.Errorf("refused connection has a row: %v", got)
 			}
+
+			// LAWCKET_METRICS_NAMESPACE: one EMF line on stdout per connect
+			// and disconnect (none for the message), with the status.
+			var lines []string
+			for _, l := range emfLines(t, fn.Output()) {
+				aws := l["_aws"].(map[string]any)
+				dirs := aws["CloudWatchMetrics"].([]any)
+				if ns := dirs[0].(map[string]any)["Namespace"]; ns != "lawcket-test" || len(dirs) != 2 {
+					t.Errorf("line %v: namespace %v", l, ns)
+				}
+				lines = append(lines, fmt.Sprintf("%v %v %v accepted=%v refused=%v", l["Stage"], l["EventType"], l["Status"], l["Accepted"], l["Refused"]))
+			}
+			want := []string{"prod connect 200 accepted=1 refused=0", "prod disconnect 200 accepted=1 refused=0", "prod connect 400 accepted=0 refused=1"}
+			if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+				t.Errorf("EMF lines:\n%s\nwant:\n%s\noutput:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"), fn.Output())
+			}
 		})
 	}
 
@@ -227,4 +243,24 @@ func TestBootstrap(t *testing.T) {
 			t.Logf("%s: invoke with an invalid spec → %s %s", name, r.Error, r.Payload)
 		})
 	}
+}
+
+// emfLines returns the CloudWatch EMF lines (JSON objects with "_aws") of
+// a function's output.
+func emfLines(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for _, l := range strings.Split(out, "\n") {
+		i := strings.Index(l, `{`)
+		if i < 0 || !strings.Contains(l, `"_aws"`) {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l[i:]), &m); err != nil {
+			t.Errorf("an EMF line that is not one JSON object: %v\n%s", err, l)
+			continue
+		}
+		lines = append(lines, m)
+	}
+	return lines
 }
