@@ -11,6 +11,7 @@ import (
 
 	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/metrics"
 )
 
 // Mode says where a broadcast runs.
@@ -298,7 +299,8 @@ func selection(j Job) string {
 
 // Broadcast decides where base runs (Decide) and runs it there: locally,
 // every job at once through the Worker, their reports added up in
-// Outcome.Report; on the queue, Enqueue, whose report is Outcome.Enqueue.
+// Outcome.Report (and one EMF line per job when the Worker has metrics,
+// as on a worker Lambda); on the queue, Enqueue, whose report is Outcome.Enqueue.
 // The error is the decision's, or the run's (as Worker.Run and Enqueue
 // report it: the Outcome then says what was done).
 func (p Planner) Broadcast(ctx context.Context, base Job) (Outcome, error) {
@@ -319,7 +321,12 @@ func (p Planner) Broadcast(ctx context.Context, base Job) (Outcome, error) {
 	errs := make([]error, len(d.Jobs))
 	var wg sync.WaitGroup
 	for i, j := range d.Jobs {
-		wg.Go(func() { reps[i], errs[i] = p.Worker.Run(ctx, j) })
+		wg.Go(func() {
+			reps[i], errs[i] = p.Worker.Run(ctx, j)
+			if merr := metrics.Broadcast(p.Worker.metrics, j.Table, selectorName(j), reps[i]); merr != nil {
+				p.Worker.log.WarnContext(ctx, "fanout: metrics", "error", merr)
+			}
+		})
 	}
 	wg.Wait()
 	rep := reps[0]

@@ -1,10 +1,13 @@
 package fanout_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/fanout"
+	"github.com/lawcket/lawcket/metrics"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -123,12 +127,31 @@ func TestPlannerForced(t *testing.T) {
 	ctx := context.Background()
 	p.Mode, p.Segments = fanout.Local, 3
 	p.Queue, p.QueueURL = nil, "" // Local needs no queue
+	var lines bytes.Buffer
+	em, err := metrics.New(&lines, "lawcket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.worker.WithMetrics(em)
 	out, err := p.Broadcast(ctx, job("", "", 300))
 	if err != nil || out.Decision.Mode != fanout.Local || out.Decision.Segments != 3 || out.Decision.Estimate != "none" || ct.counts != 0 || ct.items != 0 {
 		t.Fatalf("forced local: %+v, %v (%d counts, %d item counts)", out.Decision, err, ct.counts, ct.items)
 	}
 	if out.Report.Sent != 15 || out.Report.Rate != 300 || len(e.api.Posts()) != 15 {
 		t.Errorf("3 local segments: %+v, %d posts", out.Report, len(e.api.Posts()))
+	}
+	// One EMF line per local job, as a worker Lambda writes.
+	var selectors []string
+	for _, l := range strings.Split(strings.TrimSpace(lines.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		selectors = append(selectors, fmt.Sprint(m["Selector"]))
+	}
+	sort.Strings(selectors)
+	if fmt.Sprint(selectors) != "[all 0/3 all 1/3 all 2/3]" {
+		t.Errorf("metrics lines for %v:\n%s", selectors, lines.String())
 	}
 	for id := range map[string]bool{"r1-00": true, "r2-07": true} {
 		if n := len(e.api.Delivered(id)); n != 1 {
