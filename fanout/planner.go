@@ -46,6 +46,8 @@ const (
 	// WebSocket integration (a handler that broadcasts must answer by
 	// then), and the count that decides it reads at most 10,001 rows
 	// (dynamo.Table.Count: ~3 MB of 300-byte rows, ~370 read request units).
+	// 1,600/s needs about half a vCPU (~325 µs of CPU a post): a Lambda
+	// function of 1,024 MB or more; at 128 MB (~220 posts/s) use ~4,000.
 	DefaultLocalMax = 10000
 	// DefaultWorkerRate is what one worker posts per second: 32 posts in
 	// flight (broadcast.DefaultConcurrency) over a 20 ms round trip give
