@@ -241,7 +241,6 @@ func (p Planner) Decide(ctx context.Context, base Job) (Decision, error) {
 	segments := 1
 	switch {
 	case base.Field != "":
-		why = append(why, fmt.Sprintf("a Query of %s=%s: planned by Plan (DynamoDB cannot split a Query into Scan segments)", base.Field, base.Value))
 	case p.Segments > 0:
 		segments = p.Segments
 		why = append(why, fmt.Sprintf("%d Scan segments, as asked", segments))
@@ -265,6 +264,12 @@ func (p Planner) Decide(ctx context.Context, base Job) (Decision, error) {
 		return Decision{}, err
 	}
 	d.Segments = len(d.Jobs)
+	switch {
+	case base.Field != "" && d.Segments == 1:
+		why = append(why, fmt.Sprintf("one Query job for %s=%s (DynamoDB cannot split a Query into Scan segments)", base.Field, base.Value))
+	case base.Field != "":
+		why = append(why, fmt.Sprintf("%d Query jobs for %s=%s, one per shard", d.Segments, base.Field, base.Value))
+	}
 	if d.Estimate != "none" {
 		rate := p.WorkerRate * float64(d.Segments)
 		if base.Rate > 0 {

@@ -89,7 +89,7 @@ func TestPlannerAuto(t *testing.T) {
 	if out.Enqueue == nil || out.Enqueue.Enqueued != 1 || out.Report != nil || len(e.api.Posts()) != 0 {
 		t.Errorf("queued: enqueue %+v, report %+v, %d posts", out.Enqueue, out.Report, len(e.api.Posts()))
 	}
-	if !strings.Contains(d.Reason, "queue: more than the local max 5 rows in room=six (the count stopped at 6)") || !strings.Contains(d.Reason, "cannot split a Query") {
+	if !strings.Contains(d.Reason, "queue: more than the local max 5 rows in room=six (the count stopped at 6)") || !strings.Contains(d.Reason, "one Query job for room=six (DynamoDB cannot split a Query into Scan segments)") {
 		t.Errorf("reason %q", d.Reason)
 	}
 
