@@ -163,8 +163,8 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return f.usageError(stderr, "--plan %s needs --queue URL (the queue the jobs go to)", mode)
 	case set["local-max"] && mode != fanout.Auto:
 		return f.usageError(stderr, "--local-max needs --plan auto (it is the most rows auto runs here)")
-	case *localMax < 0:
-		return f.usageError(stderr, "--local-max %d: want 0 or more rows", *localMax)
+	case *localMax < 1:
+		return f.usageError(stderr, "--local-max %d: want 1 or more rows (--plan queue sends every broadcast to the queue)", *localMax)
 	}
 	if mode == fanout.Queue {
 		for _, n := range []string{"endpoint", "concurrency"} {

@@ -68,6 +68,7 @@ func TestBroadcastUsage(t *testing.T) {
 		{"local-max without auto", []string{"-c", spec, "--all", "--data", "x", "--local-max", "5"}, "--local-max needs --plan auto"},
 		{"local-max with queue plan", []string{"-c", spec, "--all", "--data", "x", "--queue", "https://q", "--local-max", "5"}, "--local-max needs --plan auto"},
 		{"local-max negative", []string{"-c", spec, "--all", "--data", "x", "--queue", "https://q", "--plan", "auto", "--local-max", "-1"}, "--local-max -1"},
+		{"local-max 0", []string{"-c", spec, "--all", "--data", "x", "--queue", "https://q", "--plan", "auto", "--local-max", "0"}, "--local-max 0: want 1 or more"},
 		{"queue where on a field without index", []string{"-c", spec, "--where", "user=bob", "--data", "x", "--queue", "https://q"}, "not an index: true field"},
 	}
 	for _, tt := range tests {
