@@ -14,6 +14,12 @@ import (
 // table created by other means must follow it.
 func IndexName(field string) string { return field + "-index" }
 
+// FieldIndexName is the name of an index field's GSI: ShardIndexName for
+// a sharded field (shards: S), else IndexName.
+func FieldIndexName(f syncspec.Field) string {
+	return indexKey{field: f.Name, shards: f.Shards}.gsi()
+}
+
 // TableDefinition is the CreateTableInput for spec's table: partition key
 // connectionId (S), on-demand billing (PAY_PER_REQUEST), and one GSI per
 // index: true field, named IndexName(field), keyed by that field (N for
