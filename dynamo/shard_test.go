@@ -221,3 +221,29 @@ func TestShardKeyRefusals(t *testing.T) {
 		t.Error("an empty string got a shard key")
 	}
 }
+
+// FuzzCanonicalNumber: CanonicalNumber never panics, is idempotent, gives
+// plain decimal text, and keeps the number's value.
+func FuzzCanonicalNumber(f *testing.F) {
+	for _, s := range []string{"42", "-0.50", "4.2e1", "1e-130", "9.9e125", "", "e", ".", "+.5e-3", "00012300.0001000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := dynamo.CanonicalNumber(s)
+		if err != nil {
+			return
+		}
+		again, err := dynamo.CanonicalNumber(c)
+		if err != nil || again != c {
+			t.Fatalf("CanonicalNumber(%q) = %q, then %q, %v", s, c, again, err)
+		}
+		if strings.ContainsAny(c, "eE+") || strings.HasSuffix(c, ".") || (strings.Contains(c, ".") && strings.HasSuffix(c, "0")) {
+			t.Fatalf("CanonicalNumber(%q) = %q: not plain decimal", s, c)
+		}
+		a, errA := strconv.ParseFloat(s, 64)
+		b, errB := strconv.ParseFloat(c, 64)
+		if errA == nil && errB == nil && a != b {
+			t.Fatalf("CanonicalNumber(%q) = %q: %v != %v", s, c, a, b)
+		}
+	})
+}
