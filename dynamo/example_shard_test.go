@@ -1,6 +1,7 @@
 package dynamo_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"time"
@@ -67,4 +68,50 @@ fields:
 	// room: map[S:lobby]
 	// room#shard: map[S:lobby#0]
 	// gsi: room-shard-index
+}
+
+// A broadcast to a sharded room: the room's Selector reads every shard,
+// one Query each; a Selector naming Shard of Shards reads one, which is
+// what each job of fanout.Plan does.
+func ExampleTable_Shards() {
+	ctx := context.Background()
+	spec, err := syncspec.Parse("lawcket.yaml", []byte("table: Connections\nfields:\n  room:\n    expr: query.room\n    index: true\n    shards: 4\n"), syncspec.WithLookupEnv(noEnv))
+	if err != nil {
+		log.Fatal(err)
+	}
+	table, err := dynamo.NewTable(ctx, spec, dynamo.WithClient(newMemClient()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, id := range []string{"a=", "b=", "c=", "d=", "e=", "f="} {
+		req := lawckettest.Connect(lawckettest.Query("room", "lobby"), lawckettest.ConnectionID(id))
+		item, err := dynamo.BuildItem(spec, &req, time.Now())
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := table.Put(ctx, item); err != nil {
+			log.Fatal(err)
+		}
+	}
+	count := func(sel dynamo.Selector) (n int) {
+		for _, err := range table.Targets(ctx, sel) {
+			if err != nil {
+				log.Fatal(err)
+			}
+			n++
+		}
+		return n
+	}
+	fmt.Println("shards:", table.Shards("room"))
+	fmt.Println("lobby:", count(dynamo.Selector{Field: "room", Value: "lobby"}))
+	for k := range table.Shards("room") {
+		fmt.Printf("lobby shard %d: %d\n", k, count(dynamo.Selector{Field: "room", Value: "lobby", Shard: k, Shards: 4}))
+	}
+	// Output:
+	// shards: 4
+	// lobby: 6
+	// lobby shard 0: 2
+	// lobby shard 1: 1
+	// lobby shard 2: 1
+	// lobby shard 3: 2
 }
