@@ -18,7 +18,8 @@ type TableDescriber interface {
 }
 
 // Count counts the rows sel selects, reading at most limit+1 of them: a
-// Query of the field's GSI (or a Scan, of a segment when sel has one) with
+// Query of the field's GSI (one per shard of a sharded field, or the one
+// shard sel names), or a Scan (of a segment when sel has one), with
 // Select COUNT, page after page, each page's Limit the rows still to count,
 // stopping as soon as more than limit rows are counted. It returns n, the
 // rows counted, and exact: true when n is every selected row (n <= limit),
@@ -44,43 +45,66 @@ func (t *Table) Count(ctx context.Context, sel Selector, limit int) (n int, exac
 	if sel.Segments != 0 && (sel.Field != "" || sel.Segments < 0 || sel.Segments > maxSegments || sel.Segment < 0 || sel.Segment >= sel.Segments) {
 		return 0, false, fmt.Errorf("dynamo: count: selector segment %d of %d: want 0 <= segment < segments <= %d, on a Scan of every row (no field)", sel.Segment, sel.Segments, maxSegments)
 	}
-	var q *dynamodb.QueryInput
-	if sel.Field != "" {
-		if q, err = t.query(sel); err != nil {
-			return 0, false, err
-		}
-		q.Select = types.SelectCount
+	if sel.Field == "" && (sel.Shards != 0 || sel.Shard != 0) {
+		return 0, false, fmt.Errorf("dynamo: count: selector shard %d of %d without a field: shards split a sharded index field's Query", sel.Shard, sel.Shards)
 	}
-	var start map[string]types.AttributeValue
-	for {
-		page := aws.Int32(int32(limit + 1 - n))
-		var count int32
-		if q != nil {
-			in := *q
-			in.Limit, in.ExclusiveStartKey = page, start
-			out, err := t.client.Query(ctx, &in, ownRetries)
-			if err != nil {
-				return n, false, translate("Query", t.name+"/"+aws.ToString(in.IndexName), err)
-			}
-			count, start = out.Count, out.LastEvaluatedKey
-		} else {
-			in := &dynamodb.ScanInput{TableName: &t.name, Select: types.SelectCount, Limit: page, ExclusiveStartKey: start}
-			if sel.Segments > 0 {
-				in.Segment, in.TotalSegments = aws.Int32(int32(sel.Segment)), aws.Int32(int32(sel.Segments))
-			}
+	if sel.Field == "" {
+		in := &dynamodb.ScanInput{TableName: &t.name, Select: types.SelectCount}
+		if sel.Segments > 0 {
+			in.Segment, in.TotalSegments = aws.Int32(int32(sel.Segment)), aws.Int32(int32(sel.Segments))
+		}
+		return t.countPages(limit, 0, func(limit *int32, start map[string]types.AttributeValue) (int32, map[string]types.AttributeValue, error) {
+			in.Limit, in.ExclusiveStartKey = limit, start
 			out, err := t.client.Scan(ctx, in, ownRetries)
 			if err != nil {
-				return n, false, translate("Scan", t.name, err)
+				return 0, nil, translate("Scan", t.name, err)
 			}
-			count, start = out.Count, out.LastEvaluatedKey
+			return out.Count, out.LastEvaluatedKey, nil
+		})
+	}
+	if sel.Shards == 0 && sel.Shard != 0 {
+		return 0, false, fmt.Errorf("dynamo: count: selector shard %d without shards", sel.Shard)
+	}
+	// One Query, or one per shard of a sharded field, sharing the limit.
+	ins, err := t.queries(sel)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, in := range ins {
+		in.Select = types.SelectCount
+		n, exact, err = t.countPages(limit, n, func(limit *int32, start map[string]types.AttributeValue) (int32, map[string]types.AttributeValue, error) {
+			in.Limit, in.ExclusiveStartKey = limit, start
+			out, err := t.client.Query(ctx, in, ownRetries)
+			if err != nil {
+				return 0, nil, translate("Query", t.name+"/"+aws.ToString(in.IndexName), err)
+			}
+			return out.Count, out.LastEvaluatedKey, nil
+		})
+		if err != nil || !exact {
+			return n, exact, err
+		}
+	}
+	return n, true, nil
+}
+
+// countPages adds the counts of one paginated read to n, each page's
+// Limit the rows still to count, until more than limit are counted
+// (exact false) or the read ends (exact true).
+func (t *Table) countPages(limit, n int, page func(limit *int32, start map[string]types.AttributeValue) (int32, map[string]types.AttributeValue, error)) (int, bool, error) {
+	var start map[string]types.AttributeValue
+	for {
+		count, next, err := page(aws.Int32(int32(limit+1-n)), start)
+		if err != nil {
+			return n, false, err
 		}
 		n += int(count)
 		switch {
 		case n > limit:
 			return n, false, nil
-		case len(start) == 0:
+		case len(next) == 0:
 			return n, true, nil
 		}
+		start = next
 	}
 }
 

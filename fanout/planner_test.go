@@ -6,16 +6,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/fanout"
+	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/lawckettest"
 	"github.com/lawcket/lawcket/metrics"
+	"github.com/lawcket/lawcket/mgmt"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -243,5 +252,78 @@ func TestPlannerErrors(t *testing.T) {
 	}
 	if _, err := fanout.ParseMode("Queue"); err == nil {
 		t.Error("ParseMode(Queue) accepted")
+	}
+}
+
+// TestPlannerSharded: on a field with shards: 4 the planner counts over
+// the 4 shard Queries and plans the 4 jobs of fanout.Plan, here or on the
+// queue.
+func TestPlannerSharded(t *testing.T) {
+	const yaml = "table: Hot\nfields:\n  room:\n    expr: query.room\n    required: true\n    index: true\n    shards: 4\n"
+	endpoint := dynalitetest.Start(t)
+	sp, err := syncspec.Parse("lawcket.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dynalitetest.Client(endpoint)
+	dynalitetest.CreateTable(t, c, dynamo.TableDefinition(sp, sp.Table))
+	ctx := context.Background()
+	table, err := dynamo.NewTable(ctx, sp, dynamo.WithClient(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	var ids []string
+	for i := 0; len(ids) < 6; i++ {
+		id := fmt.Sprintf("hot-%03d", i)
+		if !dynalitetest.IndexSafe(seen, id) {
+			continue
+		}
+		ids = append(ids, id)
+		_, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("Hot"), Item: map[string]types.AttributeValue{
+			"connectionId": &types.AttributeValueMemberS{Value: id},
+			"domainName":   &types.AttributeValueMemberS{Value: "example.com"},
+			"stage":        &types.AttributeValueMemberS{Value: "prod"},
+			"connectedAt":  &types.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().UnixMilli(), 10)},
+			"room":         &types.AttributeValueMemberS{Value: "final"},
+			"room#shard":   &types.AttributeValueMemberS{Value: "final#" + strconv.Itoa(dynamo.ShardOf(id, 4))},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	api := lawckettest.NewServer()
+	t.Cleanup(api.Close)
+	mc, err := mgmt.New(mgmt.WithEndpoint(api.Endpoint("{stage}")), mgmt.WithAWSConfig(aws.Config{
+		Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := fanout.NewWorker(mc, table, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &scriptedQueue{sent: map[int]int{}}
+	p := fanout.Planner{Table: table, Worker: w, Queue: q, QueueURL: "https://sqs.example/jobs", LocalMax: 6}
+	base := fanout.Job{Broadcast: "goal", Table: "Hot", Field: "room", Value: "final", Shards: table.Shards("room"), Payload: []byte("goal"), Rate: 400}
+
+	out, err := p.Broadcast(ctx, base)
+	d := out.Decision
+	if err != nil || d.Mode != fanout.Local || d.Rows != 6 || d.Estimate != "exact" || d.Segments != 4 || out.Report.Sent != 6 {
+		t.Fatalf("6 rows over 4 shards, local max 6: %+v, %+v, %v", d, out.Report, err)
+	}
+	if !strings.Contains(d.Reason, "4 Query jobs for room=final, one per shard") {
+		t.Errorf("reason %q", d.Reason)
+	}
+	for _, id := range ids {
+		if n := len(api.Delivered(id)); n != 1 {
+			t.Errorf("%s got %d", id, n)
+		}
+	}
+	p.LocalMax = 5
+	out, err = p.Broadcast(ctx, base)
+	if d := out.Decision; err != nil || d.Mode != fanout.Queue || d.Rows != 6 || d.Segments != 4 || out.Enqueue.Enqueued != 4 || d.Jobs[3].Shard != 3 || d.Jobs[3].Rate != 100 {
+		t.Errorf("local max 5: %+v, %+v, %v", d, out.Enqueue, err)
 	}
 }

@@ -229,7 +229,8 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if *name == "" {
 		*name = "broadcast-" + time.Now().UTC().Format("20060102T150405.000000000Z")
 	}
-	out, err := planner.Broadcast(ctx, fanout.Job{Broadcast: *name, Table: spec.Table, Field: sel.Field, Value: sel.Value,
+	fld, _ := spec.Field(sel.Field) // a sharded field: one job per shard
+	out, err := planner.Broadcast(ctx, fanout.Job{Broadcast: *name, Table: spec.Table, Field: sel.Field, Value: sel.Value, Shards: fld.Shards,
 		Payload: payload, Rate: *rate, Exclude: *exclude, APIID: *apiID})
 	d := out.Decision
 	if *queue != "" && d.Mode != "" {
