@@ -277,7 +277,11 @@ func (p Planner) Decide(ctx context.Context, base Job) (Decision, error) {
 		}
 		d.Seconds = math.Round(float64(d.Rows)/rate*10) / 10
 		if d.Mode == Queue && d.Seconds > p.JobTime.Seconds() {
-			d.Warning = fmt.Sprintf("%d rows at %g posts/s take about %g s, over the %g s a job should take: raise the rate (and the segments with it)", d.Rows, rate, d.Seconds, p.JobTime.Seconds())
+			fix := "raise the rate (the segments follow it)"
+			if base.Field != "" {
+				fix = fmt.Sprintf("shard %s (shards: S in the spec, S jobs) and raise the rate", base.Field)
+			}
+			d.Warning = fmt.Sprintf("%d rows at %g posts/s take about %g s, over the %g s a job should take: %s", d.Rows, rate, d.Seconds, p.JobTime.Seconds(), fix)
 		}
 	}
 	d.Reason = strings.Join(why, "; ")
@@ -296,7 +300,7 @@ func count(ctx context.Context, t Counter, jobs []Job, limit int) (n int, exact 
 	return n, true, nil
 }
 
-// selection names a job's rows in reasons: "room=lobby" or "the table T".
+// selection names a job's rows in reasons: "room=lobby" or "table T".
 func selection(j Job) string {
 	if j.Field != "" {
 		return j.Field + "=" + j.Value

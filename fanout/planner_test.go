@@ -200,8 +200,13 @@ func TestPlannerSizing(t *testing.T) {
 		t.Errorf("no rate: %+v, %v", d, err)
 	}
 	d, err = p.Decide(ctx, job("", "", 1))
-	if err != nil || d.Segments != 1 || d.Seconds != 4 || !strings.Contains(d.Warning, "raise the rate") {
+	if err != nil || d.Segments != 1 || d.Seconds != 4 || !strings.Contains(d.Warning, "4 rows at 1 posts/s take about 4 s, over the 2 s a job should take: raise the rate") {
 		t.Errorf("rate 1, 4+ rows, 2 s a job: %+v, %v", d, err)
+	}
+	// A room's one Query job at most posts what one worker does.
+	d, err = p.Decide(ctx, job("room", "r", 100))
+	if err != nil || d.Mode != fanout.Queue || d.Segments != 1 || d.Seconds != 4 || !strings.Contains(d.Warning, "shard room (shards: S in the spec, S jobs)") {
+		t.Errorf("a room over the job time: %+v, %v", d, err)
 	}
 }
 
