@@ -95,8 +95,9 @@ type Planner struct {
 	WorkerRate float64
 	JobTime    time.Duration
 
-	// Table is read to count the selection (Auto) and to size a Scan
-	// (Queue); it is the table of the jobs.
+	// Table is read to count the selection (Auto) and to size a Scan on
+	// the queue (Auto, or Queue without a rate); it is the table of the
+	// jobs.
 	Table Counter
 	// Worker runs the jobs of a Local decision.
 	Worker *Worker
@@ -195,7 +196,8 @@ func (p Planner) settings() (Planner, error) {
 //     no rate (0: unlimited), enough that each job posts its rows within
 //     JobTime at WorkerRate: ⌈rows / (WorkerRate × JobTime)⌉ — at least
 //     1, at most MaxPlanSegments. Rows is then DescribeTable's ItemCount
-//     (or the count, when larger). More segments than that would not
+//     (or the count, when larger), read in Auto or without a rate: Queue
+//     with a rate reads nothing of the table. More segments than that would not
 //     shorten a job (each segment gets rate/segments, so each takes
 //     rows/rate), only add worker Lambdas waiting on their share.
 //
@@ -245,10 +247,15 @@ func (p Planner) Decide(ctx context.Context, base Job) (Decision, error) {
 		segments = p.Segments
 		why = append(why, fmt.Sprintf("%d Scan segments, as asked", segments))
 	case d.Mode == Queue:
-		if items, err := p.Table.ItemCount(ctx); err != nil {
-			why = append(why, fmt.Sprintf("no item count (%v)", err))
-		} else if items >= d.Rows {
-			d.Rows, d.Estimate = items, "item count"
+		// The rows size the segments only without a rate; with one they
+		// only refine Auto's estimate. A forced Queue with a rate reads
+		// nothing of the table.
+		if base.Rate == 0 || p.Mode == Auto {
+			if items, err := p.Table.ItemCount(ctx); err != nil {
+				why = append(why, fmt.Sprintf("no item count (%v)", err))
+			} else if items >= d.Rows {
+				d.Rows, d.Estimate = items, "item count"
+			}
 		}
 		if base.Rate > 0 {
 			segments = int(math.Ceil(base.Rate / p.WorkerRate))

@@ -171,12 +171,18 @@ func TestPlannerForced(t *testing.T) {
 	p.Mode, p.Queue, p.QueueURL, p.Segments = fanout.Queue, q, "https://sqs.example/jobs", 0
 	out, err = p.Broadcast(ctx, job("", "", 8000))
 	d := out.Decision
-	if err != nil || d.Mode != fanout.Queue || d.Segments != 5 || ct.counts != 0 || ct.items != 1 || out.Enqueue.Enqueued != 5 || q.messages != 5 {
-		t.Fatalf("forced queue: %+v, %v, %+v (%d counts)", d, err, out.Enqueue, ct.counts)
+	// With a rate, a forced queue reads nothing of the table.
+	if err != nil || d.Mode != fanout.Queue || d.Segments != 5 || ct.counts != 0 || ct.items != 0 || out.Enqueue.Enqueued != 5 || q.messages != 5 {
+		t.Fatalf("forced queue: %+v, %v, %+v (%d counts, %d item counts)", d, err, out.Enqueue, ct.counts, ct.items)
 	}
-	// dynalite's ItemCount is 0, as DynamoDB's before its six-hourly refresh.
-	if d.Rows != 0 || d.Estimate != "item count" || !strings.Contains(d.Reason, "queue, as asked") {
+	if d.Rows != 0 || d.Estimate != "none" || d.Seconds != 0 || !strings.Contains(d.Reason, "queue, as asked") {
 		t.Errorf("forced queue: %+v", d)
+	}
+	// Without a rate the rows size it: DescribeTable's ItemCount, 0 on
+	// dynalite as on DynamoDB before its six-hourly refresh.
+	d, err = p.Decide(ctx, job("", "", 0))
+	if err != nil || d.Segments != 1 || ct.items != 1 || d.Rows != 0 || d.Estimate != "item count" || !strings.Contains(d.Reason, "no rate: ⌈0 rows") {
+		t.Errorf("forced queue, no rate: %+v, %v (%d item counts)", d, err, ct.items)
 	}
 	p.Segments = 8
 	if d, err := p.Decide(ctx, job("", "", 8000)); err != nil || d.Segments != 8 || !strings.Contains(d.Reason, "8 Scan segments, as asked") {
