@@ -166,7 +166,9 @@ func (m *Mapping) Poll(ctx context.Context) (Batch, error) {
 		MessageAttributeNames:       []string{"All"},
 	})
 	if err != nil {
-		m.stats.receiveErrors.Add(1)
+		if ctx.Err() == nil { // a poll cut short by the caller is no SQS error
+			m.stats.receiveErrors.Add(1)
+		}
 		return b, fmt.Errorf("sqsesm: receive from %s: %w", m.cfg.QueueURL, err)
 	}
 	if len(out.Messages) == 0 {
@@ -338,7 +340,7 @@ type Stats struct {
 	ItemFailures     int64 // records listed in valid partial batch responses
 	FunctionErrors   int64 // failed invocations
 	InvalidResponses int64 // partial batch responses refused
-	ReceiveErrors    int64 // failed ReceiveMessage calls
+	ReceiveErrors    int64 // failed ReceiveMessage calls (not counting those the context cut short)
 	DeleteErrors     int64 // processed messages whose delete failed
 }
 

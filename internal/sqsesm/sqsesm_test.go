@@ -221,6 +221,9 @@ func TestRunDeadLetter(t *testing.T) {
 	if d := sqstest.QueueDepth(t, c, q.URL); d.Total() != 0 {
 		t.Errorf("source queue %+v", d)
 	}
+	if s := m.Stats(); s.Records != 5 || s.Deleted != 3 || s.ItemFailures != 2 || s.ReceiveErrors+s.DeleteErrors+s.FunctionErrors+s.InvalidResponses != 0 {
+		t.Errorf("stats %+v", s)
+	}
 	dead := sqstest.ReceiveAll(t, c, dlq.URL, 10)
 	if len(dead) != 1 || aws.ToString(dead[0].MessageId) != ids["poison"] {
 		t.Errorf("dead-letter queue %+v", dead)
