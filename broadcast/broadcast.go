@@ -38,11 +38,11 @@ const (
 	DefaultMaxFailures = 1000 // failures kept with their ids in a Report
 )
 
-// DefaultRetry is the retry policy of a broadcast's posts: up to 5 attempts
+// DefaultRetry is the retry policy of a broadcast's posts: up to 8 attempts
 // of a throttled (429) or unconnectable post, with full-jitter backoff from
 // 50ms to 2s, within 10s per connection, never resending a post that may
 // have been delivered (mgmt.AtMostOnce).
-var DefaultRetry = mgmt.Retry{MaxAttempts: 5, BaseDelay: 50 * time.Millisecond, MaxDelay: 2 * time.Second, Budget: 10 * time.Second}
+var DefaultRetry = mgmt.Retry{MaxAttempts: 8, BaseDelay: 50 * time.Millisecond, MaxDelay: 2 * time.Second, Budget: 10 * time.Second}
 
 // Option configures a Sender (New). An invalid value makes New return an
 // error; options never panic.

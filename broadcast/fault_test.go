@@ -51,7 +51,7 @@ var faults = []fault{
 	{name: "ok", sent: true, attempts: 1},
 	{name: "gone", gone: true, attempts: 1},
 	{name: "throttled-twice", script: lawckettest.Times(2, lawckettest.Answer(429)), sent: true, attempts: 3},
-	{name: "throttle-storm", script: lawckettest.Times(10, lawckettest.Answer(429)), reason: broadcast.ReasonThrottled, attempts: 5},
+	{name: "throttle-storm", script: lawckettest.Times(10, lawckettest.Answer(429)), reason: broadcast.ReasonThrottled, attempts: broadcast.DefaultRetry.MaxAttempts},
 	{name: "too-large", script: []lawckettest.Behavior{lawckettest.Answer(413)}, reason: broadcast.ReasonTooLarge, attempts: 1},
 	{name: "forbidden", script: []lawckettest.Behavior{lawckettest.Answer(403)}, reason: broadcast.ReasonForbidden, attempts: 1},
 	{name: "deliver-then-500", script: []lawckettest.Behavior{lawckettest.DeliverThen(500)}, reason: broadcast.ReasonAmbiguous, attempts: 1},

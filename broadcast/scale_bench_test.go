@@ -3,12 +3,20 @@ package broadcast_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/dynamo"
@@ -131,6 +139,82 @@ func BenchmarkRate(b *testing.B) {
 			b.ReportMetric(achieved, "achieved-req/s")
 			b.ReportMetric(achieved/target, "achieved/target")
 			b.ReportMetric(float64(throttled), "429s")
+		})
+	}
+}
+
+// throttledAPI is a loopback Management API that answers at once but, like
+// API Gateway's account throttle, admits at most limit requests/s (a token
+// bucket with a burst of limit/10) and answers the others 429
+// LimitExceededException.
+type throttledAPI struct {
+	*httptest.Server
+	lim       *rate.Limiter
+	throttled atomic.Int64
+}
+
+func newThrottledAPI(b *testing.B, limit float64) *throttledAPI {
+	api := &throttledAPI{lim: rate.NewLimiter(rate.Limit(limit), max(int(limit/10), 1))}
+	api.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if !api.lim.Allow() {
+			api.throttled.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("x-amzn-ErrorType", "LimitExceededException")
+			w.WriteHeader(http.StatusTooManyRequests)
+			io.WriteString(w, `{"__type":"LimitExceededException","message":"Rate exceeded"}`)
+		}
+	}))
+	b.Cleanup(api.Close)
+	return api
+}
+
+// BenchmarkRateOverLimit broadcasts 5 seconds' worth of posts at each target
+// rate to a loopback Management API that throttles at 500 requests/s
+// (burst 50): under the limit (250/s) no post should see a 429; over it
+// (1,000/s and 2,000/s) the 429s must lower the rate to about the server's,
+// and the posts they hit are resent (429s are retried: nothing lost, nothing
+// doubled). It reports the achieved rate (posts delivered per second),
+// achieved/limit, the 429s, the lowest rate the pacer went down to, and the
+// posts that failed (out of attempts or time).
+//
+// Run: go test -run '^$' -bench RateOverLimit -benchtime 1x ./broadcast
+func BenchmarkRateOverLimit(b *testing.B) {
+	const limit = 500
+	mc := newClient(b)
+	for _, target := range []float64{250, 1000, 2000} {
+		n := int(target * 5)
+		b.Run(fmt.Sprintf("limit=%d/target=%.0f", limit, target), func(b *testing.B) {
+			api := newThrottledAPI(b, limit)
+			gen := generated{host: strings.TrimPrefix(api.URL, "http://"), n: n}
+			sender, err := broadcast.New(mc, gen, broadcast.WithRate(target))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var achieved, minRate float64
+			var throttled, failed int
+			for range b.N {
+				rep, err := sender.Send(context.Background(), gen.targets(), []byte("x"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if rep.Sent+rep.Failed != n {
+					b.Fatalf("sent %d + failed %d of %d", rep.Sent, rep.Failed, n)
+				}
+				if int64(rep.Throttled) != api.throttled.Load() {
+					b.Fatalf("report says %d throttled, the server answered %d 429s", rep.Throttled, api.throttled.Load())
+				}
+				achieved += float64(rep.Sent) / rep.Seconds
+				minRate = rep.MinRate
+				throttled += rep.Throttled
+				failed += rep.Failed
+			}
+			achieved /= float64(b.N)
+			b.ReportMetric(achieved, "delivered/s")
+			b.ReportMetric(achieved/math.Min(target, limit), "delivered/min(target,limit)")
+			b.ReportMetric(float64(throttled), "429s")
+			b.ReportMetric(minRate, "min-rate")
+			b.ReportMetric(float64(failed), "failed")
 		})
 	}
 }
