@@ -312,6 +312,7 @@ func TestQueueEndToEnd(t *testing.T) {
 // every time and end in the dead-letter queue after maxReceiveCount
 // receives, by the queue's own redrive.
 func TestQueueRedelivery(t *testing.T) {
+	t.Parallel()
 	e := newQueueEnv(t, 1)
 	q, dlq := sqstest.CreateQueueWithDLQ(t, e.sqs, "lawcket-fanout", 2, map[string]string{"VisibilityTimeout": "1"})
 	jobs, err := fanout.Plan(fanout.Job{Broadcast: "b-redelivery", Table: "Connections", Payload: []byte(`{"text":"again"}`), Rate: 4000}, 2)
@@ -372,5 +373,50 @@ func TestQueueRedelivery(t *testing.T) {
 	}
 	if len(dead) != 2 || !(names[0] == "other table" && names[1] == "not a job" || names[0] == "not a job" && names[1] == "other table") {
 		t.Errorf("dead-letter queue holds %v", names)
+	}
+}
+
+// TestQueueVisibilityTooShort shows why the queue's visibility timeout must
+// exceed the worker's run (the stack sets six times its timeout): a job
+// still running when its visibility timeout ends is received again by
+// another worker and runs again, every connection getting the payload
+// again; and each run's delete then carries a receipt handle that is no
+// longer the latest, which SQS accepts without deleting anything. So the
+// job runs once per visibility timeout until the redrive moves it to the
+// dead-letter queue (here after 2 receives: twice, both runs complete).
+func TestQueueVisibilityTooShort(t *testing.T) {
+	t.Parallel()
+	e := newQueueEnv(t, 2)
+	live, _ := e.createTable(t, 10, func(int) bool { return false })
+	e.api.SetDefault(lawckettest.Answer(200).After(2 * time.Second)) // each post takes 2 s
+	q, dlq := sqstest.CreateQueueWithDLQ(t, e.sqs, "lawcket-fanout", 2, map[string]string{"VisibilityTimeout": "1"})
+	jobs, err := fanout.Plan(fanout.Job{Broadcast: "b-slow", Table: "Connections", Payload: []byte(`{"text":"slow"}`)}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fanout.Enqueue(context.Background(), e.sqs, q.URL, jobs); err != nil {
+		t.Fatal(err)
+	}
+	m := e.mapping(t, q, sqsesm.Config{BatchSize: 1, Pollers: 2})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	waitFor(t, 30*time.Second, "both runs over and the job in the dead-letter queue", func() bool {
+		return m.Stats().Deleted == 2 && sqstest.QueueDepth(t, e.sqs, dlq.URL).Visible == 1
+	})
+	cancel()
+	<-done
+	for _, id := range live {
+		if got := e.api.Delivered(id); len(got) != 2 {
+			t.Errorf("%s received %d times, want twice (the job ran twice)", id, len(got))
+		}
+	}
+	for _, runs := range e.runs() {
+		if fmt.Sprint(runs) != "[1 done 2 done]" {
+			t.Errorf("runs %v, want a first and a second receive, both done", runs)
+		}
+	}
+	if d := sqstest.QueueDepth(t, e.sqs, q.URL); d != (sqstest.Depth{}) {
+		t.Errorf("queue at the end %+v", d)
 	}
 }

@@ -145,9 +145,11 @@ type Batch struct {
 	// partial batch response was refused. Either fails the whole batch.
 	FunctionError   error
 	InvalidResponse error
-	// Deleted lists the message ids deleted from the queue; Left those left
-	// on it to be received again (listed in batchItemFailures, in a failed
-	// batch, or whose delete failed).
+	// Deleted lists the message ids whose delete SQS accepted (a message
+	// received again since, under a newer receipt handle, stays on the
+	// queue all the same); Left those left on it to be received again
+	// (listed in batchItemFailures, in a failed batch, or whose delete
+	// failed).
 	Deleted []string
 	Left    []string
 }
@@ -336,7 +338,7 @@ func (m *Mapping) Run(ctx context.Context) {
 type Stats struct {
 	Batches          int64 // invocations (polls that received something)
 	Records          int64 // records invoked with (a message received twice counts twice)
-	Deleted          int64 // messages deleted after processing
+	Deleted          int64 // deletes SQS accepted after processing (with a receipt handle that is no longer the latest, SQS accepts a delete and deletes nothing)
 	ItemFailures     int64 // records listed in valid partial batch responses
 	FunctionErrors   int64 // failed invocations
 	InvalidResponses int64 // partial batch responses refused
