@@ -154,3 +154,21 @@ func TestMissingServer(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestRedrivePolicyToNowhere: fauxqs accepts a RedrivePolicy naming a queue
+// that does not exist (AWS refuses it) and then never moves the message.
+func TestRedrivePolicyToNowhere(t *testing.T) {
+	t.Parallel()
+	c := Client(Start(t))
+	ctx := context.Background()
+	q := CreateQueue(t, c, "jobs", map[string]string{"VisibilityTimeout": "0", "RedrivePolicy": RedrivePolicy("arn:aws:sqs:us-east-1:000000000000:nowhere", 1)})
+	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String("m")}); err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n <= 3; n++ {
+		got := receiveWithin(t, c, q.URL, 1, 5*time.Second)
+		if got[0].Attributes["ApproximateReceiveCount"] != strconv.Itoa(n) {
+			t.Fatalf("receive %d: count %s", n, got[0].Attributes["ApproximateReceiveCount"])
+		}
+	}
+}
