@@ -2,8 +2,6 @@ package broadcast_test
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -47,21 +45,9 @@ type stored struct {
 	expires        time.Time
 }
 
-// dynaliteIndexSafe reports whether id can go into a dynalite GSI next to
-// the ids already in seen, and adds it. dynalite keys a GSI entry by the
-// index key and only the first 24 bits of an MD5 of the table key, so two
-// rows whose hashes collide keep one index entry (with 10,000 rows, about 3
-// rows vanish from a GSI Query). DynamoDB has no such limit; the tests and
-// benchmarks avoid those ids so that their counts stay exact.
-func dynaliteIndexSafe(seen map[string]bool, id string) bool {
-	sum := md5.Sum([]byte("Outliers" + id))
-	h := hex.EncodeToString(sum[:3])
-	if seen[h] {
-		return false
-	}
-	seen[h] = true
-	return true
-}
+// dynaliteIndexSafe is dynalitetest.IndexSafe: ids whose dynalite GSI
+// entries do not collide, so that counts stay exact.
+func dynaliteIndexSafe(seen map[string]bool, id string) bool { return dynalitetest.IndexSafe(seen, id) }
 
 // insert writes rows with BatchWriteItem (25 per call), resending
 // UnprocessedItems, as the sync plugin would have written them.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"hash/fnv"
 	"iter"
 	"strconv"
 	"strings"
@@ -141,15 +140,9 @@ func partitionKey(path string, shard, shards int) string {
 	return path + "#" + strconv.Itoa(shard)
 }
 
-// shardOf spreads keys over shards (FNV-1a).
-func shardOf(k string, shards int) int {
-	if shards <= 1 {
-		return 0
-	}
-	h := fnv.New32a()
-	h.Write([]byte(k))
-	return int(h.Sum32() % uint32(shards))
-}
+// shardOf spreads keys over shards: dynamo.ShardOf (FNV-1a 32 mod shards),
+// the one shard function of lawcket.
+func shardOf(k string, shards int) int { return dynamo.ShardOf(k, shards) }
 
 // memberPrefix is the sort-key prefix of a member's connections in a
 // presence channel. base64url has no '#', so prefixes never overlap.

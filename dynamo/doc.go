@@ -18,6 +18,20 @@
 // TableDefinition creates the table (one GSI per index: true field, named by
 // IndexName); TimeToLiveInput enables TTL on expiresAt.
 //
+// # Sharded index fields
+//
+// An index field with shards: S (a very hot room) keeps its plain value
+// (room = lobby) and gets a second attribute, its GSI key: ShardAttr
+// (room#shard) = ShardKey (lobby#k), k = ShardOf(connectionId, S), FNV-1a
+// 32 of the id mod S. The GSI is ShardIndexName (room-shard-index). Both
+// attributes are in the connect's one PutItem. A Selector of the field
+// reads all S shards (one Query each; each row once, as each row has one
+// key); one with Shard of Shards reads one shard, so that S jobs
+// (fanout.Plan) partition the room. Raising S is safe for a live table:
+// the key does not depend on S, and rows written under a smaller S have a
+// k below it. Lowering S leaves the rows whose k is at least the new S
+// out of broadcasts until their connections close (at most 2 hours).
+//
 // # Lifecycle
 //
 // Build the Plugin (or Table) once, in main, before lambda.Start — not in

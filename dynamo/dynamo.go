@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/lawcket/lawcket/eval"
 	"github.com/lawcket/lawcket/syncspec"
 )
 
@@ -157,6 +158,12 @@ type Selector struct {
 	// from 0. Segments 0 reads the whole table. A Query (Field set) cannot
 	// be split this way.
 	Segment, Segments int
+	// Shard and Shards pick one shard of a sharded field (shards: S in
+	// the spec): the Query of Value's key in shard Shard, of Shards
+	// planned (normally S; see ShardKey for why another count still reads
+	// the right rows). Shards 0 reads all S shards of the field, one Query
+	// each. They apply to sharded fields only.
+	Shard, Shards int
 }
 
 // Put writes one row (as built by BuildItem) with a single PutItem.
@@ -213,72 +220,98 @@ func (t *Table) Get(ctx context.Context, connectionID string) (Row, error) {
 // expiresAt has passed (DynamoDB deletes expired items lazily, up to days
 // later). With a Field, it Queries that field's GSI (IndexName(Field)) for
 // Value; the field must be index: true in the spec, else the first pair
-// yielded is an error wrapping ErrNotIndexed. The zero Selector Scans the
-// whole table. Every page is read (the SDK's paginators), one page in memory
-// at a time. An error ends the sequence; stopping early stops reading.
+// yielded is an error wrapping ErrNotIndexed. A sharded field (shards: S)
+// is read shard after shard, one Query of ShardIndexName(Field) each, or
+// only the shard the Selector names. The zero Selector Scans the whole
+// table. Every page is read (the SDK's paginators), one page in memory at
+// a time. An error ends the sequence; stopping early stops reading.
 func (t *Table) Connections(ctx context.Context, sel Selector) iter.Seq2[Row, error] {
 	return func(yield func(Row, error) bool) {
-		var pages interface {
-			HasMorePages() bool
-		}
-		var next func() ([]map[string]types.AttributeValue, error)
-		if sel.Field == "" && sel.Value != "" {
-			yield(Row{}, fmt.Errorf("dynamo: selector value %q without a field (the zero Selector selects all rows)", sel.Value))
+		reads, err := t.reads(ctx, sel)
+		if err != nil {
+			yield(Row{}, err)
 			return
 		}
-		if sel.Segments != 0 && (sel.Field != "" || sel.Segments < 0 || sel.Segments > maxSegments || sel.Segment < 0 || sel.Segment >= sel.Segments) {
-			yield(Row{}, fmt.Errorf("dynamo: selector segment %d of %d: want 0 <= segment < segments <= %d, on a Scan of every row (no field)", sel.Segment, sel.Segments, maxSegments))
-			return
-		}
-		if sel.Field == "" {
-			in := &dynamodb.ScanInput{TableName: &t.name, Limit: t.limit()}
-			if sel.Segments > 0 {
-				in.Segment, in.TotalSegments = aws.Int32(int32(sel.Segment)), aws.Int32(int32(sel.Segments))
-			}
-			p := dynamodb.NewScanPaginator(t.client, in)
-			pages = p
-			next = func() ([]map[string]types.AttributeValue, error) {
-				out, err := p.NextPage(ctx, ownRetries)
+		for _, r := range reads {
+			for r.more() {
+				items, err := r.next()
 				if err != nil {
-					return nil, translate("Scan", t.name, err)
-				}
-				return out.Items, nil
-			}
-		} else {
-			in, err := t.query(sel)
-			if err != nil {
-				yield(Row{}, err)
-				return
-			}
-			p := dynamodb.NewQueryPaginator(t.client, in)
-			pages = p
-			next = func() ([]map[string]types.AttributeValue, error) {
-				out, err := p.NextPage(ctx, ownRetries)
-				if err != nil {
-					return nil, translate("Query", t.name+"/"+aws.ToString(in.IndexName), err)
-				}
-				return out.Items, nil
-			}
-		}
-		for pages.HasMorePages() {
-			items, err := next()
-			if err != nil {
-				yield(Row{}, err)
-				return
-			}
-			now := t.clock()
-			for _, item := range items {
-				row := rowOf(item)
-				if !row.ExpiresAt.IsZero() && !row.ExpiresAt.After(now) {
-					continue
-				}
-				if !yield(row, nil) {
+					yield(Row{}, err)
 					return
+				}
+				now := t.clock()
+				for _, item := range items {
+					row := rowOf(item)
+					if !row.ExpiresAt.IsZero() && !row.ExpiresAt.After(now) {
+						continue
+					}
+					if !yield(row, nil) {
+						return
+					}
 				}
 			}
 		}
 	}
 }
+
+// read is one paginated Scan or Query: more reports whether a page is
+// left, next reads it.
+type read struct {
+	more func() bool
+	next func() ([]map[string]types.AttributeValue, error)
+}
+
+// reads checks sel and returns the reads that cover it, in order: one
+// Scan (segment), one Query, or one Query per shard of a sharded field.
+func (t *Table) reads(ctx context.Context, sel Selector) ([]read, error) {
+	if sel.Field == "" && sel.Value != "" {
+		return nil, fmt.Errorf("dynamo: selector value %q without a field (the zero Selector selects all rows)", sel.Value)
+	}
+	if sel.Segments != 0 && (sel.Field != "" || sel.Segments < 0 || sel.Segments > maxSegments || sel.Segment < 0 || sel.Segment >= sel.Segments) {
+		return nil, fmt.Errorf("dynamo: selector segment %d of %d: want 0 <= segment < segments <= %d, on a Scan of every row (no field)", sel.Segment, sel.Segments, maxSegments)
+	}
+	if sel.Shards == 0 && sel.Shard != 0 {
+		return nil, fmt.Errorf("dynamo: selector shard %d without shards", sel.Shard)
+	}
+	if sel.Field == "" {
+		if sel.Shards != 0 {
+			return nil, fmt.Errorf("dynamo: selector shard %d of %d without a field: shards split a sharded index field's Query", sel.Shard, sel.Shards)
+		}
+		in := &dynamodb.ScanInput{TableName: &t.name, Limit: t.limit()}
+		if sel.Segments > 0 {
+			in.Segment, in.TotalSegments = aws.Int32(int32(sel.Segment)), aws.Int32(int32(sel.Segments))
+		}
+		p := dynamodb.NewScanPaginator(t.client, in)
+		return []read{{more: p.HasMorePages, next: func() ([]map[string]types.AttributeValue, error) {
+			out, err := p.NextPage(ctx, ownRetries)
+			if err != nil {
+				return nil, translate("Scan", t.name, err)
+			}
+			return out.Items, nil
+		}}}, nil
+	}
+	ins, err := t.queries(sel)
+	if err != nil {
+		return nil, err
+	}
+	reads := make([]read, len(ins))
+	for i, in := range ins {
+		p := dynamodb.NewQueryPaginator(t.client, in)
+		reads[i] = read{more: p.HasMorePages, next: func() ([]map[string]types.AttributeValue, error) {
+			out, err := p.NextPage(ctx, ownRetries)
+			if err != nil {
+				return nil, translate("Query", t.name+"/"+aws.ToString(in.IndexName), err)
+			}
+			return out.Items, nil
+		}}
+	}
+	return reads, nil
+}
+
+// Shards returns the shards of an index field (shards: S in the spec), or
+// 0 when it is unsharded or not an index field. A broadcast to one of its
+// values is planned as that many jobs (fanout.Plan).
+func (t *Table) Shards(field string) int { return t.indexed[field].shards }
 
 // maxSegments is DynamoDB's limit on TotalSegments.
 const maxSegments = 1000000
@@ -290,7 +323,9 @@ func (t *Table) limit() *int32 {
 	return aws.Int32(t.pageSize)
 }
 
-func (t *Table) query(sel Selector) (*dynamodb.QueryInput, error) {
+// queries are the Queries of a Selector with a Field: one, or one per
+// shard it covers.
+func (t *Table) queries(sel Selector) ([]*dynamodb.QueryInput, error) {
 	k, ok := t.indexed[sel.Field]
 	if !ok {
 		return nil, fmt.Errorf("%w: %q is not declared index: true in the spec, so it has no GSI to query", ErrNotIndexed, sel.Field)
@@ -304,14 +339,38 @@ func (t *Table) query(sel Selector) (*dynamodb.QueryInput, error) {
 	} else if sel.Value == "" {
 		return nil, fmt.Errorf("dynamo: select %s: empty value (rows with an empty %s are not in its index)", sel.Field, sel.Field)
 	}
-	return &dynamodb.QueryInput{
-		TableName:                 &t.name,
-		IndexName:                 aws.String(IndexName(sel.Field)),
-		KeyConditionExpression:    aws.String("#k = :v"),
-		ExpressionAttributeNames:  map[string]string{"#k": sel.Field},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": v},
-		Limit:                     t.limit(),
-	}, nil
+	attr, _ := k.attr()
+	query := func(v types.AttributeValue) *dynamodb.QueryInput {
+		return &dynamodb.QueryInput{
+			TableName:                 &t.name,
+			IndexName:                 aws.String(k.gsi()),
+			KeyConditionExpression:    aws.String("#k = :v"),
+			ExpressionAttributeNames:  map[string]string{"#k": attr},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": v},
+			Limit:                     t.limit(),
+		}
+	}
+	switch {
+	case k.shards == 0 && sel.Shards != 0:
+		return nil, fmt.Errorf("dynamo: select %s=%s shard %d of %d: %s is not sharded (no shards: in the spec)", sel.Field, sel.Value, sel.Shard, sel.Shards, sel.Field)
+	case k.shards == 0:
+		return []*dynamodb.QueryInput{query(v)}, nil
+	case eval.CheckShards(sel.Shards) != nil || sel.Shard < 0 || (sel.Shards > 0 && sel.Shard >= sel.Shards):
+		return nil, fmt.Errorf("dynamo: select %s=%s shard %d of %d: want 0 <= shard < shards <= %d", sel.Field, sel.Value, sel.Shard, sel.Shards, eval.MaxShards)
+	}
+	first, last := 0, k.shards-1
+	if sel.Shards > 0 {
+		first, last = sel.Shard, sel.Shard
+	}
+	var ins []*dynamodb.QueryInput
+	for shard := first; shard <= last; shard++ {
+		key, err := ShardKey(v, shard)
+		if err != nil {
+			return nil, fmt.Errorf("dynamo: select %s=%q: %w", sel.Field, sel.Value, err)
+		}
+		ins = append(ins, query(&types.AttributeValueMemberS{Value: key}))
+	}
+	return ins, nil
 }
 
 // rowOf reads the reserved attributes of a stored item.

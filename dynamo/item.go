@@ -33,7 +33,9 @@ const MaxItemSize = 400 * 1024
 // evaluated fields (marshalled with attributevalue), then the reserved
 // attributes connectionId, domainName, stage, connectedAt (epoch ms from
 // requestContext.connectedAt, or now when the event has none) and, when the
-// spec has a ttl, expiresAt (epoch seconds, now+ttl).
+// spec has a ttl, expiresAt (epoch seconds, now+ttl). A sharded index field
+// (shards: S) also gets its GSI key, ShardAttr(field) = ShardKey(value,
+// ShardOf(connectionId, S)), next to its plain value.
 //
 // A connection the spec refuses (a required field missing, a value of the
 // wrong type, an index value of the wrong key type, an item over
@@ -62,10 +64,28 @@ type builder struct {
 	keys    []indexKey
 }
 
-// indexKey is an index: true field and the DynamoDB type of its GSI key.
+// indexKey is an index: true field, the DynamoDB type of its values and
+// its shards (0: unsharded).
 type indexKey struct {
-	field string
-	typ   types.ScalarAttributeType
+	field  string
+	typ    types.ScalarAttributeType
+	shards int
+}
+
+// gsi is the name of the key's GSI.
+func (k indexKey) gsi() string {
+	if k.shards > 0 {
+		return ShardIndexName(k.field)
+	}
+	return IndexName(k.field)
+}
+
+// attr is the attribute the key's GSI is keyed on, and its type.
+func (k indexKey) attr() (string, types.ScalarAttributeType) {
+	if k.shards > 0 {
+		return ShardAttr(k.field), types.ScalarAttributeTypeS
+	}
+	return k.field, k.typ
 }
 
 func newBuilder(spec *syncspec.Spec) (*builder, error) {
@@ -92,7 +112,7 @@ func indexKeys(spec *syncspec.Spec) []indexKey {
 	var keys []indexKey
 	for _, f := range spec.Fields {
 		if f.Index {
-			keys = append(keys, indexKey{field: f.Name, typ: keyType(f.Type)})
+			keys = append(keys, indexKey{field: f.Name, typ: keyType(f.Type), shards: f.Shards})
 		}
 	}
 	return keys
@@ -151,6 +171,13 @@ func (b *builder) build(req *events.APIGatewayWebsocketProxyRequest, now time.Ti
 			}
 		default:
 			return nil, refuse(&eval.Refusal{Field: k.field, Reason: fmt.Sprintf("index key must be a %s, got %s", typeWord(k.typ), kindOf(av))})
+		}
+		if av, ok := item[k.field]; ok && k.shards > 0 {
+			key, err := ShardKey(av, ShardOf(rc.ConnectionID, k.shards))
+			if err != nil {
+				return nil, refuse(&eval.Refusal{Field: k.field, Reason: "cannot shard the index key: " + err.Error(), Err: err})
+			}
+			item[ShardAttr(k.field)] = &types.AttributeValueMemberS{Value: key}
 		}
 	}
 	connectedAt := rc.ConnectedAt

@@ -21,17 +21,20 @@ import (
 // Compilation runs in steps, one method of compiler each:
 //
 //  1. newCompiler: the typed environments and the expr options (see env.go);
-//  2. per field, checkField: the name and the keys' combination;
+//  2. per field, checkField: the name and the keys' combination (and
+//     checkIndex: an index field's name and shards);
 //  3. literal or expression: the literal's value, or the expression
 //     checked (check), compiled to run (compileRun), analyzed for what it
 //     reads (analyze) and its static kind (staticKind), and refused when
 //     it is constant and always fails (constant);
-//  4. program: the Program, when there was no error.
+//  4. checkShardAttrs: no field named like a sharded field's key attribute;
+//  5. program: the Program, when there was no error.
 func Compile(fields []Field, opts Options) (*Program, error) {
 	c := newCompiler(fields, opts)
 	for i := range fields {
 		c.field(&fields[i])
 	}
+	c.checkShardAttrs(fields)
 	return c.program()
 }
 
@@ -135,6 +138,7 @@ func (c *compiler) checkField(f *Field) {
 	if f.Type < 0 || f.Type > Map {
 		c.fail(f, "type", "unknown type %d", int(f.Type))
 	}
+	c.checkIndex(f)
 	if f.Index && f.Type != 0 && f.Type != String && f.Type != Number {
 		c.fail(f, "type", "an index key must be a string or a number, not a %s", f.Type)
 	}

@@ -51,6 +51,12 @@ type Field struct {
 	// becomes the expression's static kind if known, else String (see
 	// Program.Kind).
 	Index bool
+	// Shards write-shards an index field over that many GSI partitions (2
+	// to MaxShards; 0: unsharded, one partition per value): the row keeps
+	// the field's plain value, and its GSI key is the separate attribute
+	// ShardAttr(Name), "VALUE#k" with k the connection's shard (see
+	// package dynamo). It applies to index fields only.
+	Shards int
 }
 
 // Default bounds, used where Options leaves them zero.
@@ -137,7 +143,7 @@ type runner struct {
 type CompileError struct {
 	Field string
 	// Key is the field's key the problem is about: "expr", "value",
-	// "default", "type", "required", "index", or "" for the field (its
+	// "default", "type", "required", "index", "shards", or "" for the field (its
 	// name) itself.
 	Key string
 	// Path locates a problem inside a literal Value or Default: list

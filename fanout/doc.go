@@ -11,7 +11,9 @@
 // (any payload API Gateway accepts, 128 KB at most, fits in an SQS message
 // even base64-encoded, so no pointer is needed), a share of the rate, and
 // the delivery contract. Plan splits a Scan into n segments, each with
-// rate/n; a Query is one job (DynamoDB cannot split a Query).
+// rate/n; a Query is one job (DynamoDB cannot split a Query), except on a
+// write-sharded index field (shards: S), where it is S jobs, Shard 0 to
+// S-1 of the value, which together reach each of its rows exactly once.
 //
 // # What is run again
 //

@@ -8,6 +8,7 @@ import (
 	"math"
 
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/eval"
 )
 
 // MaxJobBytes is the largest encoded Job: SQS's message limit (256 KiB).
@@ -32,6 +33,12 @@ type Job struct {
 	// the one Query).
 	Segment  int `json:"segment"`
 	Segments int `json:"segments"`
+	// Shard of Shards of a Query on a sharded index field (shards: S in
+	// the spec): the job reads the value's key in that one shard. Shards
+	// 0 reads every shard of the field (one job for all); Plan sets
+	// Shards to the field's S and makes one job per shard.
+	Shard  int `json:"shard,omitempty"`
+	Shards int `json:"shards,omitempty"`
 	// Payload is posted to every selected connection.
 	Payload []byte `json:"payload"`
 	// Rate is this job's share of the broadcast's rate, in requests/s (0:
@@ -48,7 +55,7 @@ type Job struct {
 // Selector is the job's part of the table.
 func (j Job) Selector() dynamo.Selector {
 	if j.Field != "" {
-		return dynamo.Selector{Field: j.Field, Value: j.Value}
+		return dynamo.Selector{Field: j.Field, Value: j.Value, Shard: j.Shard, Shards: j.Shards}
 	}
 	if j.Segments > 1 {
 		return dynamo.Selector{Segment: j.Segment, Segments: j.Segments}
@@ -71,6 +78,12 @@ func (j Job) Check() error {
 	if j.Segments < 0 || j.Segment < 0 || (j.Segments > 1 && j.Segment >= j.Segments) || (j.Segments <= 1 && j.Segment != 0) {
 		errs = append(errs, fmt.Errorf("segment %d of %d", j.Segment, j.Segments))
 	}
+	if j.Shards != 0 && j.Field == "" {
+		errs = append(errs, fmt.Errorf("shard %d of %d without a field: shards split a sharded index field's Query", j.Shard, j.Shards))
+	}
+	if err := eval.CheckShards(j.Shards); err != nil || j.Shard < 0 || (j.Shards > 0 && j.Shard >= j.Shards) || (j.Shards == 0 && j.Shard != 0) {
+		errs = append(errs, fmt.Errorf("shard %d of %d: want 0 <= shard < shards, shards 2 to %d (or both 0)", j.Shard, j.Shards, eval.MaxShards))
+	}
 	if j.Rate < 0 || math.IsNaN(j.Rate) || math.IsInf(j.Rate, 0) {
 		errs = append(errs, fmt.Errorf("rate %v", j.Rate))
 	}
@@ -78,6 +91,9 @@ func (j Job) Check() error {
 		errs = append(errs, errors.New("empty payload"))
 	}
 	if err := errors.Join(errs...); err != nil {
+		if j.Shards != 0 {
+			return fmt.Errorf("fanout: job %s shard %d/%d: %w", j.Broadcast, j.Shard, j.Shards, err)
+		}
 		return fmt.Errorf("fanout: job %s %d/%d: %w", j.Broadcast, j.Segment, j.Segments, err)
 	}
 	return nil
@@ -117,23 +133,38 @@ func Decode(b []byte) (Job, error) {
 	return j, j.Check()
 }
 
-// Plan splits a broadcast into jobs: a Query (Field set) is one job; every
-// row is segments Scan segments (1 to 1,000,000), each with rate/segments.
+// Plan splits a broadcast into jobs: every row is segments Scan segments
+// (1 to 1,000,000); a Query (Field set) is one job, or, on a sharded
+// field, base.Shards jobs (set it to the field's S, dynamo.Table.Shards or
+// the spec's Field.Shards), Shard 0 to S-1, which together read every row
+// of the value exactly once. Each job has the rate divided by the number
+// of jobs.
 func Plan(base Job, segments int) ([]Job, error) {
 	if segments < 1 || segments > 1000000 {
 		return nil, fmt.Errorf("fanout: %d segments: want 1 to 1,000,000", segments)
 	}
 	if base.Field != "" && segments > 1 {
-		return nil, fmt.Errorf("fanout: a Query on %s cannot be split into %d segments: run it as one job", base.Field, segments)
+		return nil, fmt.Errorf("fanout: a Query on %s cannot be split into %d segments: run it as one job (a sharded field is split by its shards)", base.Field, segments)
 	}
-	jobs := make([]Job, segments)
+	if base.Shard != 0 {
+		return nil, fmt.Errorf("fanout: plan from shard %d: the base job names no shard (Plan makes one job per shard)", base.Shard)
+	}
+	n, shards := segments, base.Field != "" && base.Shards > 0
+	if shards {
+		n = base.Shards
+	}
+	jobs := make([]Job, n)
 	for i := range jobs {
 		j := base
-		j.Segment, j.Segments = i, segments
-		if segments == 1 {
+		switch {
+		case shards:
+			j.Shard = i
+		case segments > 1:
+			j.Segment, j.Segments = i, segments
+		default:
 			j.Segment, j.Segments = 0, 0
 		}
-		j.Rate = base.Rate / float64(segments)
+		j.Rate = base.Rate / float64(n)
 		if err := j.Check(); err != nil {
 			return nil, err
 		}

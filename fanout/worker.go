@@ -113,6 +113,9 @@ func (w *Worker) handle(ctx context.Context, rec events.SQSMessage) (retry bool)
 		return true
 	}
 	log = log.With("broadcast", job.Broadcast, "segment", job.Segment, "segments", job.Segments)
+	if job.Shards > 0 {
+		log = log.With("shard", job.Shard, "shards", job.Shards)
+	}
 	if ctx.Err() != nil {
 		log.WarnContext(ctx, "fanout: no time left for the job: delivered again", "error", ctx.Err())
 		return true
@@ -145,9 +148,11 @@ func (w *Worker) handle(ctx context.Context, rec events.SQSMessage) (retry bool)
 }
 
 // selectorName is the Selector dimension of a job's metrics: "FIELD=VALUE",
-// "all", or "all SEGMENT/SEGMENTS".
+// "FIELD=VALUE SHARD/SHARDS", "all", or "all SEGMENT/SEGMENTS".
 func selectorName(j Job) string {
 	switch {
+	case j.Field != "" && j.Shards > 0:
+		return fmt.Sprintf("%s=%s %d/%d", j.Field, j.Value, j.Shard, j.Shards)
 	case j.Field != "":
 		return j.Field + "=" + j.Value
 	case j.Segments > 1:

@@ -3,6 +3,7 @@ package syncspec
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -11,13 +12,13 @@ import (
 )
 
 // fieldKeys are the keys a field mapping allows.
-var fieldKeys = []string{"expr", "value", "required", "default", "index", "type"}
+var fieldKeys = []string{"expr", "value", "required", "default", "index", "shards", "type"}
 
 // fieldNodes is a structurally sound field with the nodes its errors point at.
 type fieldNodes struct {
 	Field
-	key, expr, value, def, typ, required, index *yaml.Node
-	bare                                        bool // a literal without value:
+	key, expr, value, def, typ, required, index, shards *yaml.Node
+	bare                                                bool // a literal without value:
 }
 
 // walkFields reads fields: into eval.Fields. It checks only the YAML's
@@ -85,6 +86,15 @@ func (p *parser) walkField(k, v *yaml.Node) (fieldNodes, bool) {
 		case "index":
 			f.Index, ok = p.boolean(fv, kp, ok)
 			f.index = resolve(fv)
+		case "shards":
+			r := resolve(fv)
+			n, err := strconv.Atoi(r.Value)
+			if r.Kind != yaml.ScalarNode || r.ShortTag() != "!!int" || err != nil {
+				p.errNode(r, kp, "shards must be a whole number (2 to %d)", eval.MaxShards)
+				ok = false
+				return
+			}
+			f.Shards, f.shards = n, r
 		case "default":
 			val, good := p.literal(fv, kp)
 			f.Default, f.HasDefault, f.def = val, true, resolve(fv)
@@ -293,6 +303,8 @@ func (p *parser) compileError(f *fieldNodes, ce *eval.CompileError) {
 		pick(f.required, "required")
 	case "index":
 		pick(f.index, "index")
+	case "shards":
+		pick(f.shards, "shards")
 	}
 	if len(ce.Path) > 0 {
 		node = descend(node, ce.Path)

@@ -38,7 +38,8 @@ type Spec struct {
 
 // Field is one entry of fields:: the eval.Field (whose Index is index:
 // true: broadcast can select connections by this field through a GSI, and
-// its Type is then String or Number) and where it is in File.
+// its Type is then String or Number; whose Shards is shards: S, the
+// index's write-sharding, see package dynamo) and where it is in File.
 type Field struct {
 	eval.Field
 	// Line and Column are the 1-based position of the field's name in File.

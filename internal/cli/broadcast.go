@@ -158,7 +158,8 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		if *name == "" {
 			*name = "broadcast-" + time.Now().UTC().Format("20060102T150405.000000000Z")
 		}
-		jobs, err := fanout.Plan(fanout.Job{Broadcast: *name, Table: spec.Table, Field: sel.Field, Value: sel.Value,
+		fld, _ := spec.Field(sel.Field) // a sharded field: one job per shard
+		jobs, err := fanout.Plan(fanout.Job{Broadcast: *name, Table: spec.Table, Field: sel.Field, Value: sel.Value, Shards: fld.Shards,
 			Payload: payload, Rate: *rate, Exclude: *exclude, APIID: *apiID}, *segments)
 		if err != nil {
 			return f.usageError(stderr, "%v", err)

@@ -512,7 +512,7 @@ func extraOps(allow []string) ([]Op, error) {
 func indexNames(spec *syncspec.Spec) []string {
 	var out []string
 	for _, f := range spec.IndexFields() {
-		out = append(out, dynamo.IndexName(f.Name))
+		out = append(out, dynamo.FieldIndexName(f))
 	}
 	return out
 }

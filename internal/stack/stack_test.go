@@ -25,6 +25,9 @@ var specs = map[string]string{
 	"chat": "../../examples/chat/lawcket.yaml",
 	"api":  "../../testdata/spec/good/api.yaml",
 	"arn":  "testdata/arn.yaml",
+	// sharded: write-sharded index fields (room shards: 8, a number level
+	// shards: 4) next to an unsharded one.
+	"sharded": "../../testdata/spec/good/sharded.yaml",
 }
 
 func load(t *testing.T, path string) *syncspec.Spec {
