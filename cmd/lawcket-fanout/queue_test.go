@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/fanout"
 	"github.com/lawcket/lawcket/internal/cli"
@@ -53,7 +54,10 @@ type invocation struct {
 	err   error
 }
 
-func newQueueEnv(t *testing.T, concurrency int) *queueEnv {
+// newQueueEnv starts the servers and the bootstrap with concurrency
+// processes; config is the worker's LAWCKET_CONFIG ("": the package's spec
+// beside the bootstrap).
+func newQueueEnv(t *testing.T, concurrency int, config string) *queueEnv {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the bootstrap")
@@ -76,7 +80,7 @@ func newQueueEnv(t *testing.T, concurrency int) *queueEnv {
 			"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1",
 			"AWS_CONFIG_FILE=" + filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "none"),
 			"LAWCKET_MANAGEMENT_ENDPOINT=" + e.api.Endpoint("{stage}"),
-			"LAWCKET_CONFIG=", "LAWCKET_TABLE=", "LAWCKET_METRICS_NAMESPACE=",
+			"LAWCKET_CONFIG=" + config, "LAWCKET_TABLE=", "LAWCKET_METRICS_NAMESPACE=",
 		},
 	})
 	if err != nil {
@@ -219,6 +223,36 @@ func (e *queueEnv) checkDelivered(t *testing.T, live, closed []string, payload s
 	}
 }
 
+// cliReport is what `lawcket broadcast --queue` prints.
+type cliReport struct {
+	Broadcast string `json:"broadcast"`
+	Queue     string `json:"queue"`
+	fanout.EnqueueReport
+}
+
+// enqueueWithCLI runs the lawcket command with args as a user's shell
+// would, the endpoints in the environment, and returns its enqueue report.
+func (e *queueEnv) enqueueWithCLI(t *testing.T, args ...string) (cliReport, string) {
+	t.Helper()
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_SQS": e.sqsEndpoint, "AWS_ENDPOINT_URL_DYNAMODB": e.ddbEndpoint,
+		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1",
+		"AWS_PROFILE": "", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
+		"LAWCKET_MANAGEMENT_ENDPOINT": "", "LAWCKET_TABLE": "",
+	} {
+		t.Setenv(k, v)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := cli.Main(context.Background(), args, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("lawcket %s exited %d\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
+	}
+	var rep cliReport
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("report %s: %v", stdout.String(), err)
+	}
+	return rep, stdout.String()
+}
+
 // waitFor polls cond every 20 ms until it holds or d passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -238,7 +272,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 // 1,000 connections gets the payload once, every gone row is deleted, and
 // the queue ends empty.
 func TestQueueEndToEnd(t *testing.T) {
-	e := newQueueEnv(t, 2)
+	e := newQueueEnv(t, 2, "")
 	live, closed := e.createTable(t, 1000, func(i int) bool { return i%40 == 7 })
 	q, dlq := sqstest.CreateQueueWithDLQ(t, e.sqs, "lawcket-fanout", 3, map[string]string{"VisibilityTimeout": "60"})
 
@@ -247,30 +281,10 @@ func TestQueueEndToEnd(t *testing.T) {
 	if err := os.WriteFile(specPath, []byte(spec), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL_SQS": e.sqsEndpoint, "AWS_ENDPOINT_URL_DYNAMODB": e.ddbEndpoint,
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1",
-		"AWS_PROFILE": "", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
-		"LAWCKET_MANAGEMENT_ENDPOINT": "", "LAWCKET_TABLE": "",
-	} {
-		t.Setenv(k, v)
-	}
-	var stdout, stderr bytes.Buffer
-	code := cli.Main(context.Background(), []string{"broadcast", "-c", specPath, "--all", "--segments", "4", "--rate", "8000",
-		"--queue", q.URL, "--name", "e2e-1", "--data", `{"text":"hello"}`}, strings.NewReader(""), &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("lawcket broadcast exited %d\n%s%s", code, stdout.String(), stderr.String())
-	}
-	var rep struct {
-		Broadcast string `json:"broadcast"`
-		Queue     string `json:"queue"`
-		fanout.EnqueueReport
-	}
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatalf("report %s: %v", stdout.String(), err)
-	}
+	rep, out := e.enqueueWithCLI(t, "broadcast", "-c", specPath, "--all", "--segments", "4", "--rate", "8000",
+		"--queue", q.URL, "--name", "e2e-1", "--data", `{"text":"hello"}`)
 	if rep.Broadcast != "e2e-1" || rep.Queue != q.URL || rep.Jobs != 4 || rep.Enqueued != 4 || rep.Calls != 1 || len(rep.Messages) != 4 || len(rep.Failures) != 0 {
-		t.Fatalf("enqueue report %s", stdout.String())
+		t.Fatalf("enqueue report %s", out)
 	}
 	if d := sqstest.QueueDepth(t, e.sqs, q.URL); d != (sqstest.Depth{Visible: 4}) {
 		t.Fatalf("queue after enqueue %+v", d)
@@ -313,7 +327,7 @@ func TestQueueEndToEnd(t *testing.T) {
 // receives, by the queue's own redrive.
 func TestQueueRedelivery(t *testing.T) {
 	t.Parallel()
-	e := newQueueEnv(t, 1)
+	e := newQueueEnv(t, 1, "")
 	q, dlq := sqstest.CreateQueueWithDLQ(t, e.sqs, "lawcket-fanout", 2, map[string]string{"VisibilityTimeout": "1"})
 	jobs, err := fanout.Plan(fanout.Job{Broadcast: "b-redelivery", Table: "Connections", Payload: []byte(`{"text":"again"}`), Rate: 4000}, 2)
 	if err != nil {
@@ -386,7 +400,7 @@ func TestQueueRedelivery(t *testing.T) {
 // dead-letter queue (here after 2 receives: twice, both runs complete).
 func TestQueueVisibilityTooShort(t *testing.T) {
 	t.Parallel()
-	e := newQueueEnv(t, 2)
+	e := newQueueEnv(t, 2, "")
 	live, _ := e.createTable(t, 10, func(int) bool { return false })
 	e.api.SetDefault(lawckettest.Answer(200).After(2 * time.Second)) // each post takes 2 s
 	q, dlq := sqstest.CreateQueueWithDLQ(t, e.sqs, "lawcket-fanout", 2, map[string]string{"VisibilityTimeout": "1"})
@@ -418,5 +432,115 @@ func TestQueueVisibilityTooShort(t *testing.T) {
 	}
 	if d := sqstest.QueueDepth(t, e.sqs, q.URL); d != (sqstest.Depth{}) {
 		t.Errorf("queue at the end %+v", d)
+	}
+}
+
+const shardedSpec = `table: Connections
+fields:
+  room:
+    expr: query.room
+    required: true
+    index: true
+    shards: 4
+`
+
+// TestQueueShardedRoom: `lawcket broadcast --where room=final --queue URL`
+// on a room sharded 4 ways (rows written by the sync plugin, so with their
+// shard key) puts one job per shard on the queue, and the workers reach
+// every connection of the room exactly once, and no other.
+func TestQueueShardedRoom(t *testing.T) {
+	specPath := filepath.Join(t.TempDir(), "lawcket.yaml")
+	if err := os.WriteFile(specPath, []byte(shardedSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newQueueEnv(t, 2, specPath)
+	sp, err := syncspec.Load(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dynalitetest.CreateTable(t, e.db, dynamo.TableDefinition(sp, ""))
+	p, err := dynamo.NewPlugin(context.Background(), sp, dynamo.WithClient(e.db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live, closed, others []string
+	seen, shards := map[string]bool{}, map[int]bool{}
+	for room, n := range map[string]int{"final": 120, "other": 20} {
+		for i := range n {
+			id := fmt.Sprintf("%s-%03d", room, i)
+			if !dynalitetest.IndexSafe(seen, id) {
+				continue
+			}
+			req := lawckettest.Connect(lawckettest.Query("room", room), lawckettest.ConnectionID(id))
+			if err := p.OnConnect(context.Background(), &lawcket.Event{Type: lawcket.Connect, Request: req}); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case room == "other":
+				others = append(others, id)
+			case i%15 == 4:
+				closed = append(closed, id)
+			default:
+				live = append(live, id)
+			}
+			if room == "final" {
+				shards[dynamo.ShardOf(id, 4)] = true
+			}
+		}
+	}
+	if len(shards) != 4 {
+		t.Fatalf("the room's rows are in %d shards of 4: the test would not cover them all", len(shards))
+	}
+	e.api.Gone(closed...)
+	q := sqstest.CreateQueue(t, e.sqs, "lawcket-fanout", map[string]string{"VisibilityTimeout": "60"})
+
+	rep, out := e.enqueueWithCLI(t, "broadcast", "-c", specPath, "--where", "room=final", "--rate", "4000",
+		"--queue", q.URL, "--name", "e2e-shard", "--data", `{"goal":1}`)
+	if rep.Jobs != 4 || rep.Enqueued != 4 || len(rep.Failures) != 0 {
+		t.Fatalf("enqueue report %s", out)
+	}
+	m := e.mapping(t, q, sqsesm.Config{BatchSize: 1, Pollers: 2})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	waitFor(t, 60*time.Second, "the 4 shard jobs run and deleted", func() bool { return m.Stats().Deleted == 4 })
+	cancel()
+	<-done
+
+	for _, id := range live {
+		if got := e.api.Delivered(id); len(got) != 1 || string(got[0]) != `{"goal":1}` {
+			t.Errorf("%s received %q, want the goal once", id, got)
+		}
+	}
+	for _, id := range append(closed, others...) {
+		if got := e.api.Delivered(id); len(got) != 0 {
+			t.Errorf("%s received %q, want nothing", id, got)
+		}
+	}
+	for _, id := range closed {
+		out, err := e.db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String("Connections"),
+			Key: map[string]types.AttributeValue{"connectionId": &types.AttributeValueMemberS{Value: id}}})
+		if err != nil || out.Item != nil {
+			t.Errorf("gone row %s still stored (%v)", id, err)
+		}
+	}
+	if n := len(e.api.Posts()); n != len(live)+len(closed) {
+		t.Errorf("%d posts, want one per row of the room (%d)", n, len(live)+len(closed))
+	}
+	if d := sqstest.QueueDepth(t, e.sqs, q.URL); d != (sqstest.Depth{}) {
+		t.Errorf("queue at the end %+v", d)
+	}
+	shardOf := map[int]bool{}
+	for _, inv := range e.invocations {
+		for _, r := range inv.event.Records {
+			j, err := fanout.Decode([]byte(r.Body))
+			if err != nil || j.Field != "room" || j.Value != "final" || j.Shards != 4 {
+				t.Errorf("job %+v, %v", j, err)
+			}
+			shardOf[j.Shard] = true
+		}
+	}
+	if len(shardOf) != 4 {
+		t.Errorf("the jobs ran shards %v, want 0 to 3", shardOf)
 	}
 }
