@@ -20,7 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/fanout"
 	"github.com/lawcket/lawcket/internal/dynalitetest"
+	"github.com/lawcket/lawcket/internal/sqstest"
 	"github.com/lawcket/lawcket/lawckettest"
 	"github.com/lawcket/lawcket/syncspec"
 )
@@ -432,5 +434,62 @@ func TestBroadcastPlanCountFails(t *testing.T) {
 	}
 	if len(api.got("a-1")) != 0 {
 		t.Error("posted after a failed count")
+	}
+}
+
+// TestBroadcastPlanAutoFauxqs: --plan auto against dynalite and a real
+// SQS-compatible server (fauxqs): up to --local-max rows are posted here
+// and the queue stays empty; from --local-max + 1 the planned segment jobs
+// are on the queue, as the report says, and nothing is posted here.
+func TestBroadcastPlanAutoFauxqs(t *testing.T) {
+	spec := writeBroadcastSpec(t)
+	broadcastEnv(t, spec, map[string]string{"a-1": "r1", "a-2": "r1", "a-3": "r1", "b-1": "r2", "b-2": "r2", "b-3": "r2"})
+	endpoint := sqstest.Start(t)
+	t.Setenv("AWS_ENDPOINT_URL_SQS", endpoint)
+	c := sqstest.Client(endpoint)
+	q := sqstest.CreateQueue(t, c, "jobs", nil)
+	api := newCLIMgmtAPI(t)
+
+	code, stdout, stderr := run(t, "", "broadcast", "-c", spec, "--all", "--data", "x", "--endpoint", api.URL+"/{stage}",
+		"--queue", q.URL, "--plan", "auto", "--local-max", "6", "--rate", "4000")
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr %q, stdout %q", code, stderr, stdout)
+	}
+	if rep := decodeReport(t, stdout); rep["sent"] != 6.0 || rep["plan"].(map[string]any)["mode"] != "local" {
+		t.Errorf("6 rows, local max 6: %s", stdout)
+	}
+	if d := sqstest.QueueDepth(t, c, q.URL); d.Total() != 0 {
+		t.Errorf("a local broadcast left %+v on the queue", d)
+	}
+
+	code, stdout, stderr = run(t, "", "broadcast", "-c", spec, "--all", "--data", "x", "--name", "b-auto",
+		"--queue", q.URL, "--plan", "auto", "--local-max", "5", "--rate", "4000")
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr %q, stdout %q", code, stderr, stdout)
+	}
+	rep := decodeReport(t, stdout)
+	plan := rep["plan"].(map[string]any)
+	if plan["mode"] != "queue" || plan["segments"] != 3.0 || rep["enqueued"] != 3.0 || rep["failed"] != 0.0 {
+		t.Errorf("6 rows, local max 5: %s", stdout)
+	}
+	msgs := sqstest.ReceiveAll(t, c, q.URL, 10)
+	if len(msgs) != 3 {
+		t.Fatalf("%d messages on the queue, want 3", len(msgs))
+	}
+	segs := map[int]bool{}
+	for _, m := range msgs {
+		j, err := fanout.Decode([]byte(aws.ToString(m.Body)))
+		if err != nil || j.Broadcast != "b-auto" || j.Segments != 3 || j.Rate < 1333 || j.Rate > 1334 || string(j.Payload) != "x" {
+			t.Errorf("job %+v, %v", j, err)
+		}
+		segs[j.Segment] = true
+	}
+	if len(segs) != 3 {
+		t.Errorf("segments %v, want 0, 1, 2", segs)
+	}
+	for _, id := range []string{"a-1", "b-3"} {
+		if n := len(api.got(id)); n != 1 {
+			t.Errorf("%s got %d posts, want the local run's 1", id, n)
+		}
 	}
 }
