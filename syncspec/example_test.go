@@ -3,6 +3,8 @@ package syncspec_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lawcket/lawcket/syncspec"
@@ -84,4 +86,31 @@ func ExampleLoad() {
 	// Output:
 	// Connections-prod 3h0m0s [STAGE_NAME]
 	// index room (string) at 10:3
+}
+
+// A function's main loads its spec once: $LAWCKET_CONFIG, else lawcket.yaml
+// beside the bootstrap.
+func ExampleLoadFunction() {
+	dir, err := os.MkdirTemp("", "spec")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "lawcket.yaml")
+	if err := os.WriteFile(path, []byte("table: Connections\nttl: 2h\n"), 0o644); err != nil {
+		panic(err)
+	}
+	getenv := func(k string) string { // os.Getenv in a real main
+		if k == syncspec.EnvConfig {
+			return path
+		}
+		return ""
+	}
+	spec, err := syncspec.LoadFunction(getenv, syncspec.WithLookupEnv(func(string) (string, bool) { return "", false }))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(spec.Table, spec.TTL)
+	// Output: Connections 2h0m0s
 }

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/lawcket/lawcket/dynamo"
@@ -18,7 +15,7 @@ import (
 )
 
 // EnvConfig names the spec file; the default is lawcket.yaml beside the executable.
-const EnvConfig = "LAWCKET_CONFIG"
+const EnvConfig = syncspec.EnvConfig
 
 // EnvMetricsNamespace turns on CloudWatch EMF metrics, one line per job on
 // stdout, in this namespace.
@@ -36,20 +33,9 @@ func main() {
 // newWorker loads the spec and builds the table, the Management API client
 // and the worker, once per execution environment.
 func newWorker(ctx context.Context, getenv func(string) string) (*fanout.Worker, error) {
-	path := getenv(EnvConfig)
-	if path == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("locate the executable to find lawcket.yaml beside it (set %s): %w", EnvConfig, err)
-		}
-		path = filepath.Join(filepath.Dir(exe), "lawcket.yaml")
-	}
-	spec, err := syncspec.Load(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no spec at %s: ship lawcket.yaml beside the bootstrap or set %s: %w", path, EnvConfig, err)
-	}
+	spec, err := syncspec.LoadFunction(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("invalid spec:\n%w", err)
+		return nil, err
 	}
 	table, err := dynamo.NewTable(ctx, spec)
 	if err != nil {

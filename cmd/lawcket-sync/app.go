@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -22,20 +20,7 @@ import (
 )
 
 // EnvConfig names the spec file; the default is lawcket.yaml beside the executable.
-const EnvConfig = "LAWCKET_CONFIG"
-
-// configPath is $LAWCKET_CONFIG, else lawcket.yaml in the executable's
-// directory (/var/task/lawcket.yaml on Lambda).
-func configPath(getenv func(string) string) (string, error) {
-	if p := getenv(EnvConfig); p != "" {
-		return p, nil
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("locate the executable to find lawcket.yaml beside it (set %s): %w", EnvConfig, err)
-	}
-	return filepath.Join(filepath.Dir(exe), "lawcket.yaml"), nil
-}
+const EnvConfig = syncspec.EnvConfig
 
 // service is what lawcket-sync serves: the App (WebSocket events) and the
 // sweeper (EventBridge scheduled events).
@@ -56,16 +41,9 @@ func newApp(ctx context.Context, getenv func(string) string) (*lawcket.App, erro
 
 // newService builds the App and the Sweeper once.
 func newService(ctx context.Context, getenv func(string) string) (*service, error) {
-	path, err := configPath(getenv)
+	spec, err := syncspec.LoadFunction(getenv)
 	if err != nil {
 		return nil, err
-	}
-	spec, err := syncspec.Load(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no spec at %s: ship lawcket.yaml beside the bootstrap or set %s: %w", path, EnvConfig, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("invalid spec:\n%w", err)
 	}
 	sync, err := dynamo.NewPlugin(ctx, spec)
 	if err != nil {

@@ -21,28 +21,6 @@ import (
 	"github.com/lawcket/lawcket/syncspec"
 )
 
-func TestConfigPath(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		name string
-		env  map[string]string
-		want string
-	}{
-		{"beside the executable", nil, filepath.Join(filepath.Dir(exe), "lawcket.yaml")},
-		{"LAWCKET_CONFIG", map[string]string{EnvConfig: "/etc/ws/spec.yaml"}, "/etc/ws/spec.yaml"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := configPath(func(k string) string { return tt.env[k] })
-			if err != nil || got != tt.want {
-				t.Fatalf("configPath = %q, %v; want %q", got, err, tt.want)
-			}
-		})
-	}
-}
-
 func TestNewAppErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
