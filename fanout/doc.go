@@ -34,11 +34,11 @@
 // number of times, and reports exactly which jobs are on the queue (with
 // their message ids) and which are not. SQS standard queues deliver at least
 // once, so a job may rarely run twice: see Enqueue for what that means for
-// the connections. Enqueue is tested against a scripted SQSSender only:
-// the SQS-compatible servers the test suite can start (goaws v0.4.5,
-// sqslite 2.1.1) speak only the Query protocol, and the served SDK
-// versions that speak it (service/sqs v1.26.0 and older) fail to build
-// their middleware stack with the module's aws-sdk-go-v2 v1.48 core.
+// the connections. Enqueue is tested against fauxqs, an SQS-compatible
+// server speaking the AWS JSON protocol (internal/sqstest), and, for the
+// resends a real server does not provoke, against a scripted SQSSender;
+// the jobs it enqueues are run end to end by cmd/lawcket-fanout's tests
+// through a local event source mapping (internal/sqsesm).
 //
 // # Lifecycle and concurrency
 //

@@ -15,8 +15,7 @@ import (
 
 // SQSSender is the part of an SQS client Enqueue uses; *sqs.Client of
 // github.com/aws/aws-sdk-go-v2/service/sqs satisfies it (the module pins
-// v1.43.2, which speaks SQS's AWS JSON protocol; see docs/scale.md for why
-// no real SQS-compatible server tests it here).
+// v1.43.2, which speaks SQS's AWS JSON protocol).
 type SQSSender interface {
 	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -42,16 +40,8 @@ func TestBootstrap(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	bootstrap := filepath.Join(dir, "bootstrap")
-	build := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", bootstrap, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "lawcket.yaml"), []byte(spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	bootstrap := buildBootstrap(t)
+	dir := filepath.Dir(bootstrap)
 
 	endpoint := dynalitetest.Start(t)
 	parsed, err := syncspec.Parse("lawcket.yaml", []byte(spec))
