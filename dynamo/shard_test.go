@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -9,7 +10,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/dynamo"
+	"github.com/lawcket/lawcket/lawckettest"
 )
 
 const shardedSpec = `table: Connections
@@ -244,6 +247,50 @@ func FuzzCanonicalNumber(f *testing.F) {
 		b, errB := strconv.ParseFloat(c, 64)
 		if errA == nil && errB == nil && a != b {
 			t.Fatalf("CanonicalNumber(%q) = %q: %v != %v", s, c, a, b)
+		}
+	})
+}
+
+// FuzzBuildItemSharded: whatever a client sends, the row of a sharded
+// spec either is refused with 400 or carries, for each sharded value, the
+// key of its connection's shard.
+func FuzzBuildItemSharded(f *testing.F) {
+	spec := parseSpec(f, `table: Connections
+fields:
+  room:
+    expr: query.room
+    index: true
+    shards: 8
+  level:
+    expr: float(query.level)
+    index: true
+    shards: 4
+`)
+	f.Add("lobby", "7", "c1=")
+	f.Add("", "1e200", "")
+	f.Add("a#1", "-0.000", "x")
+	f.Fuzz(func(t *testing.T, room, level, id string) {
+		req := lawckettest.Connect(lawckettest.Query("room", room), lawckettest.Query("level", level), lawckettest.ConnectionID(id))
+		item, err := dynamo.BuildItem(spec, &req, t0)
+		if err != nil {
+			var rej *lawcket.Rejection
+			if id != "" && (!errors.As(err, &rej) || rej.Status != 400) {
+				t.Fatalf("BuildItem: %v", err)
+			}
+			return
+		}
+		if r, ok := item["room"].(*types.AttributeValueMemberS); ok {
+			if want := r.Value + "#" + strconv.Itoa(dynamo.ShardOf(id, 8)); item["room#shard"].(*types.AttributeValueMemberS).Value != want {
+				t.Fatalf("room#shard %v, want %s", typed(item["room#shard"]), want)
+			}
+		} else if _, ok := item["room#shard"]; ok {
+			t.Fatal("a shard key without its room")
+		}
+		if l, ok := item["level"].(*types.AttributeValueMemberN); ok {
+			c, err := dynamo.CanonicalNumber(l.Value)
+			if err != nil || item["level#shard"].(*types.AttributeValueMemberS).Value != c+"#"+strconv.Itoa(dynamo.ShardOf(id, 4)) {
+				t.Fatalf("level %s: level#shard %v (%v)", l.Value, typed(item["level#shard"]), err)
+			}
 		}
 	})
 }
