@@ -75,6 +75,15 @@ type Counter interface {
 
 var _ Counter = (*dynamo.Table)(nil)
 
+// sharder is a Counter that knows its index fields' shards (*dynamo.Table
+// does): Decide then plans a broadcast to a sharded field's value as one
+// job per shard when the Job does not say.
+type sharder interface {
+	Shards(field string) int
+}
+
+var _ sharder = (*dynamo.Table)(nil)
+
 // Planner decides where a broadcast runs (Decide) and runs it there
 // (Broadcast): in this process through Worker, or as segment jobs on an
 // SQS queue for worker Lambdas. The zero values of its settings are the
@@ -216,6 +225,9 @@ func (p Planner) Decide(ctx context.Context, base Job) (Decision, error) {
 	}
 	if base.Field != "" && p.Segments > 1 {
 		return Decision{}, fmt.Errorf("fanout: planner: a Query on %s cannot be split into %d Scan segments", base.Field, p.Segments)
+	}
+	if sh, ok := p.Table.(sharder); ok && base.Field != "" && base.Shards == 0 {
+		base.Shards = sh.Shards(base.Field) // a sharded room: one job per shard
 	}
 	d := Decision{Asked: p.Mode, Mode: p.Mode, Estimate: "none"}
 	var why []string

@@ -337,4 +337,11 @@ func TestPlannerSharded(t *testing.T) {
 	if d := out.Decision; err != nil || d.Mode != fanout.Queue || d.Rows != 6 || d.Segments != 4 || out.Enqueue.Enqueued != 4 || d.Jobs[3].Shard != 3 || d.Jobs[3].Rate != 100 {
 		t.Errorf("local max 5: %+v, %+v, %v", d, out.Enqueue, err)
 	}
+	// A Go caller need not know the field is sharded: the planner asks
+	// the table and still plans one job per shard.
+	base.Shards = 0
+	d, err = p.Decide(ctx, base)
+	if err != nil || d.Segments != 4 || d.Jobs[2].Shard != 2 || d.Jobs[2].Shards != 4 {
+		t.Errorf("Shards unset: %+v, %v", d, err)
+	}
 }
