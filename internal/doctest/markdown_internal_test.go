@@ -97,3 +97,29 @@ func TestAnchors(t *testing.T) {
 		t.Error("a comment in a code block became a heading")
 	}
 }
+
+// TestIndentedBlocks: a fence inside a list item is a block too, its body
+// without the fence's indentation (a transcript there is run like any).
+func TestIndentedBlocks(t *testing.T) {
+	bs, err := blocks("- a step:\n\n  ```console\n  $ lawcket version\n    indented output\n  ```\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) != 1 || bs[0].lang != "console" || len(bs[0].body) != 2 || bs[0].body[0] != "$ lawcket version" || bs[0].body[1] != "  indented output" {
+		t.Fatalf("blocks = %+v", bs)
+	}
+}
+
+// TestLongerFences: a block opened by four backticks holds lines of three
+// and ends at a fence at least as long; a markdown block's own blocks
+// follow it, at their lines in the page.
+func TestLongerFences(t *testing.T) {
+	bs, err := blocks("````markdown\n```console\n$ lawcket dev\n```\n````\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) != 2 || bs[0].lang != "markdown" || len(bs[0].body) != 3 ||
+		bs[1].lang != "console" || bs[1].line != 2 || len(bs[1].body) != 1 || bs[1].body[0] != "$ lawcket dev" {
+		t.Fatalf("blocks = %+v", bs)
+	}
+}

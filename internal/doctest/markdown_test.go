@@ -36,16 +36,20 @@ type transcript struct {
 const notChecked = "# not checked:"
 
 // blocks returns the fenced code blocks of a markdown file. Fences are
-// backtick lines at the start of a line (```lang attr=value).
+// backtick lines (```lang attr=value), at the start of a line or indented
+// (a block inside a list item): the body loses the opening fence's
+// indentation.
 func blocks(text string) ([]block, error) {
 	lines := strings.Split(text, "\n")
 	var out []block
 	for i := 0; i < len(lines); i++ {
-		open := lines[i]
+		open := strings.TrimLeft(lines[i], " ")
+		indent := len(lines[i]) - len(open)
 		if !strings.HasPrefix(open, "```") {
 			continue
 		}
-		words := strings.Fields(strings.TrimPrefix(open, "```"))
+		fence := open[:len(open)-len(strings.TrimLeft(open, "`"))] // ``` or longer
+		words := strings.Fields(strings.TrimPrefix(open, fence))
 		b := block{line: i + 1, attrs: map[string]string{}}
 		for j, w := range words {
 			if j == 0 && !strings.Contains(w, "=") {
@@ -60,16 +64,29 @@ func blocks(text string) ([]block, error) {
 		}
 		closed := false
 		for i++; i < len(lines); i++ {
-			if strings.TrimSpace(lines[i]) == "```" {
+			if c := strings.TrimSpace(lines[i]); strings.HasPrefix(c, fence) && strings.Trim(c, "`") == "" {
 				closed = true
 				break
 			}
-			b.body = append(b.body, lines[i])
+			l := lines[i]
+			b.body = append(b.body, l[min(indent, len(l)-len(strings.TrimLeft(l, " "))):])
 		}
 		if !closed {
 			return nil, fmt.Errorf("%d: code block not closed", b.line)
 		}
 		out = append(out, b)
+		if b.lang == "markdown" {
+			// Markdown shown as source: its own blocks are checked too
+			// (a transcript there runs like any other).
+			inner, err := blocks(strings.Join(b.body, "\n"))
+			if err != nil {
+				return nil, fmt.Errorf("%d: in the markdown block: %w", b.line, err)
+			}
+			for _, ib := range inner {
+				ib.line += b.line
+				out = append(out, ib)
+			}
+		}
 	}
 	return out, nil
 }
