@@ -353,7 +353,7 @@ func (p Planner) Broadcast(ctx context.Context, base Job) (Outcome, error) {
 	for i, j := range d.Jobs {
 		wg.Go(func() {
 			reps[i], errs[i] = p.Worker.Run(ctx, j)
-			if merr := metrics.Broadcast(p.Worker.metrics, j.Table, selectorName(j), reps[i]); merr != nil {
+			if merr := metrics.Broadcast(p.Worker.metrics, j.Table, selectorName(j), partName(j), reps[i]); merr != nil {
 				p.Worker.log.WarnContext(ctx, "fanout: metrics", "error", merr)
 			}
 		})

@@ -156,10 +156,10 @@ func TestPlannerForced(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatalf("%v: %s", err, l)
 		}
-		selectors = append(selectors, fmt.Sprint(m["Selector"]))
+		selectors = append(selectors, fmt.Sprint(m["Selector"], ":", m["Part"]))
 	}
 	sort.Strings(selectors)
-	if fmt.Sprint(selectors) != "[all 0/3 all 1/3 all 2/3]" {
+	if fmt.Sprint(selectors) != "[all:all 0/3 all:all 1/3 all:all 2/3]" {
 		t.Errorf("metrics lines for %v:\n%s", selectors, lines.String())
 	}
 	for id := range map[string]bool{"r1-00": true, "r2-07": true} {

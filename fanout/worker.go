@@ -121,7 +121,7 @@ func (w *Worker) handle(ctx context.Context, rec events.SQSMessage) (retry bool)
 		return true
 	}
 	rep, err := w.Run(ctx, job)
-	if merr := metrics.Broadcast(w.metrics, job.Table, selectorName(job), rep); merr != nil {
+	if merr := metrics.Broadcast(w.metrics, job.Table, selectorName(job), partName(job), rep); merr != nil {
 		log.WarnContext(ctx, "fanout: metrics", "error", merr)
 	}
 	attrs := []any{"sent", rep.Sent, "gone", rep.Gone, "deleted", rep.Deleted, "failed", rep.Failed,
@@ -147,12 +147,22 @@ func (w *Worker) handle(ctx context.Context, rec events.SQSMessage) (retry bool)
 	}
 }
 
-// selectorName is the Selector dimension of a job's metrics: "FIELD=VALUE",
-// "FIELD=VALUE SHARD/SHARDS", "all", or "all SEGMENT/SEGMENTS".
+// selectorName is the Selector dimension of a job's metrics, which must
+// take few values: the index field ("room") or "all" (metrics.Broadcast).
 func selectorName(j Job) string {
+	if j.Field != "" {
+		return j.Field
+	}
+	return "all"
+}
+
+// partName is what exactly a job read, a property of its metrics line:
+// "FIELD=VALUE", "FIELD=VALUE shard SHARD/SHARDS", "all", or "all
+// SEGMENT/SEGMENTS".
+func partName(j Job) string {
 	switch {
 	case j.Field != "" && j.Shards > 0:
-		return fmt.Sprintf("%s=%s %d/%d", j.Field, j.Value, j.Shard, j.Shards)
+		return fmt.Sprintf("%s=%s shard %d/%d", j.Field, j.Value, j.Shard, j.Shards)
 	case j.Field != "":
 		return j.Field + "=" + j.Value
 	case j.Segments > 1:

@@ -146,10 +146,10 @@ func TestBroadcastLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := broadcast.Report{Sent: 7, Gone: 2, Failed: 1, Ambiguous: 1, Attempts: 12, Throttled: 2, Seconds: 1.5, AchievedRate: 8}
-	if err := metrics.Broadcast(e, "Connections", "room=lobby", rep); err != nil {
+	if err := metrics.Broadcast(e, "Connections", "room", "room=lobby", rep); err != nil {
 		t.Fatal(err)
 	}
-	if err := metrics.Broadcast(e, "Connections", "all 3/8", rep); err != nil {
+	if err := metrics.Broadcast(e, "Connections", "all", "all 3/8", rep); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
@@ -165,7 +165,7 @@ func TestBroadcastLine(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &got); err != nil {
 		t.Fatal(err)
 	}
-	for k, want := range map[string]any{"Table": "Connections", "Selector": "room=lobby", "Posts": 12.0, "Delivered": 7.0, "Gone": 2.0,
+	for k, want := range map[string]any{"Table": "Connections", "Selector": "room", "Part": "room=lobby", "Posts": 12.0, "Delivered": 7.0, "Gone": 2.0,
 		"Throttled": 2.0, "Failed": 1.0, "Ambiguous": 1.0, "Duration": 1.5, "AchievedRate": 8.0} {
 		if got[k] != want {
 			t.Errorf("%s = %v, want %v", k, got[k], want)
@@ -217,7 +217,7 @@ func TestEmitRefuses(t *testing.T) {
 		t.Error("a namespace with ':' was accepted")
 	}
 	var off *metrics.Emitter
-	if err := metrics.Broadcast(off, "T", "all", broadcast.Report{}); err != nil {
+	if err := metrics.Broadcast(off, "T", "all", "", broadcast.Report{}); err != nil {
 		t.Errorf("a nil Emitter: %v", err)
 	}
 	// The checker itself refuses what the specification does.
@@ -234,10 +234,10 @@ func TestEmitRefuses(t *testing.T) {
 func ExampleBroadcast() {
 	var buf bytes.Buffer // a Lambda writes to os.Stdout
 	e, _ := metrics.New(&buf, "lawcket")
-	_ = metrics.Broadcast(e, "Connections", "room=lobby", broadcast.Report{Sent: 3, Attempts: 3, Seconds: 0.5, AchievedRate: 6})
+	_ = metrics.Broadcast(e, "Connections", "room", "room=lobby", broadcast.Report{Sent: 3, Attempts: 3, Seconds: 0.5, AchievedRate: 6})
 	var line map[string]any
 	_ = json.Unmarshal(buf.Bytes(), &line)
-	fmt.Println(line["Table"], line["Selector"], line["Delivered"], line["AchievedRate"])
+	fmt.Println(line["Table"], line["Selector"], line["Part"], line["Delivered"], line["AchievedRate"])
 	// Output:
-	// Connections room=lobby 3 6
+	// Connections room room=lobby 3 6
 }
