@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/lawcket/lawcket/internal/testsupport"
 )
 
 // Start starts dynalite and returns its endpoint, e.g. http://127.0.0.1:39211.
@@ -169,26 +170,7 @@ func find() (string, error) {
 	if p := os.Getenv("LAWCKET_DYNALITE"); p != "" {
 		return p, nil
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		p := filepath.Join(dir, "node_modules", "dynalite", "cli.js")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			if _, err := os.Stat(filepath.Join(dir, "package.json")); err == nil {
-				return "", fmt.Errorf("dynalite is not installed in %s/node_modules", dir)
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("dynalite not found (no node_modules/dynalite above the working directory)")
-		}
-		dir = parent
-	}
+	return testsupport.NodeModule("dynalite", "cli.js")
 }
 
 // Counter is an http.RoundTripper that counts the DynamoDB requests passing

@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/lawcket/lawcket/internal/testsupport"
 )
 
 // launcher is fauxqs.mjs, run with `node --input-type=module -e`.
@@ -277,26 +279,7 @@ func find() (string, error) {
 		}
 		return entry, nil
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		entry := filepath.Join(dir, "node_modules", "fauxqs", "dist", "app.js")
-		if _, err := os.Stat(entry); err == nil {
-			return filepath.Abs(entry)
-		}
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			if _, err := os.Stat(filepath.Join(dir, "package.json")); err == nil {
-				return "", fmt.Errorf("fauxqs is not installed in %s/node_modules", dir)
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("fauxqs not found (no node_modules/fauxqs above the working directory)")
-		}
-		dir = parent
-	}
+	return testsupport.NodeModule("fauxqs", filepath.Join("dist", "app.js"))
 }
 
 // tail keeps the last max bytes written to it (a process's stderr, for the
