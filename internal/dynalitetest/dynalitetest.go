@@ -248,18 +248,7 @@ func (c *Counter) Proxy(endpoint string) (*httptest.Server, error) {
 // the endpoint and a function that stops the server. It fails, never skips,
 // when dynalite or node is missing.
 func Launch() (endpoint string, stop func(), err error) {
-	var stops []func()
-	endpoint, err = start(func(f func()) { stops = append(stops, f) })
-	stop = func() {
-		for i := len(stops) - 1; i >= 0; i-- {
-			stops[i]()
-		}
-	}
-	if err != nil {
-		stop()
-		return "", nil, err
-	}
-	return endpoint, stop, nil
+	return testsupport.Launch(start)
 }
 
 // IndexSafe reports whether a row keyed id can go into a dynalite GSI next

@@ -56,18 +56,7 @@ func Start(t testing.TB) string {
 // returns the endpoint and a function that stops the server. It fails,
 // never skips, when fauxqs or node is missing.
 func Launch() (endpoint string, stop func(), err error) {
-	var stops []func()
-	endpoint, err = start(func(f func()) { stops = append(stops, f) })
-	stop = func() {
-		for i := len(stops) - 1; i >= 0; i-- {
-			stops[i]()
-		}
-	}
-	if err != nil {
-		stop()
-		return "", nil, err
-	}
-	return endpoint, stop, nil
+	return testsupport.Launch(start)
 }
 
 // Client returns an SQS client for endpoint with static test credentials

@@ -34,3 +34,23 @@ func NodeModule(pkg, file string) (string, error) {
 		dir = parent
 	}
 }
+
+// Launch runs start outside a test (demos, tools, a server a test stops
+// itself): start registers its clean-ups through the function it is given,
+// as it would with t.Cleanup. Launch returns what start returns and a stop
+// that runs the clean-ups, last first; when start fails they have already
+// run.
+func Launch(start func(cleanup func(func())) (string, error)) (endpoint string, stop func(), err error) {
+	var stops []func()
+	endpoint, err = start(func(f func()) { stops = append(stops, f) })
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	if err != nil {
+		stop()
+		return "", nil, err
+	}
+	return endpoint, stop, nil
+}

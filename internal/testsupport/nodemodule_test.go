@@ -36,3 +36,28 @@ func TestNodeModule(t *testing.T) {
 		t.Fatalf("NodeModule = %q, %v; want %q", got, err, want)
 	}
 }
+
+func TestLaunch(t *testing.T) {
+	var order []int
+	endpoint, stop, err := testsupport.Launch(func(cleanup func(func())) (string, error) {
+		cleanup(func() { order = append(order, 1) })
+		cleanup(func() { order = append(order, 2) })
+		return "http://127.0.0.1:1", nil
+	})
+	if err != nil || endpoint != "http://127.0.0.1:1" || len(order) != 0 {
+		t.Fatalf("Launch = %q, %v; cleaned up %v before stop", endpoint, err, order)
+	}
+	stop()
+	if len(order) != 2 || order[0] != 2 || order[1] != 1 {
+		t.Fatalf("clean-ups ran %v, want [2 1]", order)
+	}
+
+	order = nil
+	_, stop, err = testsupport.Launch(func(cleanup func(func())) (string, error) {
+		cleanup(func() { order = append(order, 1) })
+		return "", os.ErrNotExist
+	})
+	if err == nil || stop != nil || len(order) != 1 {
+		t.Fatalf("failed start: err %v, stop %v, clean-ups %v", err, stop != nil, order)
+	}
+}
