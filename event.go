@@ -124,30 +124,39 @@ func newEvent(req events.APIGatewayWebsocketProxyRequest) (*Event, error) {
 
 // Header returns the value of the named header, matched case-insensitively,
 // from headers or, when absent there, multiValueHeaders (values joined with
-// ", "). It returns "" when the header is absent.
+// ", "). It returns "" when the header is absent. When several names differ
+// only in case, the one that sorts first wins, as in the spec's
+// expressions (headers.x): the answer never depends on map order.
 func (e *Event) Header(name string) string {
-	for k, v := range e.Request.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
+	if v, ok := foldLookup(e.Request.Headers, name); ok {
+		return v
 	}
 	return strings.Join(e.HeaderValues(name), ", ")
 }
 
 // HeaderValues returns every value of the named header, matched
-// case-insensitively: multiValueHeaders when present, else headers.
+// case-insensitively (the name that sorts first among case variants):
+// multiValueHeaders when present, else headers.
 func (e *Event) HeaderValues(name string) []string {
-	for k, v := range e.Request.MultiValueHeaders {
-		if strings.EqualFold(k, name) {
-			return slices.Clone(v)
-		}
+	if v, ok := foldLookup(e.Request.MultiValueHeaders, name); ok {
+		return slices.Clone(v)
 	}
-	for k, v := range e.Request.Headers {
-		if strings.EqualFold(k, name) {
-			return []string{v}
-		}
+	if v, ok := foldLookup(e.Request.Headers, name); ok {
+		return []string{v}
 	}
 	return nil
+}
+
+// foldLookup returns the value of the key of m equal to name under case
+// folding that sorts first, in one pass.
+func foldLookup[V any](m map[string]V, name string) (v V, ok bool) {
+	best := ""
+	for k, val := range m {
+		if strings.EqualFold(k, name) && (!ok || k < best) {
+			best, v, ok = k, val, true
+		}
+	}
+	return v, ok
 }
 
 // Query returns the named query-string parameter (names are case-sensitive)
