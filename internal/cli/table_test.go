@@ -31,6 +31,8 @@ func TestTableGolden(t *testing.T) {
 		{"table-terraform-indexes", []string{"table", "-c", specDir + "indexes.yaml", "--format", "terraform", "--name", "GameTable"}, ExitOK},
 		{"table-cloudformation-minimal", []string{"table", "-c", specDir + "minimal.yaml"}, ExitOK},
 		{"table-terraform-minimal", []string{"table", "-c", specDir + "minimal.yaml", "--format", "terraform"}, ExitOK},
+		{"table-cloudformation-channels", []string{"table", "-c", specDir + "channels.yaml"}, ExitOK},
+		{"table-terraform-channels", []string{"table", "-c", specDir + "channels.yaml", "--format", "terraform"}, ExitOK},
 		{"table-bad-spec", []string{"table", "-c", specDir + "bad.yaml"}, ExitFindings},
 	}
 	for _, tt := range tests {
@@ -218,7 +220,7 @@ func checkPolicy(t *testing.T, res yaml.Node, table string, indexes []string) {
 func TestTableLint(t *testing.T) {
 	templates := map[string]string{} // file name → template
 	var hcl []string
-	for _, spec := range []string{"lawcket.yaml", "indexes.yaml", "minimal.yaml"} {
+	for _, spec := range []string{"lawcket.yaml", "indexes.yaml", "minimal.yaml", "channels.yaml"} {
 		for _, format := range []string{"cloudformation", "sam", "serverless", "terraform"} {
 			code, stdout, stderr := run(t, "", "table", "-c", specDir+spec, "--format", format)
 			if code != ExitOK {

@@ -411,6 +411,12 @@ func NewTableOnly(spec *syncspec.Spec, id string, allow []string) (*Stack, error
 		}
 	}
 	s.Functions = []*Function{{ID: id + "Policy", Name: "policy", Grants: []Grant{{Table: table, Ops: ops, IndexOps: indexOps, Indexes: indexes}, {Ops: mgmt}}}}
+	if spec.Channels != nil {
+		// The channels plugin's table and grants, as in a whole stack.
+		if err := (channelsFeature{}).Apply(s); err != nil { // channels.go
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
