@@ -357,7 +357,10 @@ func (a *App) Route(routeKey string, fn HandlerFunc) {
 }
 
 // Handler returns the function lambda.Start accepts. It is safe for
-// concurrent use and never panics.
+// concurrent use and never panics. Prefer App.Start (or App.Invoke): with
+// lambda.Start(a.Handler()) aws-lambda-go decodes the event itself, so a
+// payload with a wrong JSON type (say "headers": 5) fails the invocation
+// instead of being answered 400 naming the field.
 func (a *App) Handler() func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	return a.serve
 }
