@@ -26,7 +26,9 @@ function: get their own function (CodeUri ./cmd/NAME, or --code NAME=DIR).
 sync: the zero-code lawcket-sync serves $connect and $disconnect, built by
 the Makefile target --makefile prints (lawcket.yaml shipped beside its
 bootstrap); your function serves $default and the routes. --fanout adds an
-SQS queue of broadcast segment jobs and its worker, lawcket-fanout.
+SQS queue of broadcast segment jobs and its worker, lawcket-fanout. --sweep
+'rate(15 minutes)' (sync shape, channels: section) adds an EventBridge rule
+that runs lawcket-sync's sweep of gone connections on that schedule.
 
 --format sam (the default) is for sam build and sam deploy; cloudformation
 takes each function's zip from S3 (parameters CodeBucket and <Fn>CodeKey);
@@ -52,6 +54,7 @@ func runTemplate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	stage := f.String("stage", "", "the stage `name` (default api.stage, else prod)")
 	allow := f.String("allow", "", "extra grants for your functions, comma-separated: scan (broadcast to all), get-connection, delete-connection")
 	fanout := f.Bool("fanout", false, "add the fan-out: an SQS queue of broadcast segment jobs (with a dead-letter queue) and its worker, lawcket-fanout")
+	sweep := f.String("sweep", "", "with --shape sync and a channels: section, run lawcket-sync's sweep of gone connections on the EventBridge `schedule` (e.g. 'rate(15 minutes)')")
 	makefile := f.Bool("makefile", false, "print the Makefile targets sam build runs for lawcket-sync (--shape sync) and lawcket-fanout (--fanout) instead of the template")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
@@ -66,7 +69,7 @@ func runTemplate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	}
 	s, err := stack.New(spec, stack.Options{
 		Shape: stack.Shape(shape.value), CodeURI: *codeURI, Code: code.m, Arch: arch.value,
-		LogRetention: *retention, Stage: *stage, Allow: splitList(*allow), Fanout: *fanout,
+		LogRetention: *retention, Stage: *stage, Allow: splitList(*allow), Fanout: *fanout, Sweep: *sweep,
 	})
 	if err != nil {
 		return f.usageError(stderr, "%s", strings.TrimPrefix(err.Error(), "stack: "))

@@ -66,6 +66,9 @@ func (s *Stack) CloudFormation(sam bool) (*cloudformation.Template, error) {
 	for _, q := range s.Queues {
 		cfnQueue(t, q)
 	}
+	for _, sc := range s.Schedules {
+		cfnSchedule(t, sc)
+	}
 	routeIDs := s.routeIDs()
 	for i, r := range s.Routes {
 		id := routeIDs[i]

@@ -305,7 +305,7 @@ func policies(t *testing.T, tmpl []byte) map[string][]statement {
 }
 
 // tableIDs maps the tables' names to their logical ids in the templates.
-var tableIDs = map[string]string{"chat-connections": "ConnectionsTable"}
+var tableIDs = map[string]string{"chat-connections": "ConnectionsTable", "chat-connections-subscriptions": stack.SubscriptionsTableID}
 
 // missing says which of c's calls the statements do not allow on the
 // resource it was on: a DynamoDB action on that table itself (its logical

@@ -81,6 +81,10 @@ type Options struct {
 	// Fanout adds the fan-out queue and its worker, lawcket-fanout (see
 	// fanout.go).
 	Fanout bool
+	// Sweep, an EventBridge schedule expression (rate(15 minutes)), runs
+	// lawcket-sync's sweep of gone connections on that schedule (Sync
+	// shape, channels: section; see sweep.go).
+	Sweep string
 	// Features add their resources and grants after the core stack (see
 	// Feature).
 	Features []Feature
@@ -110,6 +114,8 @@ type Stack struct {
 	// Tables[0] is the connections table.
 	Tables    []*Table
 	Functions []*Function
+	// Schedules are EventBridge rules invoking a function (the sweep).
+	Schedules []*Schedule
 	// Queues are SQS queues (the fan-out queue), each with a dead-letter
 	// queue and its consumer.
 	Queues []*Queue
@@ -309,6 +315,7 @@ func New(spec *syncspec.Spec, o Options) (*Stack, error) {
 	}
 	s.Functions = append(s.Functions, app)
 	connectFn := app
+	var syncFn *Function
 	if o.Shape == Sync {
 		syncURI := o.SyncCodeURI
 		if syncURI == "" {
@@ -321,7 +328,7 @@ func New(spec *syncspec.Spec, o Options) (*Stack, error) {
 			Grants:      []Grant{{Table: table, Ops: []Op{PutItem, DeleteItem}}},
 		}
 		s.Functions = append(s.Functions, sync)
-		connectFn = sync
+		connectFn, syncFn = sync, sync
 		app.Description = "lawcket app: " + strings.Join(append([]string{"$default"}, api.RouteKeys()...), ", ")
 	}
 	named := map[string]*Function{}
@@ -365,6 +372,11 @@ func New(spec *syncspec.Spec, o Options) (*Stack, error) {
 	}
 	if o.Fanout {
 		s.addFanout(table, indexes, app, o.SyncCodeURI)
+	}
+	if o.Sweep != "" { // before channelsFeature, which grants the subscriptions' Scan to who scans
+		if err := s.addSweep(o, table, syncFn); err != nil {
+			return nil, err
+		}
 	}
 	for _, f := range o.Features {
 		if err := f.Apply(s); err != nil {

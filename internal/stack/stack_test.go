@@ -75,6 +75,14 @@ func renderAll(t *testing.T) []rendering {
 			t.Fatal(err)
 		}
 		out = append(out, rendering{"chat-sync-fanout", format, b, s})
+		s, err = stack.New(spec, stack.Options{Shape: stack.Sync, Sweep: "rate(15 minutes)"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err = s.Render(format); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, rendering{"chat-sync-sweep", format, b, s})
 	}
 	slices.SortFunc(out, func(a, b rendering) int { return strings.Compare(a.name+a.format, b.name+b.format) })
 	return out

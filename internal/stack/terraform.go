@@ -64,6 +64,9 @@ func (s *Stack) Terraform() ([]byte, error) {
 	for _, q := range s.Queues {
 		tfQueue(root, q)
 	}
+	for _, sc := range s.Schedules {
+		tfSchedule(root, sc)
+	}
 	if a := s.Authorizer; a != nil {
 		var uri hclwrite.Tokens
 		var fnName hclwrite.Tokens
