@@ -25,6 +25,8 @@ func TestTemplateGolden(t *testing.T) {
 		{"template-bad-allow", []string{"template", "-c", chat, "--allow", "everything"}, ExitUsage},
 		{"template-bad-code", []string{"template", "-c", chat, "--code", "rooms=./rooms"}, ExitUsage},
 		{"template-bad-retention", []string{"template", "-c", chat, "--log-retention", "2"}, ExitUsage},
+		{"template-sweep-terraform", []string{"template", "-c", chat, "--shape", "sync", "--sweep", "rate(15 minutes)", "--format", "terraform"}, ExitOK},
+		{"template-bad-sweep", []string{"template", "-c", chat, "--sweep", "rate(15 minutes)"}, ExitUsage},
 		{"template-bad-spec", []string{"template", "-c", specDir + "bad.yaml"}, ExitFindings},
 		{"help-template", []string{"template", "-h"}, ExitOK},
 	}
