@@ -280,29 +280,6 @@ func New(spec *syncspec.Spec, o Options) (*Stack, error) {
 		}
 	}
 	indexes := indexNames(spec)
-	// messageOps are what every function serving messages does: read the
-	// sender's row (Table.Get), broadcast (Query on the indexes, delete gone
-	// rows) and reply or post (POST @connections).
-	messageGrants := func(connect bool) []Grant {
-		ops := []Op{GetItem, DeleteItem}
-		if connect {
-			ops = []Op{GetItem, PutItem, DeleteItem}
-		}
-		var indexOps []Op
-		if len(indexes) > 0 {
-			indexOps = []Op{Query}
-		}
-		var mgmt []Op
-		mgmt = append(mgmt, PostToConnection)
-		for _, op := range extras {
-			if op == Scan {
-				ops = append(ops, Scan)
-			} else {
-				mgmt = append(mgmt, op)
-			}
-		}
-		return []Grant{{Table: table, Ops: ops, IndexOps: indexOps, Indexes: indexes}, {Ops: mgmt}}
-	}
 	appURI := o.CodeURI
 	if appURI == "" {
 		appURI = "."
@@ -311,7 +288,7 @@ func New(spec *syncspec.Spec, o Options) (*Stack, error) {
 		ID: AppFunction, Name: "app", CodeURI: appURI, BuildMethod: "go1.x",
 		Description: "lawcket app: " + strings.Join(append([]string{"$connect", "$disconnect", "$default"}, api.RouteKeys()...), ", "),
 		Env:         []EnvVar{{Name: syncspec.EnvTable, Table: table}},
-		Grants:      messageGrants(o.Shape != Sync),
+		Grants:      messageGrants(table, indexes, extras, o.Shape != Sync),
 	}
 	s.Functions = append(s.Functions, app)
 	connectFn := app
@@ -355,7 +332,7 @@ func New(spec *syncspec.Spec, o Options) (*Stack, error) {
 	for _, r := range api.Routes {
 		f := app
 		if r.Function != "" && o.Shape != Single {
-			f = fn(r.Function, messageGrants(false), "lawcket route function "+r.Function)
+			f = fn(r.Function, messageGrants(table, indexes, extras, false), "lawcket route function "+r.Function)
 			f.Description += " " + r.Key
 		}
 		s.Routes = append(s.Routes, &Route{Key: r.Key, Function: f})
@@ -408,8 +385,26 @@ func NewTableOnly(spec *syncspec.Spec, id string, allow []string) (*Stack, error
 	if spec.API != nil && spec.API.Stage != "" {
 		s.Stage = spec.API.Stage
 	}
-	indexes := indexNames(spec)
-	ops := []Op{GetItem, PutItem, DeleteItem}
+	s.Functions = []*Function{{ID: id + "Policy", Name: "policy", Grants: messageGrants(table, indexNames(spec), extras, true)}}
+	if spec.Channels != nil {
+		// The channels plugin's table and grants, as in a whole stack.
+		if err := (channelsFeature{}).Apply(s); err != nil { // channels.go
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// messageGrants are what every function serving messages does: read the
+// sender's row (Table.Get), broadcast (Query on the indexes, delete gone
+// rows) and reply or post (POST @connections); with connect, also write
+// the row ($connect); plus the extras (Scan on the table, GET and DELETE
+// @connections).
+func messageGrants(table *Table, indexes []string, extras []Op, connect bool) []Grant {
+	ops := []Op{GetItem, DeleteItem}
+	if connect {
+		ops = []Op{GetItem, PutItem, DeleteItem}
+	}
 	var indexOps []Op
 	if len(indexes) > 0 {
 		indexOps = []Op{Query}
@@ -422,14 +417,7 @@ func NewTableOnly(spec *syncspec.Spec, id string, allow []string) (*Stack, error
 			mgmt = append(mgmt, op)
 		}
 	}
-	s.Functions = []*Function{{ID: id + "Policy", Name: "policy", Grants: []Grant{{Table: table, Ops: ops, IndexOps: indexOps, Indexes: indexes}, {Ops: mgmt}}}}
-	if spec.Channels != nil {
-		// The channels plugin's table and grants, as in a whole stack.
-		if err := (channelsFeature{}).Apply(s); err != nil { // channels.go
-			return nil, err
-		}
-	}
-	return s, nil
+	return []Grant{{Table: table, Ops: ops, IndexOps: indexOps, Indexes: indexes}, {Ops: mgmt}}
 }
 
 // Grant adds g to the functions (a Feature's grants on its own table, or
