@@ -128,37 +128,17 @@ func (p *parser) buildFunctions() {
 			p.knownFunction(id)
 			continue
 		}
-		fn := &Function{
-			LogicalID:    id,
-			Name:         p.str(resPath(id, "Properties", "FunctionName"), f.FunctionName),
-			Runtime:      p.str(resPath(id, "Properties", "Runtime"), f.Runtime),
-			Handler:      p.str(resPath(id, "Properties", "Handler"), f.Handler),
-			Timeout:      DefaultFunctionTimeout,
-			MemorySize:   128,
-			Architecture: "x86_64",
-			Pos:          p.pos(resPath(id)),
+		props := functionProps{
+			FunctionName: f.FunctionName, Runtime: f.Runtime, Handler: f.Handler, Metadata: f.AWSCloudFormationMetadata,
+			Architectures: f.Architectures, Timeout: f.Timeout, MemorySize: f.MemorySize,
 		}
-		if f.CodeUri != nil && f.CodeUri.String != nil {
-			if dir := p.check(resPath(id, "Properties", "CodeUri"), *f.CodeUri.String); dir != "" {
-				fn.CodeURI = p.codeDir(id, dir)
-			}
-		}
-		if bm, ok := f.AWSCloudFormationMetadata["BuildMethod"].(string); ok {
-			fn.BuildMethod = p.check(resPath(id, "Metadata", "BuildMethod"), bm)
-		}
-		if len(f.Architectures) == 1 {
-			fn.Architecture = f.Architectures[0]
-		}
-		if f.Timeout != nil {
-			fn.Timeout = *f.Timeout
-		}
-		if f.MemorySize != nil {
-			fn.MemorySize = *f.MemorySize
+		if f.CodeUri != nil {
+			props.CodeURI = f.CodeUri.String
 		}
 		if f.Environment != nil {
-			fn.Environment = p.env(id, f.Environment.Variables)
+			props.Environment, props.HasEnvironment = f.Environment.Variables, true
 		}
-		p.addFunction(fn)
+		p.addFunction(p.function(id, props))
 	}
 	for _, id := range p.resources(typeLambdaFunction) {
 		p.stringifyEnv(id)
@@ -167,33 +147,62 @@ func (p *parser) buildFunctions() {
 			p.knownFunction(id)
 			continue
 		}
-		fn := &Function{
-			LogicalID:    id,
-			Name:         p.str(resPath(id, "Properties", "FunctionName"), f.FunctionName),
-			Runtime:      p.str(resPath(id, "Properties", "Runtime"), f.Runtime),
-			Handler:      p.str(resPath(id, "Properties", "Handler"), f.Handler),
-			Timeout:      DefaultFunctionTimeout,
-			MemorySize:   128,
-			Architecture: "x86_64",
-			Pos:          p.pos(resPath(id)),
-		}
-		if bm, ok := f.AWSCloudFormationMetadata["BuildMethod"].(string); ok {
-			fn.BuildMethod = p.check(resPath(id, "Metadata", "BuildMethod"), bm)
-		}
-		if len(f.Architectures) == 1 {
-			fn.Architecture = f.Architectures[0]
-		}
-		if f.Timeout != nil {
-			fn.Timeout = *f.Timeout
-		}
-		if f.MemorySize != nil {
-			fn.MemorySize = *f.MemorySize
+		props := functionProps{
+			FunctionName: f.FunctionName, Runtime: f.Runtime, Handler: f.Handler, Metadata: f.AWSCloudFormationMetadata,
+			Architectures: f.Architectures, Timeout: f.Timeout, MemorySize: f.MemorySize,
 		}
 		if f.Environment != nil {
-			fn.Environment = p.env(id, f.Environment.Variables)
+			props.Environment, props.HasEnvironment = f.Environment.Variables, true
 		}
-		p.addFunction(fn)
+		p.addFunction(p.function(id, props))
 	}
+}
+
+// functionProps are the properties AWS::Serverless::Function and
+// AWS::Lambda::Function share, whose goformation types differ; CodeURI is
+// SAM's only.
+type functionProps struct {
+	FunctionName, Runtime, Handler, CodeURI *string
+	Metadata                                map[string]any
+	Architectures                           []string
+	Timeout, MemorySize                     *int
+	Environment                             map[string]string
+	HasEnvironment                          bool
+}
+
+// function is the Function of the decoded properties of resource id.
+func (p *parser) function(id string, f functionProps) *Function {
+	fn := &Function{
+		LogicalID:    id,
+		Name:         p.str(resPath(id, "Properties", "FunctionName"), f.FunctionName),
+		Runtime:      p.str(resPath(id, "Properties", "Runtime"), f.Runtime),
+		Handler:      p.str(resPath(id, "Properties", "Handler"), f.Handler),
+		Timeout:      DefaultFunctionTimeout,
+		MemorySize:   128,
+		Architecture: "x86_64",
+		Pos:          p.pos(resPath(id)),
+	}
+	if f.CodeURI != nil {
+		if dir := p.check(resPath(id, "Properties", "CodeUri"), *f.CodeURI); dir != "" {
+			fn.CodeURI = p.codeDir(id, dir)
+		}
+	}
+	if bm, ok := f.Metadata["BuildMethod"].(string); ok {
+		fn.BuildMethod = p.check(resPath(id, "Metadata", "BuildMethod"), bm)
+	}
+	if len(f.Architectures) == 1 {
+		fn.Architecture = f.Architectures[0]
+	}
+	if f.Timeout != nil {
+		fn.Timeout = *f.Timeout
+	}
+	if f.MemorySize != nil {
+		fn.MemorySize = *f.MemorySize
+	}
+	if f.HasEnvironment {
+		fn.Environment = p.env(id, f.Environment)
+	}
+	return fn
 }
 
 // knownFunction records a function whose properties did not decode (that
