@@ -114,16 +114,9 @@ func serverless(s *stack.Stack) ([]byte, error) {
 			statements = append(statements, st)
 		}
 	}
-	outputs := map[string]any{}
-	for id, o := range tmpl.Outputs {
-		if _, isPolicy := tmpl.Resources[stack.PolicyID(s)]; isPolicy && id == stack.PolicyID(s)+"Arn" {
-			continue
-		}
-		outputs[id] = o
-	}
 	doc := map[string]any{
 		"provider":  map[string]any{"iam": map[string]any{"role": map[string]any{"statements": statements}}},
-		"resources": map[string]any{"Resources": resources, "Outputs": outputs},
+		"resources": map[string]any{"Resources": resources, "Outputs": tmpl.Outputs}, // the tables' names (a serverless stack's policy has no output)
 	}
 	var n yaml.Node
 	if err := n.Encode(doc); err != nil {

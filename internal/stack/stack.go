@@ -127,9 +127,6 @@ type Stack struct {
 	Serverless bool
 }
 
-// PolicyID is the logical id of a policy-only stack's managed policy.
-func PolicyID(s *Stack) string { return s.Tables[0].ID + "Policy" }
-
 // Route is one route and the function that serves it.
 type Route struct {
 	Key      string
