@@ -72,7 +72,6 @@ func (s *Stack) CloudFormation(sam bool) (*cloudformation.Template, error) {
 	routeIDs := s.routeIDs()
 	for i, r := range s.Routes {
 		id := routeIDs[i]
-		routeIDs = append(routeIDs, id)
 		route := &apigatewayv2.Route{
 			ApiId:             cloudformation.Ref(APIID),
 			RouteKey:          r.Key,
