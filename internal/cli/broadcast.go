@@ -229,8 +229,9 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if *name == "" {
 		*name = "broadcast-" + time.Now().UTC().Format("20060102T150405.000000000Z")
 	}
-	fld, _ := spec.Field(sel.Field) // a sharded field: one job per shard
-	out, err := planner.Broadcast(ctx, fanout.Job{Broadcast: *name, Table: spec.Table, Field: sel.Field, Value: sel.Value, Shards: fld.Shards,
+	// A sharded field's Query is one job per shard: the planner reads the
+	// shards from the table (dynamo.Table.Shards).
+	out, err := planner.Broadcast(ctx, fanout.Job{Broadcast: *name, Table: spec.Table, Field: sel.Field, Value: sel.Value,
 		Payload: payload, Rate: *rate, Exclude: *exclude, APIID: *apiID})
 	d := out.Decision
 	if *queue != "" && d.Mode != "" {
