@@ -135,8 +135,8 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if *rate < 0 || math.IsNaN(*rate) || math.IsInf(*rate, 0) {
 		return f.usageError(stderr, "--rate %v: want requests per second, or 0 for no limit", *rate)
 	}
-	if *segments < 1 || *segments > 1000 {
-		return f.usageError(stderr, "--segments %d: want 1 to 1000", *segments)
+	if *segments < 1 || *segments > fanout.MaxPlanSegments {
+		return f.usageError(stderr, "--segments %d: want 1 to %d", *segments, fanout.MaxPlanSegments)
 	}
 	if *segments > 1 && sel.Field != "" {
 		return f.usageError(stderr, "--segments needs --all: a Query on an index cannot be split into Scan segments")
