@@ -440,15 +440,7 @@ func (r *run) fail(rep *Report, f Failure) {
 func merge(parts []Report, maxFailures int) Report {
 	rep := Report{Failures: []Failure{}}
 	for _, p := range parts {
-		rep.Sent += p.Sent
-		rep.Gone += p.Gone
-		rep.Deleted += p.Deleted
-		rep.Failed += p.Failed
-		rep.Ambiguous += p.Ambiguous
-		rep.Attempts += p.Attempts
-		rep.Retries += p.Retries
-		rep.Throttled += p.Throttled
-		rep.FailuresOmitted += p.FailuresOmitted
+		rep.addCounts(p)
 		for _, f := range p.Failures {
 			if len(rep.Failures) < maxFailures {
 				rep.Failures = append(rep.Failures, f)
@@ -457,10 +449,28 @@ func merge(parts []Report, maxFailures int) Report {
 			}
 		}
 	}
-	slices.SortFunc(rep.Failures, func(a, b Failure) int {
+	sortFailures(rep.Failures)
+	return rep
+}
+
+// addCounts adds o's counts (not its rates, times or failures) to r.
+func (r *Report) addCounts(o Report) {
+	r.Sent += o.Sent
+	r.Gone += o.Gone
+	r.Deleted += o.Deleted
+	r.Failed += o.Failed
+	r.Ambiguous += o.Ambiguous
+	r.Attempts += o.Attempts
+	r.Retries += o.Retries
+	r.Throttled += o.Throttled
+	r.FailuresOmitted += o.FailuresOmitted
+}
+
+// sortFailures puts failures in connection id order, then by Op.
+func sortFailures(fs []Failure) {
+	slices.SortFunc(fs, func(a, b Failure) int {
 		return cmp.Or(cmp.Compare(a.ConnectionID, b.ConnectionID), cmp.Compare(a.Op, b.Op))
 	})
-	return rep
 }
 
 // Add adds o, the Report of another part of the same broadcast (a segment
@@ -470,14 +480,7 @@ func merge(parts []Report, maxFailures int) Report {
 // the failures are merged in connection id order (the Report keeps at most
 // as many as both held).
 func (r *Report) Add(o Report) {
-	r.Sent += o.Sent
-	r.Gone += o.Gone
-	r.Deleted += o.Deleted
-	r.Failed += o.Failed
-	r.Ambiguous += o.Ambiguous
-	r.Attempts += o.Attempts
-	r.Retries += o.Retries
-	r.Throttled += o.Throttled
+	r.addCounts(o)
 	r.Rate += o.Rate
 	r.MinRate += o.MinRate
 	r.Seconds = max(r.Seconds, o.Seconds)
@@ -485,12 +488,9 @@ func (r *Report) Add(o Report) {
 	if r.Seconds > 0 {
 		r.AchievedRate = float64(r.Attempts) / r.Seconds
 	}
-	r.FailuresOmitted += o.FailuresOmitted
 	r.Failures = append(r.Failures, o.Failures...)
 	if r.Failures == nil {
 		r.Failures = []Failure{}
 	}
-	slices.SortFunc(r.Failures, func(a, b Failure) int {
-		return cmp.Or(cmp.Compare(a.ConnectionID, b.ConnectionID), cmp.Compare(a.Op, b.Op))
-	})
+	sortFailures(r.Failures)
 }

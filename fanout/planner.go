@@ -11,7 +11,6 @@ import (
 
 	"github.com/lawcket/lawcket/broadcast"
 	"github.com/lawcket/lawcket/dynamo"
-	"github.com/lawcket/lawcket/metrics"
 )
 
 // Mode says where a broadcast runs.
@@ -352,10 +351,7 @@ func (p Planner) Broadcast(ctx context.Context, base Job) (Outcome, error) {
 	var wg sync.WaitGroup
 	for i, j := range d.Jobs {
 		wg.Go(func() {
-			reps[i], errs[i] = p.Worker.Run(ctx, j)
-			if merr := metrics.Broadcast(p.Worker.metrics, j.Table, selectorName(j), partName(j), reps[i]); merr != nil {
-				p.Worker.log.WarnContext(ctx, "fanout: metrics", "error", merr)
-			}
+			reps[i], errs[i] = p.Worker.runMetered(ctx, p.Worker.log, j)
 		})
 	}
 	wg.Wait()

@@ -83,6 +83,16 @@ func (w *Worker) Run(ctx context.Context, job Job) (broadcast.Report, error) {
 		broadcast.Exclude(job.Exclude), broadcast.WithAPIID(job.APIID))
 }
 
+// runMetered runs job (Run) and emits its EMF line when the worker has
+// metrics (WithMetrics), logging to log a line that cannot be written.
+func (w *Worker) runMetered(ctx context.Context, log *slog.Logger, job Job) (broadcast.Report, error) {
+	rep, err := w.Run(ctx, job)
+	if merr := metrics.Broadcast(w.metrics, job.Table, selectorName(job), partName(job), rep); merr != nil {
+		log.WarnContext(ctx, "fanout: metrics", "error", merr)
+	}
+	return rep, err
+}
+
 // HandleSQS is the handler of a worker Lambda fed by an SQS queue of jobs
 // (lambda.Start(w.HandleSQS), with ReportBatchItemFailures on the event
 // source mapping). Records run one after the other. A record is reported
@@ -120,10 +130,7 @@ func (w *Worker) handle(ctx context.Context, rec events.SQSMessage) (retry bool)
 		log.WarnContext(ctx, "fanout: no time left for the job: delivered again", "error", ctx.Err())
 		return true
 	}
-	rep, err := w.Run(ctx, job)
-	if merr := metrics.Broadcast(w.metrics, job.Table, selectorName(job), partName(job), rep); merr != nil {
-		log.WarnContext(ctx, "fanout: metrics", "error", merr)
-	}
+	rep, err := w.runMetered(ctx, log, job)
 	attrs := []any{"sent", rep.Sent, "gone", rep.Gone, "deleted", rep.Deleted, "failed", rep.Failed,
 		"ambiguous", rep.Ambiguous, "attempts", rep.Attempts, "retries", rep.Retries, "throttled", rep.Throttled,
 		"achievedRate", rep.AchievedRate, "seconds", rep.Seconds}

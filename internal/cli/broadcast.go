@@ -135,8 +135,8 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if *rate < 0 || math.IsNaN(*rate) || math.IsInf(*rate, 0) {
 		return f.usageError(stderr, "--rate %v: want requests per second, or 0 for no limit", *rate)
 	}
-	if *segments < 1 || *segments > 1000 {
-		return f.usageError(stderr, "--segments %d: want 1 to 1000", *segments)
+	if *segments < 1 || *segments > fanout.MaxPlanSegments {
+		return f.usageError(stderr, "--segments %d: want 1 to %d", *segments, fanout.MaxPlanSegments)
 	}
 	if *segments > 1 && sel.Field != "" {
 		return f.usageError(stderr, "--segments needs --all: a Query on an index cannot be split into Scan segments")
@@ -229,8 +229,9 @@ func runBroadcast(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if *name == "" {
 		*name = "broadcast-" + time.Now().UTC().Format("20060102T150405.000000000Z")
 	}
-	fld, _ := spec.Field(sel.Field) // a sharded field: one job per shard
-	out, err := planner.Broadcast(ctx, fanout.Job{Broadcast: *name, Table: spec.Table, Field: sel.Field, Value: sel.Value, Shards: fld.Shards,
+	// A sharded field's Query is one job per shard: the planner reads the
+	// shards from the table (dynamo.Table.Shards).
+	out, err := planner.Broadcast(ctx, fanout.Job{Broadcast: *name, Table: spec.Table, Field: sel.Field, Value: sel.Value,
 		Payload: payload, Rate: *rate, Exclude: *exclude, APIID: *apiID})
 	d := out.Decision
 	if *queue != "" && d.Mode != "" {
