@@ -392,13 +392,6 @@ func (p *parser) compileRule(n *yaml.Node, def, path string, opts eval.RuleOptio
 	if strings.HasPrefix(msg, "expected bool") {
 		msg += " (a rule must give true or false)"
 	}
-	line, col := n.Line, n.Column
-	if ce.Line > 0 {
-		if ps := scalarPositions(p.lines, n); ps != nil && ce.Offset >= 0 && ce.Offset < len(ps) {
-			line, col = ps[ce.Offset].line, ps[ce.Offset].col
-		}
-	}
-	e := p.errAt(line, col, path, "%s", msg)
-	e.Snippet = ce.Snippet
+	p.errCompile(n, path, msg, ce)
 	return nil
 }
