@@ -282,26 +282,9 @@ func (p *parser) walkPresence(ns *namespaceNodes, v *yaml.Node, path string) boo
 			}
 			pr.Member, ns.member = s, resolve(pv)
 		case "fields":
-			pv = resolve(pv)
-			if pv.Kind != yaml.SequenceNode {
-				p.errNode(pv, kp, "fields must be a list of field names, such as [user]")
-				ok = false
-				return
-			}
-			for i, n := range pv.Content {
-				s, good := p.scalar(n, fmt.Sprintf("%s[%d]", kp, i), "a field name")
-				if !good {
-					ok = false
-					continue
-				}
-				if slices.Contains(pr.Fields, s) {
-					p.errNode(n, fmt.Sprintf("%s[%d]", kp, i), "%s is listed twice", s)
-					ok = false
-					continue
-				}
-				pr.Fields = append(pr.Fields, s)
-				ns.fields = append(ns.fields, resolve(n))
-			}
+			var good bool
+			pr.Fields, ns.fields, good = p.stringList(pv, kp, "fields must be a list of field names, such as [user]", "a field name", nil)
+			ok = ok && good
 		default:
 			p.unknownKey(k, path, presenceKeys)
 			ok = false
