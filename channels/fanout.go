@@ -16,6 +16,7 @@ import (
 
 	"github.com/lawcket/lawcket"
 	"github.com/lawcket/lawcket/broadcast"
+	"github.com/lawcket/lawcket/dynamo"
 	"github.com/lawcket/lawcket/mgmt"
 )
 
@@ -114,8 +115,10 @@ type remover struct{ f *fanout }
 // failed delete; the subscription goes with the $disconnect, its TTL or a
 // sweep if the connection really is gone.
 func (s remover) Delete(ctx context.Context, connectionID string) error {
-	if row, err := s.f.p.conns.Get(ctx, connectionID); err == nil && s.f.p.store.clock().Sub(row.ConnectedAt) < EstablishWindow {
-		return fmt.Errorf("channels: %s answered 410 %v after its connect (it may still be in $connect); kept: %w", connectionID, s.f.p.store.clock().Sub(row.ConnectedAt).Round(time.Millisecond), lawcket.ErrNotEstablished)
+	if row, err := s.f.p.conns.Get(ctx, connectionID); err == nil {
+		if age, young := establishing(row, s.f.p.store.clock()); young {
+			return fmt.Errorf("channels: %s answered 410 %v after its connect (it may still be in $connect); kept: %w", connectionID, age.Round(time.Millisecond), lawcket.ErrNotEstablished)
+		}
 	}
 	_, err := s.f.p.removeGone(ctx, connectionID)
 	return err
@@ -125,6 +128,13 @@ func (s remover) Delete(ctx context.Context, connectionID string) error {
 // answers 410 is not removed: API Gateway's longest integration timeout
 // (29 s) plus a margin, the longest a $connect can last.
 const EstablishWindow = 30 * time.Second
+
+// establishing reports whether row's connection is younger than
+// EstablishWindow at now (a row without connectedAt is not), with its age.
+func establishing(row dynamo.Row, now time.Time) (time.Duration, bool) {
+	age := now.Sub(row.ConnectedAt)
+	return age, !row.ConnectedAt.IsZero() && age < EstablishWindow
+}
 
 // send posts frame to the subscribers of one subscription path.
 func (f *fanout) send(ctx context.Context, path string, frame any, opts ...PublishOption) (Report, error) {

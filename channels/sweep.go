@@ -204,7 +204,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (SweepReport, error) {
 			if err != nil {
 				return err
 			}
-			if !row.ConnectedAt.IsZero() && time.Since(row.ConnectedAt) < EstablishWindow {
+			if _, young := establishing(row, time.Now()); young {
 				continue // may still be in its $connect, when GetConnection says 410
 			}
 			if !feed(candidate{target: mgmt.Target{ConnectionID: row.ConnectionID, DomainName: row.DomainName, Stage: row.Stage, APIID: s.apiID}}) {

@@ -277,27 +277,12 @@ func (p *parser) walkAuthorizer(k, v *yaml.Node) *Authorizer {
 }
 
 func (p *parser) walkIdentity(v *yaml.Node, path string) []string {
-	v = resolve(v)
-	if v.Kind != yaml.SequenceNode {
-		p.errNode(v, path, "identity must be a list such as [route.request.querystring.token]")
-		return nil
-	}
-	var out []string
-	seen := map[string]bool{}
-	for i, n := range v.Content {
-		ip := fmt.Sprintf("%s[%d]", path, i)
-		s, ok := p.scalar(n, ip, "an identity source")
-		switch {
-		case !ok:
-		case !identitySrc.MatchString(s):
-			p.errNode(n, ip, "invalid identity source %q: want route.request.header.NAME, route.request.querystring.NAME, stageVariables.NAME or context.NAME", s)
-		case seen[s]:
-			p.errNode(n, ip, "%s is listed twice", s)
-		default:
-			seen[s] = true
-			out = append(out, s)
+	out, _, _ := p.stringList(v, path, "identity must be a list such as [route.request.querystring.token]", "an identity source", func(s string) string {
+		if !identitySrc.MatchString(s) {
+			return fmt.Sprintf("invalid identity source %q: want route.request.header.NAME, route.request.querystring.NAME, stageVariables.NAME or context.NAME", s)
 		}
-	}
+		return ""
+	})
 	return out
 }
 

@@ -282,26 +282,9 @@ func (p *parser) walkPresence(ns *namespaceNodes, v *yaml.Node, path string) boo
 			}
 			pr.Member, ns.member = s, resolve(pv)
 		case "fields":
-			pv = resolve(pv)
-			if pv.Kind != yaml.SequenceNode {
-				p.errNode(pv, kp, "fields must be a list of field names, such as [user]")
-				ok = false
-				return
-			}
-			for i, n := range pv.Content {
-				s, good := p.scalar(n, fmt.Sprintf("%s[%d]", kp, i), "a field name")
-				if !good {
-					ok = false
-					continue
-				}
-				if slices.Contains(pr.Fields, s) {
-					p.errNode(n, fmt.Sprintf("%s[%d]", kp, i), "%s is listed twice", s)
-					ok = false
-					continue
-				}
-				pr.Fields = append(pr.Fields, s)
-				ns.fields = append(ns.fields, resolve(n))
-			}
+			var good bool
+			pr.Fields, ns.fields, good = p.stringList(pv, kp, "fields must be a list of field names, such as [user]", "a field name", nil)
+			ok = ok && good
 		default:
 			p.unknownKey(k, path, presenceKeys)
 			ok = false
@@ -392,13 +375,6 @@ func (p *parser) compileRule(n *yaml.Node, def, path string, opts eval.RuleOptio
 	if strings.HasPrefix(msg, "expected bool") {
 		msg += " (a rule must give true or false)"
 	}
-	line, col := n.Line, n.Column
-	if ce.Line > 0 {
-		if ps := scalarPositions(p.lines, n); ps != nil && ce.Offset >= 0 && ce.Offset < len(ps) {
-			line, col = ps[ce.Offset].line, ps[ce.Offset].col
-		}
-	}
-	e := p.errAt(line, col, path, "%s", msg)
-	e.Snippet = ce.Snippet
+	p.errCompile(n, path, msg, ce)
 	return nil
 }

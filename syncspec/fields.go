@@ -310,14 +310,7 @@ func (p *parser) compileError(f *fieldNodes, ce *eval.CompileError) {
 		node = descend(node, ce.Path)
 		path += eval.FormatPath(ce.Path)
 	}
-	line, col := node.Line, node.Column
-	if ce.Key == "expr" && ce.Line > 0 {
-		if ps := scalarPositions(p.lines, node); ps != nil && ce.Offset >= 0 && ce.Offset < len(ps) {
-			line, col = ps[ce.Offset].line, ps[ce.Offset].col
-		}
-	}
-	e := p.errAt(line, col, path, "%s", ce.Message)
-	e.Snippet = ce.Snippet
+	p.errCompile(node, path, ce.Message, ce)
 }
 
 // descend follows a value path (list indices, map keys) from n to the

@@ -3,6 +3,7 @@ package syncspec
 import (
 	"unicode/utf8"
 
+	"github.com/lawcket/lawcket/eval"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -72,4 +73,18 @@ func scalarPositions(lines [][]rune, n *yaml.Node) []pos {
 		out = append(out, pos{n.Line, n.Column})
 	}
 	return out
+}
+
+// errCompile reports an eval compile error about node n with message msg:
+// an expression error that has a position (ce.Line > 0) at that position
+// inside the scalar n (see scalarPositions), any other at n; with expr's
+// caret snippet.
+func (p *parser) errCompile(n *yaml.Node, path, msg string, ce *eval.CompileError) {
+	line, col := n.Line, n.Column
+	if ce.Line > 0 {
+		if ps := scalarPositions(p.lines, n); ps != nil && ce.Offset >= 0 && ce.Offset < len(ps) {
+			line, col = ps[ce.Offset].line, ps[ce.Offset].col
+		}
+	}
+	p.errAt(line, col, path, "%s", msg).Snippet = ce.Snippet
 }

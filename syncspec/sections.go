@@ -246,32 +246,18 @@ func checkTTL(s string) (time.Duration, string) {
 }
 
 func (p *parser) walkEnv(v *yaml.Node) []string {
-	v = resolve(v)
-	if isNull(v) {
+	if isNull(resolve(v)) {
 		return nil
 	}
-	if v.Kind != yaml.SequenceNode {
-		p.errNode(v, "env", "env must be a list of variable names, such as [STAGE_NAME]")
-		return nil
-	}
-	var names []string
-	seen := map[string]bool{}
-	for i, n := range v.Content {
-		path := fmt.Sprintf("env[%d]", i)
-		s, ok := p.scalar(n, path, "a variable name")
+	names, _, _ := p.stringList(v, "env", "env must be a list of variable names, such as [STAGE_NAME]", "a variable name", func(s string) string {
 		switch {
-		case !ok:
 		case !envName.MatchString(s):
-			p.errNode(n, path, "invalid variable name %q: letters, digits and '_', not starting with a digit", s)
+			return fmt.Sprintf("invalid variable name %q: letters, digits and '_', not starting with a digit", s)
 		case secretEnv[s]:
-			p.errNode(n, path, "%s holds AWS credentials and cannot be exposed to expressions", s)
-		case seen[s]:
-			p.errNode(n, path, "%s is listed twice", s)
-		default:
-			seen[s] = true
-			names = append(names, s)
+			return fmt.Sprintf("%s holds AWS credentials and cannot be exposed to expressions", s)
 		}
-	}
+		return ""
+	})
 	return names
 }
 

@@ -339,6 +339,47 @@ func (p *parser) scalar(v *yaml.Node, path, what string) (string, bool) {
 	return v.Value, true
 }
 
+// stringList walks a list of distinct strings at path: notList is the
+// message when v is not a list, what names an element (see scalar), and
+// check, when not nil, says why an element is refused ("" to keep it).
+// It returns the strings kept with their (resolved) nodes, and whether
+// every element was kept.
+func (p *parser) stringList(v *yaml.Node, path, notList, what string, check func(s string) string) ([]string, []*yaml.Node, bool) {
+	v = resolve(v)
+	if v.Kind != yaml.SequenceNode {
+		p.errNode(v, path, "%s", notList)
+		return nil, nil, false
+	}
+	var out []string
+	var nodes []*yaml.Node
+	seen := map[string]bool{}
+	ok := true
+	for i, n := range v.Content {
+		ip := fmt.Sprintf("%s[%d]", path, i)
+		s, good := p.scalar(n, ip, what)
+		if !good {
+			ok = false
+			continue
+		}
+		msg := ""
+		if check != nil {
+			msg = check(s)
+		}
+		switch {
+		case msg != "":
+			p.errNode(n, ip, "%s", msg)
+		case seen[s]:
+			p.errNode(n, ip, "%s is listed twice", s)
+		default:
+			seen[s] = true
+			out, nodes = append(out, s), append(nodes, resolve(n))
+			continue
+		}
+		ok = false
+	}
+	return out, nodes, ok
+}
+
 // resolve follows aliases to the node they stand for.
 func resolve(n *yaml.Node) *yaml.Node {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
