@@ -39,14 +39,8 @@ func (t *Table) Count(ctx context.Context, sel Selector, limit int) (n int, exac
 	if limit < 0 || limit >= math.MaxInt32 {
 		return 0, false, fmt.Errorf("dynamo: count: limit %d: want 0 to %d", limit, math.MaxInt32-1)
 	}
-	if sel.Field == "" && sel.Value != "" {
-		return 0, false, fmt.Errorf("dynamo: count: selector value %q without a field (the zero Selector selects all rows)", sel.Value)
-	}
-	if sel.Segments != 0 && (sel.Field != "" || sel.Segments < 0 || sel.Segments > maxSegments || sel.Segment < 0 || sel.Segment >= sel.Segments) {
-		return 0, false, fmt.Errorf("dynamo: count: selector segment %d of %d: want 0 <= segment < segments <= %d, on a Scan of every row (no field)", sel.Segment, sel.Segments, maxSegments)
-	}
-	if sel.Field == "" && (sel.Shards != 0 || sel.Shard != 0) {
-		return 0, false, fmt.Errorf("dynamo: count: selector shard %d of %d without a field: shards split a sharded index field's Query", sel.Shard, sel.Shards)
+	if err := sel.check(); err != nil {
+		return 0, false, fmt.Errorf("dynamo: count: %w", err)
 	}
 	if sel.Field == "" {
 		in := &dynamodb.ScanInput{TableName: &t.name, Select: types.SelectCount}
@@ -61,9 +55,6 @@ func (t *Table) Count(ctx context.Context, sel Selector, limit int) (n int, exac
 			}
 			return out.Count, out.LastEvaluatedKey, nil
 		})
-	}
-	if sel.Shards == 0 && sel.Shard != 0 {
-		return 0, false, fmt.Errorf("dynamo: count: selector shard %d without shards", sel.Shard)
 	}
 	// One Query, or one per shard of a sharded field, sharing the limit.
 	ins, err := t.queries(sel)

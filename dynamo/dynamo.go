@@ -263,20 +263,29 @@ type read struct {
 
 // reads checks sel and returns the reads that cover it, in order: one
 // Scan (segment), one Query, or one Query per shard of a sharded field.
-func (t *Table) reads(ctx context.Context, sel Selector) ([]read, error) {
+// check reports a Selector no read can serve (Table.reads and Count);
+// the field's own checks (an index field, its value) are queries'.
+func (sel Selector) check() error {
 	if sel.Field == "" && sel.Value != "" {
-		return nil, fmt.Errorf("dynamo: selector value %q without a field (the zero Selector selects all rows)", sel.Value)
+		return fmt.Errorf("selector value %q without a field (the zero Selector selects all rows)", sel.Value)
 	}
 	if sel.Segments != 0 && (sel.Field != "" || sel.Segments < 0 || sel.Segments > maxSegments || sel.Segment < 0 || sel.Segment >= sel.Segments) {
-		return nil, fmt.Errorf("dynamo: selector segment %d of %d: want 0 <= segment < segments <= %d, on a Scan of every row (no field)", sel.Segment, sel.Segments, maxSegments)
+		return fmt.Errorf("selector segment %d of %d: want 0 <= segment < segments <= %d, on a Scan of every row (no field)", sel.Segment, sel.Segments, maxSegments)
 	}
 	if sel.Shards == 0 && sel.Shard != 0 {
-		return nil, fmt.Errorf("dynamo: selector shard %d without shards", sel.Shard)
+		return fmt.Errorf("selector shard %d without shards", sel.Shard)
+	}
+	if sel.Field == "" && sel.Shards != 0 {
+		return fmt.Errorf("selector shard %d of %d without a field: shards split a sharded index field's Query", sel.Shard, sel.Shards)
+	}
+	return nil
+}
+
+func (t *Table) reads(ctx context.Context, sel Selector) ([]read, error) {
+	if err := sel.check(); err != nil {
+		return nil, fmt.Errorf("dynamo: %w", err)
 	}
 	if sel.Field == "" {
-		if sel.Shards != 0 {
-			return nil, fmt.Errorf("dynamo: selector shard %d of %d without a field: shards split a sharded index field's Query", sel.Shard, sel.Shards)
-		}
 		in := &dynamodb.ScanInput{TableName: &t.name, Limit: t.limit()}
 		if sel.Segments > 0 {
 			in.Segment, in.TotalSegments = aws.Int32(int32(sel.Segment)), aws.Int32(int32(sel.Segments))
