@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"os"
 	"sort"
 	"strings"
 
@@ -50,33 +48,12 @@ func setFunctionDefaults(cfg *Config) error {
 		if err := fc.SetDefaults(); err != nil {
 			return fmt.Errorf("devgw: %w", err)
 		}
-		cfg.Command = fc.Command
-		cfg.Concurrency, cfg.Timeout = fc.Concurrency, fc.Timeout
-		cfg.FunctionName, cfg.Region, cfg.Logger, cfg.Output = fc.FunctionName, fc.Region, fc.Logger, fc.Output
 	} else {
-		// The same defaults, for the Functions to inherit.
-		if cfg.Concurrency == 0 {
-			cfg.Concurrency = 1
-		}
-		if cfg.Timeout == 0 {
-			cfg.Timeout = DefaultTimeout
-		}
-		if cfg.FunctionName == "" {
-			cfg.FunctionName = DefaultFunctionName
-		}
-		if cfg.Region == "" {
-			cfg.Region = os.Getenv("AWS_REGION")
-		}
-		if cfg.Region == "" {
-			cfg.Region = runtimeapi.DefaultRegion
-		}
-		if cfg.Logger == nil {
-			cfg.Logger = slog.Default()
-		}
-		if cfg.Output == nil {
-			cfg.Output = os.Stderr
-		}
+		fc.FillDefaults() // the same defaults, for the Functions to inherit
 	}
+	cfg.Command = fc.Command
+	cfg.Concurrency, cfg.Timeout = fc.Concurrency, fc.Timeout
+	cfg.FunctionName, cfg.Region, cfg.Logger, cfg.Output = fc.FunctionName, fc.Region, fc.Logger, fc.Output
 	seen := map[string]bool{}
 	for i := range cfg.Functions {
 		f := &cfg.Functions[i]
