@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -104,6 +105,9 @@ const EnvMetricsNamespace = "LAWCKET_METRICS_NAMESPACE"
 // sweep (default channels.DefaultSweepRate).
 const EnvSweepRate = "LAWCKET_SWEEP_RATE"
 
+// awsEvents is the source of a scheduled event, as EventBridge writes it.
+var awsEvents = []byte(`"aws.events"`)
+
 // sweepMargin is how long before the invocation's deadline a sweep stops,
 // so that its report is still returned.
 const sweepMargin = 2 * time.Second
@@ -113,8 +117,10 @@ const sweepMargin = 2 * time.Second
 // returns its report; anything else is an API Gateway WebSocket event for
 // the App.
 func (s *service) handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	// A WebSocket event is decoded once, by the App: only a payload that
+	// names aws.events is probed as an EventBridge event.
 	var probe events.EventBridgeEvent
-	if json.Unmarshal(raw, &probe) == nil && probe.Source == "aws.events" && probe.DetailType == "Scheduled Event" {
+	if bytes.Contains(raw, awsEvents) && json.Unmarshal(raw, &probe) == nil && probe.Source == "aws.events" && probe.DetailType == "Scheduled Event" {
 		if deadline, ok := ctx.Deadline(); ok {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-sweepMargin))
