@@ -30,17 +30,9 @@ type service struct {
 	sweeper *channels.Sweeper
 }
 
-// newApp loads the spec and builds the App: the sync plugin, and the
-// channels plugin when the spec has a channels: section.
-func newApp(ctx context.Context, getenv func(string) string) (*lawcket.App, error) {
-	svc, err := newService(ctx, getenv)
-	if err != nil {
-		return nil, err
-	}
-	return svc.app, nil
-}
-
-// newService builds the App and the Sweeper once.
+// newService loads the spec and builds, once, the App (the sync plugin,
+// and the channels plugin when the spec has a channels: section) and the
+// Sweeper.
 func newService(ctx context.Context, getenv func(string) string) (*service, error) {
 	spec, err := syncspec.LoadFunction(getenv)
 	if err != nil {
