@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/lawcket/lawcket/internal/localdynamo"
 	"github.com/lawcket/lawcket/internal/runtimeapi"
 )
 
@@ -180,18 +178,8 @@ func (g *Gateway) createTables(ctx context.Context) error {
 		if g.table == "" {
 			g.table = name // what RowsOutput prints
 		}
-		created, err := localdynamo.EnsureTable(ctx, client, t.Definition)
-		if err != nil {
-			return fmt.Errorf("devgw: at %s: %w", g.dynamoURL, err)
-		}
-		if !created {
-			g.log.Info("table exists; keeping it", "table", name)
-		} else {
-			var gsis []string
-			for _, x := range t.Definition.GlobalSecondaryIndexes {
-				gsis = append(gsis, aws.ToString(x.IndexName))
-			}
-			g.log.Info("created table", "table", name, "gsis", strings.Join(gsis, ","))
+		if err := g.ensureTable(ctx, client, t.Definition); err != nil {
+			return err
 		}
 		if t.TTLAttribute == "" {
 			continue
