@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,17 +30,9 @@ type service struct {
 	sweeper *channels.Sweeper
 }
 
-// newApp loads the spec and builds the App: the sync plugin, and the
-// channels plugin when the spec has a channels: section.
-func newApp(ctx context.Context, getenv func(string) string) (*lawcket.App, error) {
-	svc, err := newService(ctx, getenv)
-	if err != nil {
-		return nil, err
-	}
-	return svc.app, nil
-}
-
-// newService builds the App and the Sweeper once.
+// newService loads the spec and builds, once, the App (the sync plugin,
+// and the channels plugin when the spec has a channels: section) and the
+// Sweeper.
 func newService(ctx context.Context, getenv func(string) string) (*service, error) {
 	spec, err := syncspec.LoadFunction(getenv)
 	if err != nil {
@@ -104,6 +97,9 @@ const EnvMetricsNamespace = "LAWCKET_METRICS_NAMESPACE"
 // sweep (default channels.DefaultSweepRate).
 const EnvSweepRate = "LAWCKET_SWEEP_RATE"
 
+// awsEvents is the source of a scheduled event, as EventBridge writes it.
+var awsEvents = []byte(`"aws.events"`)
+
 // sweepMargin is how long before the invocation's deadline a sweep stops,
 // so that its report is still returned.
 const sweepMargin = 2 * time.Second
@@ -113,8 +109,10 @@ const sweepMargin = 2 * time.Second
 // returns its report; anything else is an API Gateway WebSocket event for
 // the App.
 func (s *service) handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	// A WebSocket event is decoded once, by the App: only a payload that
+	// names aws.events is probed as an EventBridge event.
 	var probe events.EventBridgeEvent
-	if json.Unmarshal(raw, &probe) == nil && probe.Source == "aws.events" && probe.DetailType == "Scheduled Event" {
+	if bytes.Contains(raw, awsEvents) && json.Unmarshal(raw, &probe) == nil && probe.Source == "aws.events" && probe.DetailType == "Scheduled Event" {
 		if deadline, ok := ctx.Deadline(); ok {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-sweepMargin))

@@ -43,7 +43,7 @@ func TestNewAppErrors(t *testing.T) {
 		{"invalid metrics namespace", good, "a:b", []string{"LAWCKET_METRICS_NAMESPACE", `"a:b"`}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := newApp(context.Background(), func(k string) string {
+			_, err := newService(context.Background(), func(k string) string {
 				switch k {
 				case EnvConfig:
 					return tt.path
@@ -53,7 +53,7 @@ func TestNewAppErrors(t *testing.T) {
 				return ""
 			})
 			if err == nil {
-				t.Fatal("newApp succeeded")
+				t.Fatal("newService succeeded")
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {

@@ -323,11 +323,11 @@ func (g *Gateway) invokeEvent(ctx context.Context, ev *events.APIGatewayWebsocke
 	if err != nil {
 		return resp, nil, err
 	}
-	trimmed := strings.TrimSpace(string(out))
-	if trimmed == "" || trimmed == "null" {
+	trimmed := bytes.TrimSpace(out)
+	if len(trimmed) == 0 || string(trimmed) == "null" {
 		return resp, out, nil // no proxy response: API Gateway treats it as 200
 	}
-	if !strings.HasPrefix(trimmed, "{") {
+	if trimmed[0] != '{' {
 		// A non-object answer (a string, a number) is not a proxy response.
 		return resp, out, nil
 	}

@@ -84,20 +84,29 @@ func (g *Gateway) createTable(ctx context.Context) error {
 		defs = append(defs, sub) // the channels: section's subscriptions table
 	}
 	for _, def := range defs {
-		created, err := localdynamo.EnsureTable(ctx, client, def)
-		if err != nil {
-			return fmt.Errorf("devgw: at %s: %w", g.dynamoURL, err)
+		if err := g.ensureTable(ctx, client, def); err != nil {
+			return err
 		}
-		if !created {
-			g.log.Info("table exists; keeping it", "table", *def.TableName)
-			continue
-		}
-		var gsis []string
-		for _, x := range def.GlobalSecondaryIndexes {
-			gsis = append(gsis, aws.ToString(x.IndexName))
-		}
-		g.log.Info("created table", "table", *def.TableName, "gsis", strings.Join(gsis, ","))
 	}
+	return nil
+}
+
+// ensureTable creates def's table (an existing one is kept) and logs which.
+func (g *Gateway) ensureTable(ctx context.Context, client *dynamodb.Client, def *dynamodb.CreateTableInput) error {
+	name := aws.ToString(def.TableName)
+	created, err := localdynamo.EnsureTable(ctx, client, def)
+	if err != nil {
+		return fmt.Errorf("devgw: at %s: %w", g.dynamoURL, err)
+	}
+	if !created {
+		g.log.Info("table exists; keeping it", "table", name)
+		return nil
+	}
+	var gsis []string
+	for _, x := range def.GlobalSecondaryIndexes {
+		gsis = append(gsis, aws.ToString(x.IndexName))
+	}
+	g.log.Info("created table", "table", name, "gsis", strings.Join(gsis, ","))
 	return nil
 }
 

@@ -4,15 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"os"
 	"sort"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/lawcket/lawcket/internal/localdynamo"
 	"github.com/lawcket/lawcket/internal/runtimeapi"
 )
 
@@ -50,33 +46,12 @@ func setFunctionDefaults(cfg *Config) error {
 		if err := fc.SetDefaults(); err != nil {
 			return fmt.Errorf("devgw: %w", err)
 		}
-		cfg.Command = fc.Command
-		cfg.Concurrency, cfg.Timeout = fc.Concurrency, fc.Timeout
-		cfg.FunctionName, cfg.Region, cfg.Logger, cfg.Output = fc.FunctionName, fc.Region, fc.Logger, fc.Output
 	} else {
-		// The same defaults, for the Functions to inherit.
-		if cfg.Concurrency == 0 {
-			cfg.Concurrency = 1
-		}
-		if cfg.Timeout == 0 {
-			cfg.Timeout = DefaultTimeout
-		}
-		if cfg.FunctionName == "" {
-			cfg.FunctionName = DefaultFunctionName
-		}
-		if cfg.Region == "" {
-			cfg.Region = os.Getenv("AWS_REGION")
-		}
-		if cfg.Region == "" {
-			cfg.Region = runtimeapi.DefaultRegion
-		}
-		if cfg.Logger == nil {
-			cfg.Logger = slog.Default()
-		}
-		if cfg.Output == nil {
-			cfg.Output = os.Stderr
-		}
+		fc.FillDefaults() // the same defaults, for the Functions to inherit
 	}
+	cfg.Command = fc.Command
+	cfg.Concurrency, cfg.Timeout = fc.Concurrency, fc.Timeout
+	cfg.FunctionName, cfg.Region, cfg.Logger, cfg.Output = fc.FunctionName, fc.Region, fc.Logger, fc.Output
 	seen := map[string]bool{}
 	for i := range cfg.Functions {
 		f := &cfg.Functions[i]
@@ -203,18 +178,8 @@ func (g *Gateway) createTables(ctx context.Context) error {
 		if g.table == "" {
 			g.table = name // what RowsOutput prints
 		}
-		created, err := localdynamo.EnsureTable(ctx, client, t.Definition)
-		if err != nil {
-			return fmt.Errorf("devgw: at %s: %w", g.dynamoURL, err)
-		}
-		if !created {
-			g.log.Info("table exists; keeping it", "table", name)
-		} else {
-			var gsis []string
-			for _, x := range t.Definition.GlobalSecondaryIndexes {
-				gsis = append(gsis, aws.ToString(x.IndexName))
-			}
-			g.log.Info("created table", "table", name, "gsis", strings.Join(gsis, ","))
+		if err := g.ensureTable(ctx, client, t.Definition); err != nil {
+			return err
 		}
 		if t.TTLAttribute == "" {
 			continue

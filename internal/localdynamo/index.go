@@ -38,20 +38,15 @@ type tableState struct {
 	hash, rng string               // the table's key attribute names (rng may be "")
 	items     map[string]rawItem   // canonical primary key → item as stored
 	gsis      map[string]*gsiState // by index name
-	keyOf     map[string]rawItem   // canonical primary key → key attributes
 }
 
 type gsiState struct {
-	hash       string          // partition key attribute (hash-only GSIs are indexed)
-	rng        string          // sort key attribute; such a GSI is not answered here
-	projection string          // ALL, KEYS_ONLY or INCLUDE
-	include    []string        // INCLUDE's NonKeyAttributes
-	members    map[string]*set // canonical partition key value → primary keys
-	valueOf    map[string]string
+	hash       string                     // partition key attribute (hash-only GSIs are indexed)
+	rng        string                     // sort key attribute; such a GSI is not answered here
+	projection string                     // ALL, KEYS_ONLY or INCLUDE
+	include    []string                   // INCLUDE's NonKeyAttributes
+	members    map[string]map[string]bool // canonical partition key value → set of primary keys
 }
-
-// set is a set of canonical primary keys.
-type set struct{ m map[string]bool }
 
 // rawItem is an item in DynamoDB's JSON wire form, attribute by attribute.
 type rawItem map[string]json.RawMessage
@@ -119,7 +114,7 @@ func (ix *indexer) created(body []byte) {
 	if json.Unmarshal(body, &in) != nil || in.TableName == "" {
 		return
 	}
-	t := &tableState{items: map[string]rawItem{}, gsis: map[string]*gsiState{}, keyOf: map[string]rawItem{}}
+	t := &tableState{items: map[string]rawItem{}, gsis: map[string]*gsiState{}}
 	for _, k := range in.KeySchema {
 		if k.KeyType == "HASH" {
 			t.hash = k.AttributeName
@@ -132,7 +127,7 @@ func (ix *indexer) created(body []byte) {
 	}
 	for _, g := range in.GlobalSecondaryIndexes {
 		s := &gsiState{projection: g.Projection.ProjectionType, include: g.Projection.NonKeyAttributes,
-			members: map[string]*set{}, valueOf: map[string]string{}}
+			members: map[string]map[string]bool{}}
 		if s.projection == "" {
 			s.projection = "ALL"
 		}
@@ -228,45 +223,44 @@ func writtenKeys(op string, body []byte) []tableKey {
 }
 
 // refresh sets the copy of one item to what minidyn stores now (item nil:
-// there is none), and its GSI memberships. The caller holds ix.mu.
-func (t *tableState) refresh(pk string, key, item rawItem) {
+// there is none), and its GSI memberships (moved from the ones of the copy
+// it replaces). The caller holds ix.mu.
+func (t *tableState) refresh(pk string, item rawItem) {
+	old := t.items[pk]
 	if item == nil {
 		delete(t.items, pk)
-		delete(t.keyOf, pk)
 	} else {
 		t.items[pk] = item
-		t.keyOf[pk] = key
 	}
 	for _, g := range t.gsis {
-		old, had := g.valueOf[pk]
-		val := ""
-		if item != nil {
-			if v, ok := item[g.hash]; ok && (g.rng == "" || item[g.rng] != nil) {
-				val = canon(v)
-			}
-		}
-		if had && old == val {
+		was, val := g.value(old), g.value(item)
+		if was == val {
 			continue
 		}
-		if had {
-			if s := g.members[old]; s != nil {
-				delete(s.m, pk)
-				if len(s.m) == 0 {
-					delete(g.members, old)
-				}
+		if s := g.members[was]; s != nil {
+			delete(s, pk)
+			if len(s) == 0 {
+				delete(g.members, was)
 			}
-			delete(g.valueOf, pk)
 		}
 		if val != "" {
 			s := g.members[val]
 			if s == nil {
-				s = &set{m: map[string]bool{}}
+				s = map[string]bool{}
 				g.members[val] = s
 			}
-			s.m[pk] = true
-			g.valueOf[pk] = val
+			s[pk] = true
 		}
 	}
+}
+
+// value is the canonical partition key value under which item is in the
+// index, "" when it is not (nil, or without the index's key attributes).
+func (g *gsiState) value(item rawItem) string {
+	if v, ok := item[g.hash]; ok && (g.rng == "" || item[g.rng] != nil) {
+		return canon(v)
+	}
+	return ""
 }
 
 // queryInput is the part of a Query the indexer reads.
@@ -335,8 +329,8 @@ func (ix *indexer) query(body []byte) (out []byte, ok bool) {
 	}
 	var pks []string
 	if s := g.members[canon(value)]; s != nil {
-		pks = make([]string, 0, len(s.m))
-		for pk := range s.m {
+		pks = make([]string, 0, len(s))
+		for pk := range s {
 			pks = append(pks, pk)
 		}
 	}
@@ -359,7 +353,7 @@ func (ix *indexer) query(body []byte) (out []byte, ok bool) {
 	var last rawItem
 	if in.Limit != nil && len(pks) > *in.Limit {
 		pks = pks[:*in.Limit]
-		lk := t.keyOf[pks[len(pks)-1]]
+		_, lk, _ := t.primaryKey(t.items[pks[len(pks)-1]])
 		last = rawItem{g.hash: value}
 		for k, v := range lk {
 			last[k] = v
@@ -449,6 +443,6 @@ func (ix *indexer) afterWrite(next http.Handler, op string, body []byte) {
 			delete(ix.tables, k.table)
 			continue
 		}
-		t.refresh(pk, key, item)
+		t.refresh(pk, item)
 	}
 }

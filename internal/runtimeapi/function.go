@@ -71,17 +71,24 @@ func (c *FunctionConfig) SetDefaults() error {
 		}
 	}
 	c.Command = append([]string{path}, c.Command[1:]...)
-	if c.Concurrency == 0 {
-		c.Concurrency = 1
-	}
+	c.FillDefaults()
 	if c.Concurrency < 0 || c.Concurrency > 1000 {
 		return fmt.Errorf("runtimeapi: concurrency %d: want 1 to 1000", c.Concurrency)
 	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
 	if c.Timeout < 0 {
 		return errors.New("runtimeapi: timeouts must be positive")
+	}
+	return nil
+}
+
+// FillDefaults sets the zero fields other than Command to their defaults
+// (SetDefaults' defaults, without resolving Command or checking values).
+func (c *FunctionConfig) FillDefaults() {
+	if c.Concurrency == 0 {
+		c.Concurrency = 1
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
 	}
 	if c.FunctionName == "" {
 		c.FunctionName = DefaultFunctionName
@@ -98,7 +105,6 @@ func (c *FunctionConfig) SetDefaults() error {
 	if c.Output == nil {
 		c.Output = os.Stderr
 	}
-	return nil
 }
 
 func (c *FunctionConfig) functionARN() string {
