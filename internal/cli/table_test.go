@@ -252,7 +252,7 @@ func TestTableLint(t *testing.T) {
 	t.Run("terraform fmt", func(t *testing.T) {
 		tf, err := exec.LookPath("terraform")
 		if err != nil {
-			t.Skip("terraform not installed")
+			testsupport.Missing(t, "terraform is not installed")
 		}
 		for _, out := range hcl {
 			cmd := exec.Command(tf, "fmt", "-check", "-diff", "-")
