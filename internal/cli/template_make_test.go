@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lawcket/lawcket/internal/testsupport"
 )
 
 // TestTemplateMakefileBuilds runs the Makefile targets --makefile prints as
@@ -19,10 +21,7 @@ func TestTemplateMakefileBuilds(t *testing.T) {
 	}
 	mk, err := exec.LookPath("make")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("make is not installed")
-		}
-		t.Skip("make not installed")
+		testsupport.Missing(t, "make is not installed")
 	}
 	code, stdout, stderr := run(t, "", "template", "-c", "examples/chat/lawcket.yaml", "--makefile")
 	if code != ExitOK {

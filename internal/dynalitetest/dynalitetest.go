@@ -33,10 +33,7 @@ func Start(t testing.TB) string {
 	t.Helper()
 	endpoint, err := start(t.Cleanup)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("dynalitetest: %v (CI=true: the integration tests must run; run `make test`)", err)
-		}
-		t.Skipf("dynalitetest: %v (run `make test` to install it)", err)
+		testsupport.Missing(t, "dynalitetest: %v (run `make test` to install it)", err)
 	}
 	return endpoint
 }

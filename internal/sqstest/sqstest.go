@@ -46,10 +46,7 @@ func Start(t testing.TB) string {
 	t.Helper()
 	endpoint, err := start(t.Cleanup)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("sqstest: %v (CI=true: the integration tests must run; run `make test`)", err)
-		}
-		t.Skipf("sqstest: %v (run `make test` to install it)", err)
+		testsupport.Missing(t, "sqstest: %v (run `make test` to install it)", err)
 	}
 	return endpoint
 }

@@ -1,7 +1,6 @@
 package testsupport
 
 import (
-	"os"
 	"os/exec"
 	"testing"
 )
@@ -18,9 +17,6 @@ func CfnLint(t testing.TB) []string {
 	if err := exec.Command("python3", "-c", "import cfnlint.runner, samtranslator").Run(); err == nil {
 		return []string{"python3", "-c", "import sys; from cfnlint.runner import main; sys.exit(main())"}
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("cfn-lint (with aws-sam-translator) is not installed; CI must lint the templates")
-	}
-	t.Skip("cfn-lint (with aws-sam-translator) is not installed")
+	Missing(t, "cfn-lint (with aws-sam-translator) is not installed")
 	return nil
 }
