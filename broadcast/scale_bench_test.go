@@ -194,6 +194,7 @@ func BenchmarkRateOverLimit(b *testing.B) {
 			var achieved, minRate float64
 			var throttled, failed int
 			for range b.N {
+				before := api.throttled.Load()
 				rep, err := sender.Send(context.Background(), gen.targets(), []byte("x"))
 				if err != nil {
 					b.Fatal(err)
@@ -201,8 +202,11 @@ func BenchmarkRateOverLimit(b *testing.B) {
 				if rep.Sent+rep.Failed != n {
 					b.Fatalf("sent %d + failed %d of %d", rep.Sent, rep.Failed, n)
 				}
-				if int64(rep.Throttled) != api.throttled.Load() {
-					b.Fatalf("report says %d throttled, the server answered %d 429s", rep.Throttled, api.throttled.Load())
+				if answered := api.throttled.Load() - before; int64(rep.Throttled) != answered {
+					b.Fatalf("report says %d throttled, the server answered %d 429s", rep.Throttled, answered)
+				}
+				if target < limit && rep.Throttled > 0 {
+					b.Fatalf("%d 429s at %.0f/s, under the server's %d/s", rep.Throttled, target, limit)
 				}
 				achieved += float64(rep.Sent) / rep.Seconds
 				minRate = rep.MinRate
