@@ -130,6 +130,9 @@ type SweepReport struct {
 	// row (checked too; removed when gone).
 	Orphans int `json:"orphans"`
 	// Removed lists the gone connections (up to 1000; RemovedOmitted more).
+	// A connection that answers 410 to a leave frame the sweep sends is
+	// removed there, by the publish's 410 handling (logged), and is not
+	// counted in this report.
 	Removed        []string `json:"removed"`
 	RemovedOmitted int      `json:"removedOmitted,omitempty"`
 	// Failed counts checks or removals that failed; Failures lists them.
